@@ -1,0 +1,145 @@
+"""Audit: who did what, when and why.
+
+Two sources make one timeline per object: the django-simple-history rows (every field change,
+old → new) and the AuditEvent log (business actions with their reason). Services call
+`stamp()` before saving a tracked row and `record_event()` for the action itself.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.contrib.contenttypes.models import ContentType
+from django.utils.translation import gettext as _
+
+from registrar.models import AuditEvent
+
+
+def stamp(obj, *, by, reason=""):
+    """Tell django-simple-history who makes the next save of `obj`, and why."""
+    obj._history_user = by
+    obj._change_reason = reason or None
+    return obj
+
+
+def record_event(action, *, actor, obj=None, node=None, reason="", **data):
+    """Write one business event. `node` defaults to the object's own node, for scoping."""
+    if node is None and obj is not None:
+        node = owning_node(obj)
+    return AuditEvent.objects.create(
+        action=action,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        content_type=ContentType.objects.get_for_model(obj) if obj is not None else None,
+        object_id=str(obj.pk) if obj is not None else "",
+        object_repr=str(obj)[:200] if obj is not None else "",
+        node=node,
+        reason=reason,
+        data=data,
+    )
+
+
+def owning_node(obj):
+    """The node of the tree an object belongs to; models say so with `audit_node`."""
+    from registrar.models import Grade, Organisation, SchoolClass
+
+    if isinstance(obj, Organisation):
+        return obj
+    if isinstance(obj, Grade):
+        return obj.school
+    if isinstance(obj, SchoolClass):
+        return obj.grade.school
+    node = getattr(obj, "audit_node", None)
+    return node() if callable(node) else node
+
+
+@dataclass
+class Change:
+    field: str
+    old: str
+    new: str
+
+
+@dataclass
+class TimelineEntry:
+    time: datetime
+    actor: object
+    title: str
+    reason: str = ""
+    changes: list = field(default_factory=list)
+    action: str = ""
+
+
+def _display(record, field_name):
+    model_field = record.instance_type._meta.get_field(field_name)
+    value = getattr(record, field_name, None)
+    if value is None or value == "":
+        return "—"
+    if getattr(model_field, "choices", None):
+        return str(dict(model_field.flatchoices).get(value, value))
+    if isinstance(value, list):
+        return "、".join(str(item) for item in value)
+    return str(value)
+
+
+def _field_label(model, field_name):
+    try:
+        return str(model._meta.get_field(field_name).verbose_name)
+    except Exception:
+        return field_name
+
+
+def history_entries(obj, *, hidden_fields=()):
+    """Field changes of one object from its simple-history rows, oldest first."""
+    records = list(obj.history.select_related("history_user").order_by("history_date", "history_id"))
+    titles = {"+": _("Created"), "~": _("Changed"), "-": _("Deleted")}
+    entries = []
+    previous = None
+    for record in records:
+        changes = []
+        if previous is not None:
+            delta = record.diff_against(previous)
+            for change in delta.changes:
+                if change.field in hidden_fields:
+                    continue
+                changes.append(
+                    Change(
+                        field=_field_label(type(obj), change.field),
+                        old=_display(previous, change.field),
+                        new=_display(record, change.field),
+                    )
+                )
+            if not changes and record.history_type == "~":
+                previous = record
+                continue
+        entries.append(
+            TimelineEntry(
+                time=record.history_date,
+                actor=record.history_user,
+                title=str(titles.get(record.history_type, record.history_type)),
+                reason=record.history_change_reason or "",
+                changes=changes,
+            )
+        )
+        previous = record
+    return entries
+
+
+def event_entries(events):
+    from registrar.events import describe
+
+    return [
+        TimelineEntry(
+            time=event.created_at,
+            actor=event.actor,
+            title=describe(event),
+            reason=event.reason,
+            action=event.action,
+        )
+        for event in events
+    ]
+
+
+def object_timeline(obj, user, *, hidden_fields=()):
+    """Every recorded change and event of `obj` that `user` may see, newest first."""
+    events = AuditEvent.objects.visible_to(user).for_object(obj).select_related("actor")
+    entries = history_entries(obj, hidden_fields=hidden_fields) + event_entries(events)
+    return sorted(entries, key=lambda entry: entry.time, reverse=True)

@@ -1,0 +1,93 @@
+"""The dashboard: what waits for this user, gathered from every app.
+
+Each app's config may offer `waiting_items(user)`, a list of WaitingItem; the dashboard lists
+those with a count above zero, most urgent first.
+"""
+
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from registrar.choices import NodeKind, Role
+from registrar.models import Organisation, SchoolClass
+from registrar.services import missing_grade_levels
+
+
+@dataclass
+class WaitingItem:
+    label: str
+    count: int
+    url: str
+    overdue: bool = False
+
+
+def waiting_items(user):
+    items = []
+    for config in apps.get_app_configs():
+        provider = getattr(config, "waiting_items", None)
+        if provider is not None:
+            items += [item for item in provider(user) if item.count]
+    return sorted(items, key=lambda item: not item.overdue)
+
+
+def registrar_waiting_items(user):
+    node = user.node
+    if node is None:
+        return []
+    items = []
+    if node.is_school and user.has_role(Role.SCHOOL_REGISTRAR):
+        missing = missing_grade_levels(node)
+        items.append(
+            WaitingItem(
+                _("Grades of the school system not set up yet"),
+                len(missing),
+                reverse("registrar:sync_grades", args=[node.code]),
+            )
+        )
+        without_teacher = SchoolClass.objects.filter(grade__school=node, class_teachers__isnull=True).count()
+        items.append(
+            WaitingItem(
+                _("Classes without a class teacher"),
+                without_teacher,
+                reverse("registrar:node", args=[node.code]),
+            )
+        )
+    if not node.is_school and user.has_role(Role.COUNTY_REVIEWER, Role.CITY_REVIEWER, Role.PROVINCE_ADMIN):
+        empty = schools_without_classes(user).count()
+        items.append(
+            WaitingItem(
+                _("Schools that have no classes yet"),
+                empty,
+                reverse("registrar:node", args=[node.code]) + "?empty=1",
+            )
+        )
+    return items
+
+
+def schools_without_classes(user):
+    return (
+        Organisation.objects.visible_to(user)
+        .schools()
+        .annotate(class_count=Count("grades__classes"))
+        .filter(class_count=0)
+    )
+
+
+def overview(user):
+    """Counts for the user's node: schools, classes and seats below it."""
+    node = user.node
+    if node is None:
+        return None
+    scope = Q(grade__school__path__startswith=node.path)
+    classes = SchoolClass.objects.filter(scope)
+    return {
+        "node": node,
+        "schools": Organisation.objects.filter(path__startswith=node.path, kind=NodeKind.SCHOOL).count(),
+        "classes": classes.count(),
+        "my_classes": list(user.classes.select_related("grade__school"))
+        if user.has_role(Role.CLASS_TEACHER)
+        else [],
+    }
