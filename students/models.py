@@ -1,0 +1,254 @@
+"""The student record (学籍): core fields, guardians, photo, and the dated history of its status."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from registrar.choices import NodeKind, Role
+from registrar.models import Grade, Organisation, SchoolClass, ScopedQuerySet
+from students import codes
+
+
+class Status(models.TextChoices):
+    REGISTERING = "registering", _("Registration in review")
+    ENROLLED = "enrolled", _("Enrolled")
+    SUSPENDED = "suspended", _("Suspended")
+    TRANSFERRED_OUT = "transferred_out", _("Transferred out")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    ABROAD = "abroad", _("Studying abroad")
+    DECEASED = "deceased", _("Deceased")
+    LEFT = "left", _("Left school")
+    GRADUATED = "graduated", _("Graduated")
+    COMPLETED = "completed", _("Completed without graduating")
+    DROPPED_OUT = "dropped_out", _("Left after study")
+
+
+# A live registration: the person may hold only one of these at a time (严禁双学籍).
+LIVE_STATUSES = (Status.REGISTERING, Status.ENROLLED, Status.SUSPENDED)
+# Graduated or departed: the record is read-only everywhere.
+LOCKED_STATUSES = (
+    Status.TRANSFERRED_OUT,
+    Status.WITHDRAWN,
+    Status.ABROAD,
+    Status.DECEASED,
+    Status.LEFT,
+    Status.GRADUATED,
+    Status.COMPLETED,
+    Status.DROPPED_OUT,
+)
+# The national core fields that change only through a key-data correction (domain §7).
+KEY_FIELDS = ("name", "gender", "birth_date", "id_type", "id_number", "ethnicity")
+
+RESIDENT_ID = "1"
+
+
+class StudentQuerySet(ScopedQuerySet):
+    scope_path = "school__path"
+
+    def visible_to(self, user):
+        visible = super().visible_to(user)
+        # A class teacher who holds no wider school role sees the classes they lead.
+        only_class_teacher = (
+            user.is_authenticated
+            and not user.is_superuser
+            and user.has_role(Role.CLASS_TEACHER)
+            and not user.has_role(Role.SCHOOL_REGISTRAR, Role.PRINCIPAL)
+        )
+        if only_class_teacher:
+            visible = visible.filter(school_class__in=user.classes.all())
+        return visible
+
+    def live(self):
+        return self.filter(status__in=LIVE_STATUSES)
+
+
+class Student(models.Model):
+    # 学籍号: issued when the registration is approved, never recomputed afterwards.
+    number = models.CharField(_("registration number"), max_length=19, unique=True, null=True, blank=True)
+    auxiliary_number = models.CharField(_("auxiliary number"), max_length=30, blank=True)
+    class_number = models.CharField(_("number in class"), max_length=10, blank=True)
+
+    name = models.CharField(_("name"), max_length=50)
+    name_pinyin = models.CharField(_("name in pinyin"), max_length=100, blank=True)
+    former_name = models.CharField(_("former name"), max_length=50, blank=True)
+    gender = models.CharField(_("sex"), max_length=1, choices=codes.gender_choices)
+    birth_date = models.DateField(_("date of birth"))
+    birth_place = models.CharField(_("place of birth"), max_length=100)
+    native_place = models.CharField(_("native place"), max_length=100)
+    ethnicity = models.CharField(_("ethnic group"), max_length=2, choices=codes.ethnicity_choices)
+    nationality = models.CharField(
+        _("nationality or region"), max_length=3, choices=codes.nationality_choices
+    )
+    id_type = models.CharField(_("ID type"), max_length=1, choices=codes.id_type_choices)
+    id_number = models.CharField(_("ID number"), max_length=30, blank=True, db_index=True)
+    overseas = models.CharField(
+        _("Hong Kong, Macao, Taiwan or overseas"), max_length=2, choices=codes.overseas_choices
+    )
+    health = models.CharField(_("health"), max_length=2, choices=codes.health_choices)
+    political_status = models.CharField(
+        _("political status"), max_length=2, choices=codes.political_choices, blank=True
+    )
+
+    hukou_place = models.CharField(_("household registration place"), max_length=200)
+    hukou_type = models.CharField(
+        _("household registration type"), max_length=1, choices=codes.hukou_type_choices
+    )
+    address = models.CharField(_("current address"), max_length=200)
+    mailing_address = models.CharField(_("mailing address"), max_length=200, blank=True)
+    home_address = models.CharField(_("home address"), max_length=200, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=6, blank=True)
+    phone = models.CharField(_("phone"), max_length=20)
+
+    school = models.ForeignKey(
+        Organisation,
+        verbose_name=_("school"),
+        on_delete=models.PROTECT,
+        related_name="students",
+        limit_choices_to={"kind": NodeKind.SCHOOL},
+    )
+    grade = models.ForeignKey(
+        Grade, verbose_name=_("grade"), on_delete=models.PROTECT, related_name="students"
+    )
+    school_class = models.ForeignKey(
+        SchoolClass, verbose_name=_("class"), on_delete=models.PROTECT, related_name="students"
+    )
+    enrolled_on = models.DateField(_("enrolment month"))
+    admission = models.CharField(_("admission"), max_length=2, choices=codes.admission_choices)
+    attendance = models.CharField(_("attendance"), max_length=1, choices=codes.attendance_choices)
+
+    only_child = models.BooleanField(_("only child"), default=False)
+    left_behind = models.BooleanField(_("left-behind child"), default=False)
+    migrant_child = models.BooleanField(_("child of migrant workers"), default=False)
+    orphan = models.BooleanField(_("orphan"), default=False)
+    martyr_child = models.BooleanField(_("child of a martyr or entitled family"), default=False)
+    disability = models.CharField(_("disability"), max_length=1, choices=codes.disability_choices, blank=True)
+
+    photo = models.FileField(_("photo"), upload_to="photos/%Y/", blank=True)
+
+    # The current status: a copy of the latest StatusEvent, kept by the services that write events.
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.REGISTERING)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+    objects = StudentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("student")
+        verbose_name_plural = _("students")
+        ordering = ["school_id", "grade__level", "school_class__name", "class_number", "name", "id"]
+        constraints = [
+            # One person, one live registration: by ID number, or by name, sex and birth date without one.
+            models.UniqueConstraint(
+                fields=["id_number"],
+                condition=Q(status__in=LIVE_STATUSES) & ~Q(id_number=""),
+                name="student_one_live_registration_per_id",
+            ),
+            models.UniqueConstraint(
+                fields=["name", "gender", "birth_date"],
+                condition=Q(status__in=LIVE_STATUSES, id_number=""),
+                name="student_one_live_registration_without_id",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["school", "grade", "school_class", "name"], name="student_roster"),
+            models.Index(fields=["school", "status"], name="student_school_status"),
+            models.Index(fields=["name"], name="student_name"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("students:detail", args=[self.pk])
+
+    def audit_node(self):
+        return self.school
+
+    @property
+    def is_live(self):
+        return self.status in LIVE_STATUSES
+
+    @property
+    def is_locked(self):
+        return self.status in LOCKED_STATUSES
+
+    @property
+    def has_resident_id(self):
+        return self.id_type == RESIDENT_ID and bool(self.id_number)
+
+
+class Guardian(models.Model):
+    student = models.ForeignKey(
+        Student, verbose_name=_("student"), on_delete=models.CASCADE, related_name="guardians"
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=1)
+    name = models.CharField(_("name"), max_length=50)
+    relation = models.CharField(_("relation"), max_length=1, choices=codes.relation_choices)
+    phone = models.CharField(_("phone"), max_length=20)
+    id_type = models.CharField(_("ID type"), max_length=1, choices=codes.id_type_choices, blank=True)
+    id_number = models.CharField(_("ID number"), max_length=30, blank=True)
+    is_guardian = models.BooleanField(_("legal guardian"), default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("guardian")
+        verbose_name_plural = _("guardians")
+        ordering = ["student_id", "order", "id"]
+        constraints = [models.UniqueConstraint(fields=["student", "order"], name="guardian_unique_order")]
+
+    def __str__(self):
+        return self.name
+
+
+class StatusEventQuerySet(ScopedQuerySet):
+    scope_path = "student__school__path"
+
+
+class StatusEvent(models.Model):
+    """One dated change of status; the latest is the student's current status."""
+
+    student = models.ForeignKey(
+        Student, verbose_name=_("student"), on_delete=models.PROTECT, related_name="status_events"
+    )
+    from_status = models.CharField(_("from"), max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, choices=Status.choices)
+    occurred_on = models.DateField(_("date"))
+    school = models.ForeignKey(
+        Organisation, verbose_name=_("school"), on_delete=models.PROTECT, related_name="+"
+    )
+    grade = models.ForeignKey(Grade, verbose_name=_("grade"), on_delete=models.PROTECT, related_name="+")
+    school_class = models.ForeignKey(
+        SchoolClass,
+        verbose_name=_("class"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    # The action that caused it, in the audit log's dotted names (students.registration.approved …).
+    action = models.CharField(_("action"), max_length=80, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    objects = StatusEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("status event")
+        verbose_name_plural = _("status events")
+        ordering = ["student_id", "occurred_on", "id"]
+
+    def __str__(self):
+        return f"{self.get_from_status_display()} → {self.get_to_status_display()}"
