@@ -4,9 +4,20 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from registrar.approvals import recompute_due_dates
 from registrar.audit import stamp
 from registrar.choices import Role, Stage
-from registrar.models import AuditEvent, Grade, Organisation, SchoolClass, User
+from registrar.models import (
+    ApprovalRequest,
+    ApprovalStep,
+    AuditEvent,
+    Decision,
+    Grade,
+    Holiday,
+    Organisation,
+    SchoolClass,
+    User,
+)
 from registrar.services import save_organisation
 
 admin.site.site_header = _("Registrar administration")
@@ -129,6 +140,84 @@ class AuditEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
     search_fields = ["object_repr", "actor__username", "reason"]
     list_select_related = ["actor", "node"]
     date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Holiday)
+class HolidayAdmin(admin.ModelAdmin):
+    """The working-day calendar: public holidays and make-up working days (调休)."""
+
+    list_display = ["date", "name", "is_workday"]
+    list_filter = ["is_workday"]
+    search_fields = ["name"]
+    date_hierarchy = "date"
+
+    # Due dates of the steps under review follow the calendar as it is now.
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        recompute_due_dates()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        recompute_due_dates()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        recompute_due_dates()
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ApprovalStepInline(ReadOnlyInline):
+    model = ApprovalStep
+    fields = [
+        "round",
+        "position",
+        "role",
+        "node",
+        "state",
+        "started_at",
+        "due_date",
+        "decided_by",
+        "decided_at",
+    ]
+    readonly_fields = fields
+    fk_name = "request"
+
+
+class DecisionInline(ReadOnlyInline):
+    model = Decision
+    fields = ["created_at", "actor", "action", "step", "comment"]
+    readonly_fields = fields
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+    """Read only: decisions are taken on the workflow pages, through the approval services."""
+
+    list_display = ["subject_label", "kind", "state", "school", "applicant", "submitted_at", "decided_at"]
+    list_filter = ["state", "kind"]
+    search_fields = ["subject_label", "school__name", "school__code"]
+    list_select_related = ["school", "applicant"]
+    date_hierarchy = "created_at"
+    inlines = [ApprovalStepInline, DecisionInline]
 
     def has_add_permission(self, request):
         return False

@@ -51,6 +51,10 @@ def owning_node(obj):
     return node() if callable(node) else node
 
 
+# Logged for privacy (who looked at or printed a full record) but not shown on timelines.
+QUIET_ACTIONS = ("students.student.viewed", "students.student.printed")
+
+
 @dataclass
 class Change:
     field: str
@@ -89,11 +93,22 @@ def _field_label(model, field_name):
 
 def history_entries(obj, *, hidden_fields=()):
     """Field changes of one object from its simple-history rows, oldest first."""
-    records = list(obj.history.select_related("history_user").order_by("history_date", "history_id"))
+    return history_entries_from(obj.history.all(), type(obj), hidden_fields=hidden_fields)
+
+
+def history_entries_from(records, model, *, hidden_fields=(), label=""):
+    """Field changes from historical rows of `model` (any number of objects), oldest first.
+
+    Each row is compared with the previous row of the same object; `label` prefixes the titles
+    (e.g. the guardian's name on a student's timeline).
+    """
+    records = records.select_related("history_user").order_by("history_date", "history_id")
     titles = {"+": _("Created"), "~": _("Changed"), "-": _("Deleted")}
     entries = []
-    previous = None
+    previous_by_object = {}
+    pk_name = model._meta.pk.attname
     for record in records:
+        previous = previous_by_object.get(getattr(record, pk_name))
         changes = []
         if previous is not None:
             delta = record.diff_against(previous)
@@ -102,30 +117,31 @@ def history_entries(obj, *, hidden_fields=()):
                     continue
                 changes.append(
                     Change(
-                        field=_field_label(type(obj), change.field),
+                        field=_field_label(model, change.field),
                         old=_display(previous, change.field),
                         new=_display(record, change.field),
                     )
                 )
-            if not changes and record.history_type == "~":
-                previous = record
-                continue
+        previous_by_object[getattr(record, pk_name)] = record
+        if previous is not None and not changes and record.history_type == "~":
+            continue
+        title = str(titles.get(record.history_type, record.history_type))
         entries.append(
             TimelineEntry(
                 time=record.history_date,
                 actor=record.history_user,
-                title=str(titles.get(record.history_type, record.history_type)),
+                title=f"{label}{title}" if label else title,
                 reason=record.history_change_reason or "",
                 changes=changes,
             )
         )
-        previous = record
     return entries
 
 
 def event_entries(events):
     from registrar.events import describe
 
+    events = events.exclude(action__in=QUIET_ACTIONS)
     return [
         TimelineEntry(
             time=event.created_at,

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.db.models import Count, Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from registrar.approvals import overdue_below, returned_to
 from registrar.choices import NodeKind, Role
-from registrar.models import Organisation, SchoolClass
+from registrar.models import ApprovalRequest, Organisation, SchoolClass
 from registrar.services import missing_grade_levels
 
 
@@ -62,6 +64,37 @@ def registrar_waiting_items(user):
                 _("Schools that have no classes yet"),
                 empty,
                 reverse("registrar:node", args=[node.code]) + "?empty=1",
+            )
+        )
+    items += approval_waiting_items(user)
+    return items
+
+
+def approval_waiting_items(user):
+    """What the approval engine has for this user: their queue, its overdue part, the overdue steps
+    at the levels below (for county, city and province), and requests returned for revision."""
+    queue_url = reverse("registrar:approvals")
+    waiting = ApprovalRequest.objects.waiting_for(user)
+    today = timezone.localdate()
+    counts = waiting.aggregate(
+        total=Count("pk"), overdue=Count("pk", filter=Q(current_step__due_date__lt=today))
+    )
+    items = [
+        WaitingItem(_("Requests waiting for my review"), counts["total"], queue_url),
+        WaitingItem(
+            _("My reviews past their deadline"), counts["overdue"], queue_url + "?age=overdue", overdue=True
+        ),
+        WaitingItem(
+            _("Requests returned to us for revision"), returned_to(user).count(), queue_url + "?box=returned"
+        ),
+    ]
+    if user.has_role(Role.COUNTY_REVIEWER, Role.CITY_REVIEWER, Role.PROVINCE_ADMIN):
+        items.append(
+            WaitingItem(
+                _("Overdue reviews below my level"),
+                overdue_below(user).count(),
+                reverse("registrar:approvals_overdue"),
+                overdue=True,
             )
         )
     return items

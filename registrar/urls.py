@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from registrar import views
+from registrar import views, views_approvals
 
 registrar_patterns = [
     path("", views.dashboard, name="dashboard"),
@@ -14,10 +14,15 @@ registrar_patterns = [
     path("org/<str:code>/classes/new/", views.class_create, name="class_create"),
     path("classes/<int:pk>/edit/", views.class_edit, name="class_edit"),
     path("classes/<int:pk>/history/", views.class_history, name="class_history"),
+    path("approvals/", views_approvals.queue, name="approvals"),
+    path("approvals/overdue/", views_approvals.overdue, name="approvals_overdue"),
+    path("approvals/<int:pk>/", views_approvals.detail, name="approval"),
+    path("approvals/<int:pk>/decide/", views_approvals.decide, name="approval_decide"),
 ]
 
 urlpatterns = [
     path("", include((registrar_patterns, "registrar"))),
+    path("students/", include("students.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),

@@ -252,3 +252,90 @@ class StatusEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_from_status_display()} → {self.get_to_status_display()}"
+
+
+def roster_upload_to(instance, filename):
+    """roster/<yyyy>/<mm>/<random>.<ext>: the uploader's file name is kept in the row, not on disk."""
+    import uuid
+    from pathlib import PurePosixPath
+
+    from django.utils import timezone
+
+    extension = PurePosixPath(filename).suffix.lower().lstrip(".")
+    if extension not in ("xlsx", "xls", "xlsm", "ods"):
+        extension = "xlsx"
+    now = timezone.localtime()
+    return f"roster/{now:%Y/%m}/{uuid.uuid4().hex}.{extension}"
+
+
+class ImportBatchQuerySet(ScopedQuerySet):
+    scope_path = "node__path"
+
+
+class ImportBatch(models.Model):
+    """One roster file (花名册) imported: who, when, the file as sent, and what came of it."""
+
+    class State(models.TextChoices):
+        INVALID = "invalid", _("Has errors")
+        READY = "ready", _("Checked, waiting for confirmation")
+        QUEUED = "queued", _("Waiting to be imported")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Not imported")
+
+    class Source(models.TextChoices):
+        WEB = "web", _("Upload in the browser")
+        COMMAND = "command", _("Command line")
+
+    node = models.ForeignKey(
+        Organisation, verbose_name=_("organisation"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("imported by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.WEB)
+    # Personal data: kept under MEDIA_ROOT with a random name, streamed only after an access check.
+    file = models.FileField(_("file"), upload_to=roster_upload_to, max_length=200)
+    original_name = models.CharField(_("file name"), max_length=255, blank=True)
+    error_file = models.FileField(_("error workbook"), upload_to=roster_upload_to, max_length=200, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.READY)
+    # New students get their 学籍号 at once (the administrator's command) instead of entering review.
+    register = models.BooleanField(_("register directly"), default=False)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    new_count = models.PositiveIntegerField(_("new students"), default=0)
+    updated_count = models.PositiveIntegerField(_("updated students"), default=0)
+    unchanged_count = models.PositiveIntegerField(_("unchanged students"), default=0)
+    invalid_count = models.PositiveIntegerField(_("rows with errors"), default=0)
+    # Progress of the background import, for the progress bar.
+    rows_done = models.PositiveIntegerField(_("rows checked"), default=0)
+    # Unknown columns, sample rows, classes created …; errors: [{"row": n, "messages": [...]}].
+    summary = models.JSONField(_("summary"), default=dict, blank=True)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    task_id = models.CharField(_("task"), max_length=64, blank=True)
+
+    objects = ImportBatchQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("roster import")
+        verbose_name_plural = _("roster imports")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return self.original_name or f"#{self.pk}"
+
+    def get_absolute_url(self):
+        return reverse("students:roster_batch", args=[self.pk])
+
+    def audit_node(self):
+        return self.node
+
+    @property
+    def is_finished(self):
+        return self.state in (self.State.DONE, self.State.FAILED, self.State.INVALID)

@@ -1,0 +1,226 @@
+"""Benchmark: a county's roster (100,000 pupils in 100 schools) through `import_roster --school <county>`.
+
+Not a test. It builds a fresh database (SQLite file, or a PostgreSQL database it creates and drops),
+a county with the schools, their grades and classes, writes the roster workbook with every required
+column (kept in benchmarks/.cache/ for the next run), then runs
+
+    manage.py import_roster FILE --school <county>
+
+in a child process and reports the wall time, rows per second and the child's peak memory (RSS).
+See benchmarks/README.md for the commands.
+"""
+
+import argparse
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+CACHE = Path(__file__).resolve().parent / ".cache"
+COUNTY = "420102"
+REGIONS = ("420102", "420103", "420104", "420105", "420106", "420107", "420111", "420112", "420113")
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉建国文斌宇浩然子轩梓涵一诺欣怡雨泽"
+CLASSES_PER_GRADE = 4
+LEVELS = (1, 2, 3, 4, 5, 6)
+GRADE_NAMES = {1: "一年级", 2: "二年级", 3: "三年级", 4: "四年级", 5: "五年级", 6: "六年级"}
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--schools", type=int, default=100)
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="postgres://USER@HOST:PORT/NAME to create (and drop) a database of that name; "
+        "default: a fresh SQLite file",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reimport", action="store_true", help="then import the same file again (idempotency)")
+    return parser.parse_args()
+
+
+# --- the database ---------------------------------------------------------------------------------
+
+
+def create_database(url):
+    if not url:
+        handle, path = tempfile.mkstemp(prefix="roster-bench-", suffix=".sqlite3")
+        os.close(handle)
+        return f"sqlite:///{path}", lambda: Path(path).unlink(missing_ok=True)
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return url, drop
+
+
+def manage(*arguments, env, capture=False):
+    return subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), *arguments],
+        env=env,
+        cwd=BASE_DIR,
+        check=False,
+        capture_output=capture,
+        text=True,
+    )
+
+
+def setup_tree(env, schools):
+    """The province, city and county, `schools` primary schools with grades and classes."""
+    script = f"""
+from registrar.orgimport import import_organisations, parse_rows
+from registrar.models import Grade, SchoolClass
+from registrar.services import create_class
+header = ("code", "name", "kind", "parent", "stages", "school_system")
+rows = [("420000", "湖北省", "省", "", "", ""), ("420100", "武汉市", "市", "420000", "", ""),
+        ("{COUNTY}", "江岸区", "区", "420100", "", "")]
+rows += [(f"1{COUNTY}{{n:03d}}", f"江岸区第{{n}}小学", "学校", "{COUNTY}", "小学", "6-3-3") for n in range(1, {schools} + 1)]
+raw = [dict(zip(header, row), number=index) for index, row in enumerate(rows, start=2)]
+import_organisations(parse_rows(raw))
+for grade in Grade.objects.select_related("school"):
+    for n in range(1, {CLASSES_PER_GRADE} + 1):
+        create_class(grade, by=None, name=f"{{n}}班")
+print(SchoolClass.objects.count(), "classes")
+"""
+    result = manage("shell", "-c", script, env=env, capture=True)
+    if result.returncode:
+        raise SystemExit(result.stderr)
+    print("  set up:", result.stdout.strip())
+
+
+# --- the roster file ------------------------------------------------------------------------------
+
+
+def school_year_start(today):
+    return date(today.year if today.month >= 9 else today.year - 1, 9, 1)
+
+
+def generate(path, rows, schools):
+    """Write the workbook: every required column plus 学校标识码, one row per pupil."""
+    from openpyxl import Workbook
+    from stdnum.iso7064.mod_11_2 import calc_check_digit
+
+    sys.path.insert(0, str(BASE_DIR))
+    random.seed(20260901)
+    start = school_year_start(date.today())
+    headers = [
+        "学校标识码", "姓名", "性别", "出生日期", "身份证件类型", "身份证件号", "民族", "国籍/地区", "港澳台侨外",
+        "籍贯", "出生地", "户口所在地", "户口性质", "健康状况", "年级", "班级", "入学年月", "入学方式", "就读方式",
+        "现住址", "联系电话", "监护人1姓名", "监护人1关系", "监护人1联系电话",
+    ]  # fmt: skip
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("花名册")
+    sheet.append(["江岸区 2026 年秋季学期学生花名册"])
+    sheet.append(headers)
+    per_school = rows // schools
+    sequences = {}
+    written = 0
+    for school in range(1, schools + 1):
+        code = f"1{COUNTY}{school:03d}"
+        count = per_school + (1 if school <= rows - per_school * schools else 0)
+        for index in range(count):
+            level = LEVELS[index * len(LEVELS) // count]
+            # Born between 1 September and 31 August: exactly the age of the grade.
+            first = date(start.year - 6 - level, 9, 1)
+            birth = first + timedelta(days=random.randrange(365))
+            boy = random.random() < 0.52
+            region = random.choice(REGIONS)
+            key = (region, birth, boy)
+            sequence = sequences.get(key, 1 if boy else 2)
+            sequences[key] = sequence + 2
+            body = f"{region}{birth:%Y%m%d}{sequence:03d}"
+            name = random.choice(SURNAMES) + "".join(random.choices(GIVEN, k=random.choice((1, 2))))
+            sheet.append(
+                [
+                    code, name, "男" if boy else "女", birth.isoformat(), "居民身份证", body + calc_check_digit(body),
+                    random.choice(("汉族", "汉族", "汉族", "回族", "土家族")), "中国", "否", "湖北武汉",
+                    "湖北省武汉市江岸区", "湖北省武汉市江岸区", random.choice(("农业户口", "非农业户口")), "健康或良好",
+                    GRADE_NAMES[level], f"{index % CLASSES_PER_GRADE + 1}班", f"{start.year - level + 1}-09",
+                    "就近入学", random.choice(("走读", "住校")), f"武汉市江岸区胜利街{random.randrange(1, 999)}号",
+                    f"138{random.randrange(10**8):08d}", random.choice(SURNAMES) + random.choice(GIVEN),
+                    random.choice(("父亲", "母亲")), f"139{random.randrange(10**8):08d}",
+                ]
+            )  # fmt: skip
+            written += 1
+    workbook.save(path)
+    return written
+
+
+# --- running it -----------------------------------------------------------------------------------
+
+
+def run_import(env, path, label):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    result = manage("import_roster", str(path), "--school", COUNTY, env=env, capture=True)
+    seconds = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if result.returncode:
+        print(result.stdout, result.stderr[-3000:])
+        raise SystemExit(f"import_roster failed with status {result.returncode}")
+    print(f"  {label}: {result.stdout.strip()}")
+    if peak_kb <= before:
+        print("  (peak memory not measurable: an earlier child used more)")
+    return seconds, peak_kb / 1024
+
+
+def count_students(env):
+    result = manage(
+        "shell", "-c", "from students.models import Student; print(Student.objects.count())", env=env, capture=True
+    )
+    return int(result.stdout.strip().splitlines()[-1])
+
+
+def main():
+    args = parse_args()
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"roster-{args.rows}-{args.schools}.xlsx"
+    if not path.exists():
+        print(f"Writing {path} …")
+        started = time.perf_counter()
+        generate(path, args.rows, args.schools)
+        print(f"  {time.perf_counter() - started:.1f} s, {path.stat().st_size / 1e6:.1f} MB")
+    url, drop = create_database(args.database_url)
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_DEBUG": "1", "REGISTRAR_MEDIA_ROOT": tempfile.mkdtemp()}
+    env.pop("REGISTRAR_TESTING", None)
+    vendor = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    try:
+        print(f"Database: {vendor} ({url})")
+        result = manage("migrate", "-v0", env=env, capture=True)
+        if result.returncode:
+            raise SystemExit(result.stderr)
+        setup_tree(env, args.schools)
+        seconds, peak_mb = run_import(env, path, "import")
+        students = count_students(env)
+        print(
+            f"RESULT {vendor}: {args.rows} rows in {seconds:.1f} s = {args.rows / seconds:,.0f} rows/s; "
+            f"peak memory {peak_mb:.0f} MB; {students} students in the database"
+        )
+        if args.reimport:
+            seconds, peak_mb = run_import(env, path, "same file again")
+            print(
+                f"RESULT {vendor} re-import: {args.rows} rows in {seconds:.1f} s = "
+                f"{args.rows / seconds:,.0f} rows/s; peak memory {peak_mb:.0f} MB"
+            )
+    finally:
+        if not args.keep:
+            drop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,237 @@
+"""Pages of the approval engine: the reviewer's queue, decisions, and the overdue watch list."""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from registrar import approvals, workdays
+from registrar.access import require_role
+from registrar.choices import Role
+from registrar.models import ApprovalRequest, Organisation
+
+PAGE_SIZE = 25
+DONE_MESSAGES = {
+    approvals.APPROVE: gettext_lazy("%(subject)s: approved."),
+    approvals.REJECT: gettext_lazy("%(subject)s: rejected."),
+    approvals.RETURN: gettext_lazy("%(subject)s: returned for revision."),
+    approvals.SUBMIT: gettext_lazy("%(subject)s: submitted for review."),
+    approvals.RESUBMIT: gettext_lazy("%(subject)s: resubmitted for review."),
+    approvals.WITHDRAW: gettext_lazy("%(subject)s: withdrawn."),
+}
+OVERSEER_ROLES = (Role.COUNTY_REVIEWER, Role.CITY_REVIEWER, Role.PROVINCE_ADMIN)
+
+
+class QueueFilterForm(forms.Form):
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), required=False)
+    school = forms.ModelChoiceField(
+        label=gettext_lazy("School"),
+        queryset=Organisation.objects.none(),
+        required=False,
+        to_field_name="code",
+    )
+    age = forms.ChoiceField(
+        label=gettext_lazy("Deadline"),
+        required=False,
+        choices=[("", gettext_lazy("All")), ("overdue", gettext_lazy("Overdue only"))],
+    )
+
+    def __init__(self, *args, schools, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", _("All")), *approvals.kind_choices()]
+        self.fields["school"].queryset = schools
+        self.fields["school"].empty_label = _("All")
+
+
+class DecisionForm(forms.Form):
+    action = forms.ChoiceField(choices=[(action, action) for action in approvals.ACTIONS])
+    comment = forms.CharField(required=False, max_length=2000)
+    step_id = forms.IntegerField(required=False)
+
+
+def _with_ages(rows, steps_of, today):
+    """Working days each row's current step has waited, with one calendar for the whole page."""
+    started = [timezone.localdate(steps_of(row).started_at) for row in rows if steps_of(row).started_at]
+    if not started:
+        return rows
+    calendar = workdays.Calendar(min(started), today)
+    for row in rows:
+        step = steps_of(row)
+        step.age = calendar.between(timezone.localdate(step.started_at), today) if step.started_at else 0
+        step.is_overdue = step.due_date is not None and today > step.due_date
+    return rows
+
+
+@require_http_methods(["GET", "POST"])
+def queue(request):
+    """Requests waiting at my node for one of my roles; POST approves the ticked rows."""
+    if request.method == "POST":
+        return _bulk_approve(request)
+    user = request.user
+    box = request.GET.get("box", "review")
+    if box == "returned":
+        return _returned(request)
+    waiting = ApprovalRequest.objects.waiting_for(user)
+    schools = Organisation.objects.filter(pk__in=waiting.values("school")).order_by("path")
+    form = QueueFilterForm(request.GET or None, schools=schools)
+    rows = waiting
+    today = timezone.localdate()
+    if form.is_valid():
+        if form.cleaned_data["kind"]:
+            rows = rows.filter(kind=form.cleaned_data["kind"])
+        if form.cleaned_data["school"]:
+            rows = rows.filter(school=form.cleaned_data["school"])
+        if form.cleaned_data["age"] == "overdue":
+            rows = rows.filter(current_step__due_date__lt=today)
+    rows = rows.select_related("school", "applicant", "applicant_node", "current_step").order_by(
+        "current_step__due_date", "current_step__started_at", "pk"
+    )
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = _with_ages(list(page.object_list), lambda row: row.current_step, today)
+    for row in page.object_list:
+        row.kind_label = approvals.kind_label(row.kind)
+        kind = approvals.KINDS.get(row.kind)
+        row.bulk_ok = kind is not None and kind.allow_bulk_approve
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "registrar/approvals/queue.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "box": "review",
+            "overseer": user.has_role(*OVERSEER_ROLES),
+        },
+    )
+
+
+def _returned(request):
+    rows = (
+        approvals.returned_to(request.user)
+        .select_related("school", "applicant")
+        .order_by("-decided_at", "-pk")
+    )
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    for row in page.object_list:
+        row.kind_label = approvals.kind_label(row.kind)
+    return render(
+        request,
+        "registrar/approvals/returned.html",
+        {"page": page, "box": "returned", "overseer": request.user.has_role(*OVERSEER_ROLES)},
+    )
+
+
+def _bulk_approve(request):
+    """Approve each ticked row through the same service, each in its own transaction; one failure
+    does not stop the others."""
+    wanted = []
+    for value in request.POST.getlist("selected"):
+        pk, _sep, step_id = value.partition(":")
+        if pk.isdigit() and step_id.isdigit():
+            wanted.append((int(pk), int(step_id)))
+    if not wanted:
+        messages.warning(request, _("Tick the requests to approve first."))
+        return redirect(_queue_url(request))
+    found = ApprovalRequest.objects.visible_to(request.user).in_bulk([pk for pk, _step in wanted])
+    approved = 0
+    for pk, step_id in wanted:
+        approval = found.get(pk)
+        if approval is None:
+            messages.error(request, _("Request %(pk)s was not found.") % {"pk": pk})
+            continue
+        kind = approvals.KINDS.get(approval.kind)
+        if kind is not None and not kind.allow_bulk_approve:
+            messages.error(
+                request,
+                _("%(subject)s: this kind of request must be approved on its own page.")
+                % {"subject": approval.subject_label},
+            )
+            continue
+        try:
+            approvals.approve(approval, by=request.user, step_id=step_id)
+        except approvals.ApprovalError as error:
+            messages.error(request, f"{approval.subject_label}：{error.message}")
+        except PermissionDenied:
+            messages.error(
+                request, _("%(subject)s: you may not decide this step.") % {"subject": approval.subject_label}
+            )
+        else:
+            approved += 1
+            messages.success(request, _("Approved: %(subject)s") % {"subject": approval.subject_label})
+    if approved > 1:
+        messages.info(request, _("%(count)d requests approved.") % {"count": approved})
+    return redirect(_queue_url(request))
+
+
+def _queue_url(request):
+    url = reverse("registrar:approvals")
+    query = request.POST.get("query", "")
+    return f"{url}?{query}" if query else url
+
+
+@require_GET
+def detail(request, pk):
+    """The request's own page is the workflow's; a kind without one gets this generic page."""
+    approval = approvals.get_request_for(request.user, pk)
+    kind = approvals.KINDS.get(approval.kind)
+    if kind is not None and kind.get_absolute_url is not None:
+        return redirect(kind.get_absolute_url(approval))
+    return render(request, "registrar/approvals/detail.html", {"approval": approval})
+
+
+@require_POST
+def decide(request, pk):
+    """One decision from the panel; reviewers then go on to the next request waiting for them."""
+    approval = approvals.get_request_for(request.user, pk)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose an action."))
+        return redirect("registrar:approval", pk=approval.pk)
+    action = form.cleaned_data["action"]
+    try:
+        approvals.decide(
+            approval,
+            action=action,
+            by=request.user,
+            comment=form.cleaned_data["comment"],
+            step_id=form.cleaned_data["step_id"],
+        )
+    except approvals.ApprovalError as error:
+        messages.error(request, error.message)
+        return redirect("registrar:approval", pk=approval.pk)
+    messages.success(request, DONE_MESSAGES[action] % {"subject": approval.subject_label})
+    if action not in approvals.REVIEW_ACTIONS:
+        return redirect("registrar:approval", pk=approval.pk)
+    following = approvals.next_waiting(request.user, exclude=approval)
+    if following is not None:
+        return redirect("registrar:approval", pk=following.pk)
+    return redirect("registrar:approvals")
+
+
+@require_GET
+def overdue(request):
+    """Overdue steps at the nodes below mine: what a county, city or province watches."""
+    require_role(request.user, OVERSEER_ROLES)
+    steps = approvals.overdue_below(request.user)
+    kind = request.GET.get("kind", "")
+    if kind:
+        steps = steps.filter(request__kind=kind)
+    steps = steps.select_related("node", "request__school").order_by("due_date", "started_at", "pk")
+    page = Paginator(steps, PAGE_SIZE).get_page(request.GET.get("page"))
+    today = timezone.localdate()
+    page.object_list = _with_ages(list(page.object_list), lambda step: step, today)
+    for step in page.object_list:
+        step.kind_label = approvals.kind_label(step.request.kind)
+    return render(
+        request,
+        "registrar/approvals/overdue.html",
+        {"page": page, "kinds": approvals.kind_choices(), "kind": kind},
+    )

@@ -1,0 +1,87 @@
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from registrar.models import Organisation
+from students.roster.importer import RosterInvalid, check_file, commit, save_command_batch, write_error_workbook
+from students.roster.validate import NEW, UNCHANGED, UPDATE, check_database
+
+# Problems printed on the terminal; the error workbook holds them all.
+SHOWN_PROBLEMS = 30
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a roster workbook for a school, or for every school of a county or city (the 学校标识码 "
+        "column says which). All or nothing: when any row has a problem nothing is written and the "
+        "command exits with status 1. New students are registered at once and get their 学籍号."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="the .xlsx (or .xls) workbook")
+        parser.add_argument(
+            "--school", required=True, help="a school's 学校标识码, or a county's or city's division code"
+        )
+        parser.add_argument("--dry-run", action="store_true", help="check only; write nothing")
+        parser.add_argument("--errors", help="where to write the error workbook when rows have problems")
+        parser.add_argument(
+            "--create-classes",
+            action="store_true",
+            help="create the classes the file names that do not exist yet (in grades the school teaches)",
+        )
+
+    def handle(self, *args, file, school, dry_run, errors, create_classes, **options):
+        started = time.monotonic()
+        scope = Organisation.objects.filter(code=school).first()
+        if scope is None:
+            raise CommandError(_("No school or region with the code %(code)s.") % {"code": school})
+        plan = check_file(file, scope=scope, create_classes=create_classes)
+        try:
+            if dry_run:
+                check_database(plan)
+                if not plan.is_valid:
+                    raise RosterInvalid(plan)
+            else:
+                with transaction.atomic():
+                    batch = save_command_batch(file, plan, by=None, register=True)
+                    commit(plan, by=None, register=True, batch=batch, reason=_("Roster import: %(file)s") % {
+                        "file": batch.original_name
+                    })
+        except RosterInvalid as error:
+            if not dry_run:
+                batch.file.storage.delete(batch.file.name)
+            self.report_problems(error.plan, errors)
+            raise CommandError(error.message, returncode=1) from error
+        for warning in plan.warnings:
+            self.stderr.write(warning)
+        counts = {
+            "rows": len(plan.rows),
+            "new": plan.count(NEW),
+            "updated": plan.count(UPDATE),
+            "unchanged": plan.count(UNCHANGED),
+            "seconds": time.monotonic() - started,
+        }
+        if dry_run:
+            message = _(
+                "%(rows)d rows checked, no problems: %(new)d new, %(updated)d to update, %(unchanged)d "
+                "unchanged. Nothing was written (dry run). %(seconds).1f s."
+            )
+        else:
+            message = _(
+                "%(rows)d rows imported: %(new)d new students registered, %(updated)d updated, "
+                "%(unchanged)d unchanged. %(seconds).1f s."
+            )
+        self.stdout.write(message % counts)
+
+    def report_problems(self, plan, errors):
+        listed = plan.problem_messages()
+        for number, messages in listed[:SHOWN_PROBLEMS]:
+            prefix = _("Row %(row)d") % {"row": number} if number else _("File")
+            self.stderr.write(f"{prefix}: {'；'.join(messages)}")
+        if len(listed) > SHOWN_PROBLEMS:
+            self.stderr.write(_("… and %(count)d more rows with problems.") % {"count": len(listed) - SHOWN_PROBLEMS})
+        if errors:
+            write_error_workbook(plan, errors)
+            self.stderr.write(_("The error workbook is %(file)s.") % {"file": errors})

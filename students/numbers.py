@@ -1,0 +1,182 @@
+"""学籍号: the lifelong registration number (domain §4).
+
+One person, one number, for life. 19 characters:
+- G + the 18-digit resident ID, once the ID is valid and no other record holds that number;
+- J + the school's region code + birth date + a 3-digit sequence + a check digit (ISO 7064 MOD 11-2,
+  as in the resident ID) for a student without a usable resident ID;
+- L + region code + birth date + 4 random digits: a temporary number some provinces give; promoted later.
+
+A number, once issued, is never recomputed: a later correction of the ID number leaves it alone. The
+only change is a promotion (L → G or J, J → G), which is a recorded event.
+"""
+
+import secrets
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from stdnum.iso7064 import mod_11_2
+
+from registrar.audit import record_event, stamp
+from students.errors import StudentError
+from students.identity import RESIDENT_ID, RESIDENT_ID_RE, is_valid_resident_id, normalise_id_number
+from students.models import Student
+from students.permissions import ensure_covers
+
+# "J" + 6-digit region + 8-digit birth date: the sequence follows at [15:18], the check digit at [18].
+J_PREFIX_LENGTH = 15
+# Two registrations racing for the same J sequence: each retry re-reads the highest number.
+ISSUE_ATTEMPTS = 20
+
+
+def g_number(id_number):
+    number = normalise_id_number(id_number)
+    if not RESIDENT_ID_RE.match(number):
+        raise ValueError(f"not an 18-character resident ID: {id_number!r}")
+    return "G" + number
+
+
+def j_check_digit(seventeen):
+    if len(seventeen) != 17 or not seventeen.isdigit():
+        raise ValueError(f"17 digits expected: {seventeen!r}")
+    return mod_11_2.calc_check_digit(seventeen)
+
+
+def j_number(region, birth_date, sequence):
+    if not (len(region) == 6 and region.isdigit()):
+        raise ValueError(f"6-digit region code expected: {region!r}")
+    if not 1 <= sequence <= 999:
+        raise ValueError(f"sequence out of range: {sequence}")
+    body = f"{region}{birth_date:%Y%m%d}{sequence:03d}"
+    return "J" + body + j_check_digit(body)
+
+
+def l_number(region, birth_date):
+    """A temporary number; the 4 digits are random, so a clash is retried by the caller's constraint."""
+    return f"L{region}{birth_date:%Y%m%d}{secrets.randbelow(10000):04d}"
+
+
+def is_valid_j_number(number):
+    body = number[1:18]
+    return (
+        len(number) == 19
+        and number.startswith("J")
+        and body.isdigit()
+        and number[18] == mod_11_2.calc_check_digit(body)
+    )
+
+
+def region_code(school):
+    """The division code of the region the school sits in: its county, or its city for 市直 schools.
+
+    Read from the school's path, so no query: the nearest 6-digit code above it.
+    """
+    codes = [code for code in school.path.strip("/").split("/")[:-1] if len(code) == 6]
+    if not codes:
+        raise ValueError(f"school without a region: {school.path}")
+    return codes[-1]
+
+
+def usable_resident_id(student):
+    """The student's resident ID when it can become a G number, else ''."""
+    number = normalise_id_number(student.id_number)
+    if student.id_type == RESIDENT_ID and is_valid_resident_id(number):
+        return number
+    return ""
+
+
+def g_number_holder(number, *, exclude):
+    return Student.objects.filter(number=number).exclude(pk=exclude.pk).first()
+
+
+def _save_number(student, number, *, by, reason):
+    """Write `number` in a savepoint; False when the unique constraint says another record took it.
+
+    The savepoint matters on PostgreSQL: a failed statement would otherwise abort the whole
+    transaction, and the caller's lock and earlier writes with it.
+    """
+    previous = student.number
+    student.number = number
+    stamp(student, by=by, reason=reason)
+    try:
+        with transaction.atomic():
+            student.save(update_fields=["number"])
+    except IntegrityError:
+        student.number = previous
+        return False
+    return True
+
+
+def _issue_j_number(student, *, by, reason):
+    """The next free J number for the school's region and the birth date.
+
+    Without a table of counters, the sequence is the highest J number with the same prefix plus one.
+    Two registrations of children born the same day in the same county may read the same highest
+    number at once; the unique constraint on Student.number lets only one of them write it, and the
+    other retries in a fresh savepoint, reading the now committed number (on PostgreSQL each
+    statement sees what has committed; the losing insert waits for the winner's commit before it
+    fails). On SQLite writers are serialised, so the race cannot happen there.
+    """
+    prefix = f"J{region_code(student.school)}{student.birth_date:%Y%m%d}"
+    for _attempt in range(ISSUE_ATTEMPTS):
+        highest = (
+            Student.objects.filter(number__startswith=prefix)
+            .order_by("-number")
+            .values_list("number", flat=True)
+            .first()
+        )
+        sequence = int(highest[J_PREFIX_LENGTH:18]) + 1 if highest else 1
+        if sequence > 999:
+            raise StudentError(
+                _("Every J registration number for %(prefix)s is taken. Ask the administrator.")
+                % {"prefix": prefix}
+            )
+        number = j_number(prefix[1:7], student.birth_date, sequence)
+        if _save_number(student, number, by=by, reason=reason):
+            return number
+    raise StudentError(_("No registration number could be issued just now. Please try again."))
+
+
+def issue_number(student, *, by=None, reason=""):
+    """Give the student its 学籍号 and save it; the number it already has is kept as it is.
+
+    Call inside the transaction that holds the student's row lock (services.register_student does).
+    """
+    if student.number:
+        return student.number
+    resident_id = usable_resident_id(student)
+    if resident_id:
+        candidate = "G" + resident_id
+        if g_number_holder(candidate, exclude=student) is None and _save_number(
+            student, candidate, by=by, reason=reason
+        ):
+            return candidate
+    return _issue_j_number(student, by=by, reason=reason)
+
+
+@transaction.atomic
+def promote_number(student, *, by, reason=""):
+    """L → G or J, J → G once the student has a valid resident ID; a recorded event."""
+    student = Student.objects.select_for_update(of=("self",)).select_related("school").get(pk=student.pk)
+    ensure_covers(by, student.school)
+    old = student.number or ""
+    if not old:
+        raise StudentError(_("This student has no registration number yet."))
+    if old.startswith("G"):
+        raise StudentError(_("This student already holds a formal registration number."))
+    resident_id = usable_resident_id(student)
+    reason = reason or _("Registration number promoted")
+    if resident_id:
+        new = "G" + resident_id
+        holder = g_number_holder(new, exclude=student)
+        if holder is not None or not _save_number(student, new, by=by, reason=reason):
+            raise StudentError(
+                _("The registration number %(number)s is already held by another record.") % {"number": new}
+            )
+    elif old.startswith("L"):
+        new = _issue_j_number(student, by=by, reason=reason)
+    else:
+        raise StudentError(
+            _("Without a valid resident ID number the registration number cannot become a G number.")
+        )
+    record_event("students.number.promoted", actor=by, obj=student, reason=reason, old=old, new=new)
+    return student

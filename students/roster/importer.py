@@ -1,0 +1,608 @@
+"""Importing a roster file: check it, then write all of it in one transaction, or nothing.
+
+- `prepare(source, scope=…)` reads and checks the file and returns a Plan (rows, problems, actions).
+- `commit(plan, by=…, register=…)` re-checks the plan against the database under lock and writes
+  it: new students with their family members, history rows and status events; changed non-key
+  fields of students already there. `register=True` (the administrator's command) issues the 学籍号
+  at once; otherwise a new student without a number enters the registration review.
+- `write_error_workbook(plan, target)`: the invalid rows as uploaded, with 行号 and 错误原因.
+- The browser's batches: `upload_roster`, `confirm_batch`, `run_batch` (the background task's body).
+"""
+
+import io
+from collections import defaultdict
+from pathlib import PurePosixPath
+
+from django.core.files.base import ContentFile, File
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+
+from registrar.audit import record_event
+from registrar.choices import NodeKind
+from registrar.models import Grade, Organisation
+from registrar.services import RegistrarError, create_class, missing_grade_levels, sync_grades
+from students import codes
+from students.errors import StudentError
+from students.identity import is_valid_resident_id
+from students.models import Guardian, ImportBatch, Status, StatusEvent, Student
+from students.numbers import J_PREFIX_LENGTH, g_number, j_number, region_code
+from students.permissions import ensure_registrar_of
+from students.privacy import mask_id
+from students.roster import bulk
+from students.roster.exporter import safe_cell
+from students.roster.reader import RosterFileError, read_roster
+from students.roster.template import GRADE_LABELS, GUARDIAN_FIELDS
+from students.roster.validate import (
+    NEW,
+    UNCHANGED,
+    UPDATE,
+    Plan,
+    add,
+    check_database,
+    check_rows,
+    chunks,
+    start_plan,
+)
+
+IMPORT_ACTION = "students.roster.imported"
+SAMPLE_ROWS = 10
+ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
+ERROR_FONT = Font(color="9C0006")
+HEADER_FILL = PatternFill("solid", fgColor="DDE6F3")
+
+
+class RosterInvalid(StudentError):
+    """The file has problems: nothing was written. `plan` holds every row's problems."""
+
+    def __init__(self, plan):
+        self.plan = plan
+        invalid = len(plan.invalid_rows)
+        if plan.file_errors:
+            message = " ".join(plan.file_errors)
+        else:
+            message = _("%(count)d rows have problems; nothing was imported.") % {"count": invalid}
+        super().__init__(message)
+
+
+# --- checking -------------------------------------------------------------------------------------
+
+
+def check_file(source, *, scope, by=None, today=None, create_classes=False, progress=None):
+    """Read and check each row on its own (no database but the schools in scope)."""
+    try:
+        sheet = read_roster(source)
+    except RosterFileError as error:
+        plan = Plan(source=source, scope=scope, by=by, today=today or timezone.localdate())
+        plan.file_errors.append(error.message)
+        return plan
+    plan = start_plan(sheet, scope=scope, by=by, today=today, create_classes=create_classes)
+    return check_rows(sheet, plan, progress=progress)
+
+
+def prepare(source, *, scope, by=None, today=None, create_classes=False, progress=None):
+    """The whole check of a file: each row, then the file against the database."""
+    plan = check_file(source, scope=scope, by=by, today=today, create_classes=create_classes, progress=progress)
+    check_database(plan)
+    return plan
+
+
+# --- writing --------------------------------------------------------------------------------------
+
+
+def commit(plan, *, by, register, reason="", batch=None):
+    """Write a checked plan in one transaction, or raise RosterInvalid and write nothing.
+
+    The schools are locked and the database checks run again first: the file was checked a while
+    ago and another import may have filled a class since.
+    """
+    reason = reason or _("Roster import")
+    with transaction.atomic():
+        school_ids = sorted({row.school.pk for row in plan.rows if row.school is not None})
+        list(Organisation.objects.select_for_update().filter(pk__in=school_ids).order_by("pk"))
+        check_database(plan)
+        if not plan.is_valid:
+            raise RosterInvalid(plan)
+        writer = Writer(plan, by=by, register=register, reason=reason)
+        writer.create_classes()
+        writer.issue_numbers()
+        if not plan.is_valid:
+            raise RosterInvalid(plan)
+        writer.write_new()
+        writer.write_updates()
+        if batch is not None:
+            fill_counts(batch, plan)
+            batch.state = ImportBatch.State.DONE
+            batch.finished_at = timezone.now()
+            batch.summary = {**batch.summary, "classes_created": [str(c) for c in writer.classes_created]}
+            batch.save()
+        record_event(
+            IMPORT_ACTION,
+            actor=by,
+            obj=batch,
+            node=plan.scope,
+            reason=reason,
+            new=plan.count(NEW),
+            updated=plan.count(UPDATE),
+            unchanged=plan.count(UNCHANGED),
+            registered=register,
+        )
+        writer.enter_review()
+    return writer
+
+
+class Writer:
+    """Turns a valid plan into rows of the database, in bulk."""
+
+    def __init__(self, plan, *, by, register, reason):
+        self.plan = plan
+        self.by = by
+        self.user_id = by.pk if by is not None and by.is_authenticated else None
+        self.register = register
+        self.reason = reason
+        self.now = timezone.now()
+        self.today = timezone.localdate()
+        self.numbers = {}
+        self.classes_created = []
+        self.registering_ids = []
+        self.new_rows = [row for row in plan.rows if row.action == NEW]
+        self.update_rows = [row for row in plan.rows if row.action == UPDATE]
+
+    # classes and numbers
+
+    def create_classes(self):
+        """--create-classes: grades the school teaches but has not set up, and the classes named."""
+        plan = self.plan
+        if not plan.new_classes:
+            return
+        schools = {new.school.pk: new.school for new in plan.new_classes.values()}
+        for school_id, school in schools.items():
+            if any(key[0] == school_id for key in plan.new_grades) and missing_grade_levels(school):
+                sync_grades(school, by=self.by)
+        grades = {
+            (grade.school_id, grade.level): grade
+            for grade in Grade.objects.filter(school__in=list(schools)).select_related("school")
+        }
+        for new in plan.new_classes.values():
+            try:
+                new.created = create_class(grades[(new.school.pk, new.level)], by=self.by, name=new.name)
+            except RegistrarError as error:
+                raise StudentError(error.message) from error
+            self.classes_created.append(new.created)
+
+    def issue_numbers(self):
+        """学籍号 for new rows: the file's own, or (register) G + resident ID, else the next J number."""
+        plan = self.plan
+        given = {row: plan.value(row, "number") for row in self.new_rows if plan.value(row, "number")}
+        self.numbers.update(given)
+        if not self.register:
+            return
+        used = set(given.values())
+        wanting = [row for row in self.new_rows if row not in given]
+        candidates = {}
+        for row in wanting:
+            id_number = plan.value(row, "id_number")
+            if plan.value(row, "id_type") == "1" and is_valid_resident_id(id_number):
+                candidates[row] = g_number(id_number)
+        taken = set()
+        for chunk in chunks(set(candidates.values())):
+            taken.update(Student.objects.filter(number__in=chunk).values_list("number", flat=True))
+        highest = self._highest_j_sequences({region_code(row.school) for row in wanting}, used)
+        for row in wanting:
+            candidate = candidates.get(row)
+            if candidate and candidate not in taken and candidate not in used:
+                number = candidate
+            else:
+                region = region_code(row.school)
+                birth_date = plan.value(row, "birth_date", None)
+                prefix = f"J{region}{birth_date:%Y%m%d}"
+                sequence = highest.get(prefix, 0) + 1
+                if sequence > 999:
+                    add(
+                        row,
+                        (),
+                        _("Every J registration number for %(prefix)s is taken. Ask the administrator.")
+                        % {"prefix": prefix},
+                    )
+                    continue
+                highest[prefix] = sequence
+                number = j_number(region, birth_date, sequence)
+            used.add(number)
+            self.numbers[row] = number
+
+    @staticmethod
+    def _highest_j_sequences(regions, used):
+        highest = defaultdict(int)
+        numbers = list(used)
+        for region in regions:
+            numbers += Student.objects.filter(number__startswith=f"J{region}").values_list("number", flat=True)
+        for number in numbers:
+            if number.startswith("J") and number[J_PREFIX_LENGTH:18].isdigit():
+                prefix = number[:J_PREFIX_LENGTH]
+                highest[prefix] = max(highest[prefix], int(number[J_PREFIX_LENGTH:18]))
+        return highest
+
+    # new students
+
+    def write_new(self):
+        plan = self.plan
+        rows = self.new_rows
+        if not rows:
+            return
+        ids = bulk.allocate_ids(Student, len(rows))
+        student_columns = bulk.columns_of(Student)
+        attnames = [attname for attname, _column in student_columns]
+        position = {attname: index for index, attname in enumerate(attnames)}
+        now = bulk.datetime_value(self.now)
+        base = []
+        for field in Student._meta.concrete_fields:
+            default = field.get_default()
+            base.append(str(default) if isinstance(default, str) else default)
+        base[position["created_at"]] = now
+        base[position["updated_at"]] = now
+        copy = [(plan.index[key], position[key]) for key in plan.index if key in position]
+        history_columns = bulk.columns_of(Student.history.model, exclude=("history_id",))
+        tail = {"history_date": now, "history_change_reason": self.reason, "history_type": "+"}
+        tail["history_user_id"] = self.user_id
+        # A history row takes the student's values and then the history_… fields, in its table's order.
+        extended_position = {**position, **{name: len(attnames) + i for i, name in enumerate(tail)}}
+        picks = [extended_position[attname] for attname, _column in history_columns]
+        history_tail = list(tail.values())
+        event_columns = bulk.columns_of(StatusEvent, exclude=("id",))
+        self.event_attnames = [attname for attname, _column in event_columns]
+
+        students, history, events = [], [], []
+        guardians_by_student = []
+        for row, student_id in zip(rows, ids, strict=True):
+            record = base.copy()
+            values = row.values
+            for source, target in copy:
+                record[target] = values[source]
+            number = self.numbers.get(row)
+            status = Status.ENROLLED.value if number else Status.REGISTERING.value
+            if not number:
+                self.registering_ids.append(student_id)
+            record[position["id"]] = student_id
+            record[position["number"]] = number
+            record[position["status"]] = status
+            record[position["school_id"]] = row.school.pk
+            record[position["grade_id"]] = row.school_class.grade_id
+            record[position["school_class_id"]] = row.school_class.pk
+            students.append(tuple(record))
+            extended = record + history_tail
+            history.append(tuple([extended[index] for index in picks]))
+            events.append(self._event(student_id, "", status, record, position, now))
+            guardians_by_student.append((student_id, self._row_guardians(row)))
+        bulk.insert_rows(Student, [column for _attname, column in student_columns], students)
+        bulk.insert_rows(Student.history.model, [column for _attname, column in history_columns], history)
+        bulk.insert_rows(StatusEvent, [column for _attname, column in event_columns], events)
+        self._insert_guardians(guardians_by_student)
+
+    def _event(self, student_id, from_status, to_status, record, position, now):
+        values = {
+            "student_id": student_id,
+            "from_status": from_status,
+            "to_status": to_status,
+            "occurred_on": self.today,
+            "school_id": record[position["school_id"]],
+            "grade_id": record[position["grade_id"]],
+            "school_class_id": record[position["school_class_id"]],
+            "reason": self.reason,
+            "action": IMPORT_ACTION,
+            "approved_by_id": self.user_id if to_status == Status.ENROLLED else None,
+            "created_at": now,
+        }
+        return tuple(values[attname] for attname in self.event_attnames)
+
+    def _row_guardians(self, row):
+        """[(order, {field: value})] for the guardians the row fills in."""
+        plan = self.plan
+        found = []
+        for order in (1, 2):
+            data = {
+                name: plan.value(row, f"guardian{order}_{name}")
+                for name in GUARDIAN_FIELDS
+                if plan.has(f"guardian{order}_{name}")
+            }
+            if any(data.values()):
+                found.append((order, data))
+        return found
+
+    def _insert_guardians(self, guardians_by_student):
+        flat = [
+            (student_id, order, data) for student_id, guardians in guardians_by_student for order, data in guardians
+        ]
+        if not flat:
+            return
+        ids = bulk.allocate_ids(Guardian, len(flat))
+        columns = bulk.columns_of(Guardian)
+        history_columns = bulk.columns_of(Guardian.history.model, exclude=("history_id",))
+        now = bulk.datetime_value(self.now)
+        rows, history = [], []
+        for guardian_id, (student_id, order, data) in zip(ids, flat, strict=True):
+            values = self._guardian_values(guardian_id, student_id, order, data)
+            rows.append(tuple(values[attname] for attname, _column in columns))
+            history.append(self._guardian_history(values, history_columns, "+", now))
+        bulk.insert_rows(Guardian, [column for _a, column in columns], rows)
+        bulk.insert_rows(Guardian.history.model, [column for _a, column in history_columns], history)
+
+    @staticmethod
+    def _guardian_values(guardian_id, student_id, order, data):
+        return {
+            "id": guardian_id,
+            "student_id": student_id,
+            "order": order,
+            "name": data.get("name", ""),
+            "relation": data.get("relation", ""),
+            "phone": data.get("phone", ""),
+            "id_type": data.get("id_type", "") or "",
+            "id_number": data.get("id_number", "") or "",
+            "is_guardian": True,
+        }
+
+    def _guardian_history(self, values, history_columns, kind, now):
+        tail = {
+            "history_date": now,
+            "history_change_reason": self.reason,
+            "history_type": kind,
+            "history_user_id": self.user_id,
+        }
+        return tuple({**values, **tail}[attname] for attname, _column in history_columns)
+
+    # students already there
+
+    def write_updates(self):
+        rows = self.update_rows
+        if not rows:
+            return
+        now = bulk.datetime_value(self.now)
+        groups = defaultdict(list)
+        for row in rows:
+            changes = {key: new for key, (_old, new) in row.changes.items()}
+            if "school_class_id" in changes:
+                changes["school_class_id"] = changes["school_class_id"].pk
+            changes["updated_at"] = now
+            fields = tuple(sorted(changes))
+            groups[fields].append((*[changes[key] for key in fields], row.student["id"]))
+        changed_ids = [row.student["id"] for row in rows if row.changes]
+        for fields, values in groups.items():
+            if fields != ("updated_at",):
+                bulk.update_rows(Student, [Student._meta.get_field(f).column for f in fields], values)
+        history_columns = bulk.columns_of(Student.history.model, exclude=("history_id",))
+        tail = {"history_date": now, "history_change_reason": self.reason, "history_type": "~"}
+        tail["history_user_id"] = self.user_id
+        student_attnames = [attname for attname, _column in history_columns if attname not in tail]
+        history = []
+        for chunk in chunks(changed_ids):
+            for values in Student.objects.filter(pk__in=chunk).values(*student_attnames):
+                values.update(tail)
+                history.append(tuple(values[attname] for attname, _column in history_columns))
+        bulk.insert_rows(Student.history.model, [column for _a, column in history_columns], history)
+        self._write_guardian_changes(rows, now)
+
+    def _write_guardian_changes(self, rows, now):
+        creates, updates, deletes = [], [], []
+        for row in rows:
+            for operation in row.guardian_changes or ():
+                kind = operation[0]
+                if kind == "create":
+                    creates.append((row.student["id"], operation[1], operation[2]))
+                elif kind == "update":
+                    updates.append(operation[1:])
+                else:
+                    deletes.append(operation[1])
+        history_columns = bulk.columns_of(Guardian.history.model, exclude=("history_id",))
+        columns = bulk.columns_of(Guardian)
+        history = []
+        if deletes:
+            for values in Guardian.objects.filter(pk__in=deletes).values(*[a for a, _c in columns]):
+                history.append(self._guardian_history(values, history_columns, "-", now))
+            bulk.delete_rows(Guardian, deletes)
+        if updates:
+            groups = defaultdict(list)
+            for guardian_id, changes in updates:
+                fields = tuple(sorted(changes))
+                groups[fields].append((*[changes[key] for key in fields], guardian_id))
+            for fields, values in groups.items():
+                bulk.update_rows(Guardian, list(fields), values)
+            for values in Guardian.objects.filter(pk__in=[g for g, _c in updates]).values(*[a for a, _c in columns]):
+                history.append(self._guardian_history(values, history_columns, "~", now))
+        bulk.insert_rows(Guardian.history.model, [column for _a, column in history_columns], history)
+        if creates:
+            self._insert_guardians([(student_id, [(order, data)]) for student_id, order, data in creates])
+
+    def enter_review(self):
+        """Students without a 学籍号 enter the registration review chain, where there is one."""
+        if not self.registering_ids:
+            return
+        try:
+            from students.registration import submit_for_review
+        except ImportError:
+            return
+        students = list(Student.objects.filter(pk__in=self.registering_ids).select_related("school"))
+        submit_for_review(students, by=self.by)
+
+
+def fill_counts(batch, plan):
+    batch.total_rows = len(plan.rows)
+    batch.new_count = plan.count(NEW)
+    batch.updated_count = plan.count(UPDATE)
+    batch.unchanged_count = plan.count(UNCHANGED)
+    batch.invalid_count = len(plan.invalid_rows)
+
+
+# --- the error workbook ---------------------------------------------------------------------------
+
+
+def write_error_workbook(plan, target):
+    """The invalid rows as uploaded, with 行号 and 错误原因, the offending cells highlighted."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("错误清单")
+    headers = plan.headers
+    positions = {column.key: cell_position for cell_position, column in plan.columns}
+    sheet.append(
+        [_header_cell(sheet, "行号"), *[_header_cell(sheet, header) for header in headers], _header_cell(sheet, "错误原因")]
+    )
+    if plan.file_errors:
+        for message in plan.file_errors:
+            sheet.append(["", *[""] * len(headers), message])
+    invalid = {row.number: row for row in plan.rows if row.problems}
+    if invalid:
+        source = read_roster(plan.source)
+        for number, cells in source.rows():
+            row = invalid.get(number)
+            if row is None:
+                continue
+            marked = {positions[key] for problem in row.problems for key in problem.keys if key in positions}
+            line = [number]
+            for cell_position in range(len(headers)):
+                value = cells[cell_position] if cell_position < len(cells) else ""
+                cell = safe_cell(sheet, value)
+                if cell_position in marked:
+                    cell.fill = ERROR_FILL
+                    cell.font = ERROR_FONT
+                line.append(cell)
+            reasons = WriteOnlyCell(sheet, value="；".join(problem.message for problem in row.problems))
+            reasons.alignment = Alignment(wrap_text=True, vertical="top")
+            line.append(reasons)
+            sheet.append(line)
+    workbook.save(target)
+    return target
+
+
+def _header_cell(sheet, value):
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.font = Font(bold=True)
+    cell.fill = HEADER_FILL
+    return cell
+
+
+def error_workbook_bytes(plan):
+    buffer = io.BytesIO()
+    write_error_workbook(plan, buffer)
+    return buffer.getvalue()
+
+
+# --- batches in the browser -----------------------------------------------------------------------
+
+
+def sample_rows(plan, limit=SAMPLE_ROWS):
+    """The first rows as the preview shows them (ID numbers masked)."""
+    sample = []
+    for row in plan.rows[:limit]:
+        gender = plan.value(row, "gender")
+        birth_date = plan.value(row, "birth_date", None)
+        school_class = plan.value(row, "school_class")
+        sample.append(
+            {
+                "row": row.number,
+                "name": plan.value(row, "name"),
+                "gender": codes.table("gender").label_of(gender) if gender else "",
+                "birth_date": birth_date.isoformat() if birth_date else "",
+                "id_number": mask_id(plan.value(row, "id_number")),
+                "grade": GRADE_LABELS.get(row.level, "") if row.level else "",
+                "school_class": school_class,
+                "action": row.action or "",
+                "ok": not row.problems,
+            }
+        )
+    return sample
+
+
+def record_check(batch, plan):
+    """Keep what a check found on the batch: counts, sample rows, warnings, every problem."""
+    fill_counts(batch, plan)
+    batch.summary = {
+        **batch.summary,
+        "warnings": plan.warnings,
+        "sample": sample_rows(plan),
+        "classes_to_create": [str(new) for new in plan.new_classes.values()],
+    }
+    batch.errors = [{"row": number, "messages": messages} for number, messages in plan.problem_messages()]
+    if not plan.is_valid:
+        name = f"{PurePosixPath(batch.original_name).stem or 'roster'}-errors.xlsx"
+        batch.error_file.save(name, ContentFile(error_workbook_bytes(plan)), save=False)
+
+
+def upload_roster(school, *, by, uploaded_file):
+    """Keep an uploaded roster privately and check it; the batch says what an import would do."""
+    ensure_registrar_of(by, school)
+    if school.kind != NodeKind.SCHOOL:
+        raise StudentError(_("Only a school imports a roster in the browser."))
+    batch = ImportBatch(node=school, created_by=by, source=ImportBatch.Source.WEB, register=False)
+    batch.original_name = PurePosixPath(uploaded_file.name or "").name[:255]
+    batch.file.save(batch.original_name or "roster.xlsx", File(uploaded_file), save=False)
+    plan = prepare(batch.file.path, scope=school, by=by)
+    record_check(batch, plan)
+    batch.state = ImportBatch.State.READY if plan.is_valid else ImportBatch.State.INVALID
+    if not plan.is_valid:
+        batch.finished_at = timezone.now()
+    batch.save()
+    record_event("students.roster.checked", actor=by, obj=batch, node=school, valid=plan.is_valid)
+    return batch
+
+
+def confirm_batch(batch, *, by):
+    """Queue a checked batch for import in the background."""
+    from students.roster.tasks import import_batch
+
+    with transaction.atomic():
+        batch = ImportBatch.objects.select_for_update().select_related("node").get(pk=batch.pk)
+        ensure_registrar_of(by, batch.node)
+        if batch.state != ImportBatch.State.READY:
+            raise StudentError(_("This file has already been imported or has problems."))
+        batch.state = ImportBatch.State.QUEUED
+        batch.save(update_fields=["state"])
+    result = import_batch.enqueue(batch.pk)
+    ImportBatch.objects.filter(pk=batch.pk).update(task_id=str(result.id)[:64])
+    return batch
+
+
+def run_batch(batch_id):
+    """The background import: check the kept file again (with progress), then write it or explain."""
+    batch = ImportBatch.objects.select_related("node", "created_by").get(pk=batch_id)
+    if batch.state not in (ImportBatch.State.QUEUED, ImportBatch.State.RUNNING):
+        return batch.state
+    ImportBatch.objects.filter(pk=batch.pk).update(state=ImportBatch.State.RUNNING, rows_done=0)
+
+    def progress(done):
+        ImportBatch.objects.filter(pk=batch.pk).update(rows_done=done)
+
+    by = batch.created_by
+    name = batch.original_name
+    try:
+        plan = check_file(batch.file.path, scope=batch.node, by=by, progress=progress)
+        ImportBatch.objects.filter(pk=batch.pk).update(rows_done=len(plan.rows))
+        if plan.file_errors:
+            raise RosterInvalid(plan)
+        commit(plan, by=by, register=batch.register, reason=_("Roster import: %(file)s") % {"file": name}, batch=batch)
+    except RosterInvalid as error:
+        batch.refresh_from_db()
+        record_check(batch, error.plan)
+        batch.state = ImportBatch.State.FAILED
+        batch.finished_at = timezone.now()
+        batch.save()
+    except StudentError as error:
+        batch.refresh_from_db()
+        batch.errors = [{"row": 0, "messages": [error.message]}]
+        batch.state = ImportBatch.State.FAILED
+        batch.finished_at = timezone.now()
+        batch.save()
+    return batch.state
+
+
+def save_command_batch(path, plan, *, by, register):
+    """The batch record of an import from the command line: the file copied to private storage."""
+    batch = ImportBatch(node=plan.scope, created_by=by, source=ImportBatch.Source.COMMAND, register=register)
+    batch.original_name = PurePosixPath(str(path)).name[:255]
+    with open(path, "rb") as handle:
+        batch.file.save(batch.original_name, File(handle), save=False)
+    batch.summary = {"warnings": plan.warnings}
+    fill_counts(batch, plan)
+    batch.state = ImportBatch.State.RUNNING
+    batch.save()
+    return batch
+

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from students.roster import views
+
+urlpatterns = [
+    path("", views.batches, name="roster_imports"),
+    path("template.xlsx", views.template, name="roster_template"),
+    path("export.xlsx", views.export, name="roster_export"),
+    path("<str:code>/upload/", views.upload, name="roster_upload"),
+    path("batches/<int:pk>/", views.batch, name="roster_batch"),
+    path("batches/<int:pk>/confirm/", views.confirm, name="roster_confirm"),
+    path("batches/<int:pk>/progress.json", views.progress, name="roster_progress"),
+    path("batches/<int:pk>/errors.xlsx", views.errors, name="roster_errors"),
+]

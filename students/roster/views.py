@@ -1,0 +1,134 @@
+"""Roster pages: the template, upload → preview → confirm → progress → result, and the export.
+
+Only the school's 学籍管理员 imports (a county-wide import is the administrator's command line);
+anyone whose node covers the school may look at its import batches. Files are streamed after the
+access check, never served by URL.
+"""
+
+import io
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from registrar.access import get_school_for, require_role
+from registrar.choices import Role
+from students.errors import StudentError
+from students.models import ImportBatch
+from students.roster import exporter, importer
+from students.roster.forms import RosterUploadForm
+from students.roster.template import write_template
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Rows of errors shown on the page; the error workbook holds every one.
+ERRORS_SHOWN = 500
+
+
+def get_batch_for(user, pk, *, roles=()):
+    batch = get_object_or_404(ImportBatch.objects.visible_to(user).select_related("node", "created_by"), pk=pk)
+    require_role(user, roles)
+    return batch
+
+
+def _xlsx(handle, filename):
+    response = FileResponse(handle, as_attachment=True, filename=filename, content_type=XLSX)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def template(request):
+    buffer = io.BytesIO()
+    write_template(buffer)
+    buffer.seek(0)
+    return _xlsx(buffer, "学生花名册模板.xlsx")
+
+
+def export(request):
+    """The roster page's current filter as xlsx (the same GET parameters)."""
+    return exporter.export_response(request.user, request.GET)
+
+
+def batches(request):
+    node = request.user.node
+    can_upload = node is not None and node.is_school and request.user.has_role(Role.SCHOOL_REGISTRAR)
+    listed = ImportBatch.objects.visible_to(request.user).select_related("node", "created_by")[:100]
+    return render(
+        request,
+        "students/roster/batches.html",
+        {"batches": listed, "upload_school": node if can_upload else None},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def upload(request, code):
+    school = get_school_for(request.user, code, roles=[Role.SCHOOL_REGISTRAR])
+    form = RosterUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            batch = importer.upload_roster(school, by=request.user, uploaded_file=form.cleaned_data["file"])
+        except StudentError as error:
+            form.add_error(None, error.message)
+        else:
+            return redirect(batch)
+    return render(request, "students/roster/upload.html", {"form": form, "school": school, "node": school})
+
+
+def batch(request, pk):
+    batch = get_batch_for(request.user, pk)
+    can_confirm = (
+        batch.state == ImportBatch.State.READY
+        and request.user.has_role(Role.SCHOOL_REGISTRAR)
+        and request.user.node_id == batch.node_id
+    )
+    errors = batch.errors[:ERRORS_SHOWN]
+    return render(
+        request,
+        "students/roster/batch.html",
+        {
+            "batch": batch,
+            "node": batch.node,
+            "can_confirm": can_confirm,
+            "errors": errors,
+            "errors_hidden": len(batch.errors) - len(errors),
+            "sample": batch.summary.get("sample", []),
+            "warnings": batch.summary.get("warnings", []),
+            "in_progress": batch.state in (ImportBatch.State.QUEUED, ImportBatch.State.RUNNING),
+        },
+    )
+
+
+@require_POST
+def confirm(request, pk):
+    batch = get_batch_for(request.user, pk, roles=[Role.SCHOOL_REGISTRAR])
+    try:
+        importer.confirm_batch(batch, by=request.user)
+    except StudentError as error:
+        messages.error(request, error.message)
+    return redirect(batch)
+
+
+def progress(request, pk):
+    batch = get_batch_for(request.user, pk)
+    return JsonResponse(
+        {
+            "state": batch.state,
+            "state_display": batch.get_state_display(),
+            "done": batch.rows_done,
+            "total": batch.total_rows,
+            "finished": batch.is_finished,
+        }
+    )
+
+
+def errors(request, pk):
+    batch = get_batch_for(request.user, pk)
+    if not batch.error_file:
+        raise Http404
+    try:
+        handle = batch.error_file.open("rb")
+    except FileNotFoundError as error:
+        raise Http404 from error
+    stem = (batch.original_name.rsplit(".", 1)[0] or "roster")[:100]
+    return _xlsx(handle, _("%(name)s-errors.xlsx") % {"name": stem})

@@ -1,0 +1,501 @@
+"""Use cases of the student record: registration, direct edits, family members and the status history.
+
+Each locks what it changes, checks its rules (validation.py for the record itself, here the ones
+that need the database: duplicates, class room, locking), saves the named fields with history and
+writes an audit event. `record_status_event` is the one place that writes a StatusEvent.
+"""
+
+from django.db import IntegrityError, transaction
+from django.db.models import Model
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from registrar.audit import record_event, stamp
+from registrar.choices import NodeKind
+from registrar.models import Grade, SchoolClass
+from students.errors import StudentError
+from students.identity import normalise_id_number, normalise_name
+from students.models import KEY_FIELDS, LIVE_STATUSES, LOCKED_STATUSES, Guardian, Status, StatusEvent, Student
+from students.numbers import issue_number
+from students.permissions import ensure_covers, ensure_registrar_of
+from students.validation import (
+    EDITABLE_FIELDS,
+    GUARDIAN_FIELDS,
+    RECORD_FIELDS,
+    field_label,
+    fill_from_id,
+    normalise_guardian,
+    normalise_record,
+    record_data,
+    validate_changes,
+    validate_guardians,
+    validate_record,
+)
+
+__all__ = [
+    "StudentError",
+    "check_class_room",
+    "class_enrolment",
+    "create_student",
+    "duplicate_message",
+    "find_live_duplicate",
+    "record_status_event",
+    "register_student",
+    "replace_guardians",
+    "revise_registration",
+    "update_student",
+]
+
+
+def refuse(errors):
+    """A StudentError carrying every problem of a checked record."""
+    messages = [message for field_messages in errors.values() for message in field_messages]
+    raise StudentError(" ".join(messages), errors)
+
+
+def ensure_unlocked(student):
+    if student.status in LOCKED_STATUSES:
+        raise StudentError(_("This student has graduated or left school: the record is locked."))
+
+
+def lock_student(student):
+    return (
+        Student.objects.select_for_update(of=("self",))
+        .select_related("school", "grade__school", "school_class__grade__school")
+        .get(pk=student.pk)
+    )
+
+
+def _plain(value):
+    """A value as the audit log's JSON keeps it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, Model):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+# Duplicates (严禁双学籍) ---------------------------------------------------------------------------
+
+
+def find_live_duplicate(*, id_number, name, gender, birth_date, exclude=None):
+    """The live registration of the same person.
+
+    The same ID number; or, when there is none, the same 姓名, 性别 and 出生日期 without an ID number.
+    """
+    live = Student.objects.live().select_related("school", "grade__school", "school_class")
+    if exclude is not None and exclude.pk:
+        live = live.exclude(pk=exclude.pk)
+    number = normalise_id_number(id_number)
+    if number:
+        return live.filter(id_number=number).first()
+    name = normalise_name(name)
+    if not (name and gender and birth_date):
+        return None
+    return live.filter(id_number="", name=name, gender=gender, birth_date=birth_date).first()
+
+
+def _region_name(school):
+    """城市 + 区县 of a school, e.g. 武汉市江岸区 (a 市直 school: the city alone)."""
+    ancestors = school.ancestors()
+    parts = [node.name for node in ancestors if node.kind in (NodeKind.CITY, NodeKind.COUNTY)]
+    return "".join(parts) or (ancestors[0].name if ancestors else "")
+
+
+def duplicate_message(other, user):
+    """Where the other live registration is, said only as far as `user` may see.
+
+    Inside the user's scope: school, grade and class, 学籍号 and status, so they can sort it out.
+    Outside it but in the same province: only the city and county, so they know whose bureau to
+    call. Further away: only that another school holds it.
+    """
+    if user is not None and Student.objects.visible_to(user).filter(pk=other.pk).exists():
+        return _(
+            "%(name)s already holds a live registration at %(school)s, %(grade)s %(class)s "
+            "(registration number %(number)s, %(status)s). One student may hold only one registration."
+        ) % {
+            "name": other.name,
+            "school": other.school.name,
+            "grade": other.grade.name,
+            "class": other.school_class.name,
+            "number": other.number or _("not issued yet"),
+            "status": other.get_status_display(),
+        }
+    user_node = getattr(user, "node", None)
+    if user_node is not None and user_node.path.split("/")[0] == other.school.path.split("/")[0]:
+        return _(
+            "This student already holds a live registration at a school in %(region)s. One student may "
+            "hold only one registration: please contact the education bureau there."
+        ) % {"region": _region_name(other.school)}
+    return _(
+        "This student already holds a live registration at another school. One student may hold only "
+        "one registration: please contact your education bureau."
+    )
+
+
+def _refuse_duplicate(other, user):
+    raise StudentError(duplicate_message(other, user), {"__all__": [duplicate_message(other, user)]})
+
+
+def _save_guarding_duplicates(student, *, by, update_fields=None):
+    """Save; when a live-registration constraint refuses it, say where the other registration is.
+
+    The partial unique constraints back the duplicate check made before: two offices may register
+    the same person at the same moment, and only the database sees both. The savepoint keeps the
+    caller's transaction usable on PostgreSQL after the refusal.
+    """
+    try:
+        with transaction.atomic():
+            student.save(update_fields=update_fields)
+    except IntegrityError:
+        other = find_live_duplicate(
+            id_number=student.id_number,
+            name=student.name,
+            gender=student.gender,
+            birth_date=student.birth_date,
+            exclude=student,
+        )
+        if other is None:
+            raise
+        _refuse_duplicate(other, by)
+
+
+# Classes and their room (班额) ---------------------------------------------------------------------
+
+
+def class_enrolment(school_class):
+    """Live students (in review, enrolled, suspended) in the class."""
+    return Student.objects.live().filter(school_class=school_class).count()
+
+
+def check_class_room(school_class, adding=1):
+    """Refuse when `adding` more students would take the class beyond its 班额.
+
+    The class row is locked first, so two registrations into the last place cannot both pass; the
+    lock lasts until the caller's transaction ends.
+    """
+    with transaction.atomic():
+        classes = SchoolClass.objects.select_for_update(of=("self",)).select_related("grade__school")
+        locked = classes.get(pk=school_class.pk)
+        count = class_enrolment(locked)
+        if count + adding > locked.capacity:
+            raise StudentError(
+                _("%(class)s is full: it holds at most %(capacity)s students and has %(count)s.")
+                % {"class": str(locked), "capacity": locked.capacity, "count": count}
+            )
+    return locked
+
+
+def _resolve_grade(school, grade):
+    if isinstance(grade, int) and not isinstance(grade, bool):
+        return Grade.objects.filter(school=school, level=grade).select_related("school").first() or grade
+    return grade
+
+
+# Registration ---------------------------------------------------------------------------------------
+
+
+def create_student(*, by, school, data, guardians):
+    """Enter a registration (status: in review, no number yet) with its family members.
+
+    `data` is keyed by Student field names (validation.RECORD_FIELDS), `guardians` is a list of
+    dicts keyed by Guardian field names. Refused with StudentError (its `errors` by field) when a
+    rule fails, the person already holds a live registration, or the class is full.
+    """
+    ensure_registrar_of(by, school)
+    unknown = set(data) - set(RECORD_FIELDS) - {"school_class"}
+    if unknown:
+        raise ValueError(f"not fields of a registration: {sorted(unknown)}")
+    data = fill_from_id(normalise_record(data))
+    data["grade"] = _resolve_grade(school, data.get("grade"))
+    guardians = [normalise_guardian(guardian) for guardian in guardians]
+    errors = validate_record(data, guardians, school=school)
+    if not errors and not isinstance(data["grade"], Grade):
+        errors = {"grade": [_("This grade does not exist at the school yet.")]}
+    if errors:
+        refuse(errors)
+
+    with transaction.atomic():
+        other = find_live_duplicate(
+            id_number=data.get("id_number"),
+            name=data["name"],
+            gender=data["gender"],
+            birth_date=data["birth_date"],
+        )
+        if other is not None:
+            _refuse_duplicate(other, by)
+        check_class_room(data["school_class"])
+        student = Student(school=school, status=Status.REGISTERING, number=None, **data)
+        stamp(student, by=by)
+        _save_guarding_duplicates(student, by=by)
+        for order, guardian_data in enumerate(guardians, start=1):
+            guardian = Guardian(student=student, order=order, **_guardian_fields(guardian_data))
+            stamp(guardian, by=by)
+            guardian.save()
+        record_status_event(
+            student,
+            to_status=Status.REGISTERING,
+            by=by,
+            occurred_on=timezone.localdate(),
+            action="students.registration.created",
+        )
+        record_event("students.registration.created", actor=by, obj=student)
+    return student
+
+
+def _guardian_fields(data):
+    fields = {field: data.get(field) for field in GUARDIAN_FIELDS if field in data}
+    for field in ("id_type", "id_number"):
+        fields[field] = fields.get(field) or ""
+    if fields.get("is_guardian") is None:
+        fields["is_guardian"] = True
+    return fields
+
+
+def register_student(student, *, by, occurred_on=None, approved_by=None):
+    """The final registration: the 学籍号 is issued and the student is enrolled.
+
+    Called by the review chain's last approval, or directly by an administrator's bulk path.
+    """
+    with transaction.atomic():
+        student = lock_student(student)
+        ensure_covers(by, student.school)
+        if student.status != Status.REGISTERING:
+            raise StudentError(_("Only a registration in review can be approved."))
+        number = issue_number(student, by=by, reason=_("Registration approved"))
+        record_status_event(
+            student,
+            to_status=Status.ENROLLED,
+            by=by,
+            occurred_on=occurred_on or timezone.localdate(),
+            action="students.registration.approved",
+            approved_by=approved_by or by,
+        )
+        record_event("students.registration.approved", actor=by, obj=student, number=number)
+    return student
+
+
+def revise_registration(student, *, by, changes, reason=""):
+    """Correct a registration still in review (returned for revision, say): key fields too.
+
+    Before approval there is no 学籍号 and the record is not yet formal, so a mistyped name or ID
+    is put right here; once registered, key fields change only through a key-data correction.
+    The whole record is checked again, the duplicate check included.
+    """
+    with transaction.atomic():
+        student = lock_student(student)
+        ensure_registrar_of(by, student.school)
+        if student.status != Status.REGISTERING:
+            raise StudentError(_("Only a registration in review can be revised."))
+        unknown = set(changes) - set(RECORD_FIELDS)
+        if unknown:
+            raise ValueError(f"not fields of a registration: {sorted(unknown)}")
+        changes = normalise_record(changes)
+        if "id_number" in changes or "id_type" in changes:
+            # Sex and birth date follow a new valid resident ID unless given with it.
+            facts = fill_from_id(
+                {
+                    "id_type": changes.get("id_type", student.id_type),
+                    "id_number": changes.get("id_number", student.id_number),
+                }
+            )
+            for field in ("gender", "birth_date"):
+                if facts.get(field) and not changes.get(field):
+                    changes[field] = facts[field]
+        if "grade" in changes:
+            changes["grade"] = _resolve_grade(student.school, changes["grade"])
+        changed = {field: value for field, value in changes.items() if getattr(student, field) != value}
+        if not changed:
+            return student
+        members = student.guardians.all()
+        family = [{field: getattr(member, field) for field in GUARDIAN_FIELDS} for member in members]
+        errors = validate_record({**record_data(student), **changed}, family, school=student.school)
+        if errors:
+            refuse(errors)
+        before = {field: _plain(getattr(student, field)) for field in changed}
+        for field, value in changed.items():
+            setattr(student, field, value)
+        other = find_live_duplicate(
+            id_number=student.id_number,
+            name=student.name,
+            gender=student.gender,
+            birth_date=student.birth_date,
+            exclude=student,
+        )
+        if other is not None:
+            _refuse_duplicate(other, by)
+        if "school_class" in changed:
+            check_class_room(student.school_class)
+        stamp(student, by=by, reason=reason)
+        _save_guarding_duplicates(student, by=by, update_fields=list(changed))
+        record_event(
+            "students.registration.revised",
+            actor=by,
+            obj=student,
+            reason=reason,
+            changes={field: [before[field], _plain(value)] for field, value in changed.items()},
+        )
+    return student
+
+
+# Direct edits -------------------------------------------------------------------------------------
+
+
+def update_student(student, *, by, changes, reason=""):
+    """Edit non-key fields directly, with history. Key fields go through a key-data correction."""
+    with transaction.atomic():
+        student = lock_student(student)
+        ensure_registrar_of(by, student.school)
+        ensure_unlocked(student)
+        key = [field for field in changes if field in KEY_FIELDS]
+        if key:
+            raise StudentError(
+                _("Key fields (%(fields)s) change only through a key-data correction.")
+                % {"fields": "、".join(field_label(field) for field in key)}
+            )
+        other = [field for field in changes if field not in EDITABLE_FIELDS]
+        if other:
+            raise StudentError(
+                _("%(fields)s cannot be edited here.") % {"fields": "、".join(field_label(f) for f in other)}
+            )
+        changes = normalise_record(changes)
+        changed = {field: value for field, value in changes.items() if getattr(student, field) != value}
+        if not changed:
+            return student
+        errors = validate_changes(student, changed)
+        if errors:
+            refuse(errors)
+        if "school_class" in changed and student.is_live:
+            check_class_room(changed["school_class"])
+        before = {field: _plain(getattr(student, field)) for field in changed}
+        for field, value in changed.items():
+            setattr(student, field, value)
+        stamp(student, by=by, reason=reason)
+        student.save(update_fields=list(changed))
+        record_event(
+            "students.student.updated",
+            actor=by,
+            obj=student,
+            reason=reason,
+            changes={field: [before[field], _plain(value)] for field, value in changed.items()},
+        )
+    return student
+
+
+def replace_guardians(student, *, by, guardians, reason=""):
+    """Make the family list what `guardians` says: members kept in order, updated, added or removed."""
+    with transaction.atomic():
+        student = lock_student(student)
+        ensure_registrar_of(by, student.school)
+        ensure_unlocked(student)
+        guardians = [normalise_guardian(guardian) for guardian in guardians]
+        errors = dict(validate_guardians(guardians, student_has_id=bool(student.id_number)))
+        errors = {field: messages for field, messages in errors.items() if messages}
+        if errors:
+            refuse(errors)
+        existing = list(student.guardians.select_for_update().order_by("order", "id"))
+        next_order = max((guardian.order for guardian in existing), default=0) + 1
+        for index, guardian_data in enumerate(guardians):
+            fields = _guardian_fields(guardian_data)
+            if index < len(existing):
+                guardian = existing[index]
+                changed = [field for field, value in fields.items() if getattr(guardian, field) != value]
+                if not changed:
+                    continue
+                for field in changed:
+                    setattr(guardian, field, fields[field])
+                stamp(guardian, by=by, reason=reason)
+                guardian.save(update_fields=changed)
+            else:
+                guardian = Guardian(student=student, order=next_order, **fields)
+                next_order += 1
+                stamp(guardian, by=by, reason=reason)
+                guardian.save()
+        for guardian in existing[len(guardians) :]:
+            stamp(guardian, by=by, reason=reason)
+            guardian.delete()
+        record_event(
+            "students.guardians.replaced", actor=by, obj=student, reason=reason, count=len(guardians)
+        )
+    return student
+
+
+# Status history -----------------------------------------------------------------------------------
+
+
+def record_status_event(
+    student,
+    *,
+    to_status,
+    by,
+    occurred_on,
+    reason="",
+    action="",
+    approved_by=None,
+    school=None,
+    grade=None,
+    school_class=None,
+):
+    """Write one StatusEvent and bring Student.status, school, grade and class in line with it.
+
+    The one place that writes a StatusEvent: registration, transfers, suspensions, graduation and
+    reversals all come through here. It checks that the new placement hangs together (the grade of
+    the school, the class of the grade), that the class has room when a student arrives, and that the
+    person does not end up with two live registrations. It does not judge whether the change is
+    allowed (that is the workflow's business) and writes no AuditEvent: the caller records its own
+    action. `student` is updated in place.
+    """
+    if to_status not in Status.values:
+        raise ValueError(f"unknown status {to_status!r}")
+    with transaction.atomic():
+        current = lock_student(student)
+        previous_status = current.status
+        has_events = StatusEvent.objects.filter(student=current).exists()
+        new_school = school or current.school
+        new_grade = grade or (current.grade if new_school.pk == current.school_id else None)
+        if new_grade is None:
+            raise StudentError(_("A move to another school needs the grade there."))
+        if new_grade.school_id != new_school.pk:
+            raise StudentError(_("This grade does not belong to the school."))
+        new_class = school_class or (current.school_class if new_grade.pk == current.grade_id else None)
+        if new_class is None:
+            raise StudentError(_("Choose the class in the new grade."))
+        if new_class.grade_id != new_grade.pk:
+            raise StudentError(_("The class does not belong to the chosen grade."))
+
+        arriving = to_status in LIVE_STATUSES and (
+            current.status not in LIVE_STATUSES or new_class.pk != current.school_class_id
+        )
+        if arriving:
+            check_class_room(new_class)
+        updates = {
+            "status": to_status,
+            "school": new_school,
+            "grade": new_grade,
+            "school_class": new_class,
+        }
+        changed = [field for field, value in updates.items() if getattr(current, field) != value]
+        if changed:
+            for field in changed:
+                setattr(current, field, updates[field])
+            stamp(current, by=by, reason=reason)
+            _save_guarding_duplicates(current, by=by, update_fields=changed)
+        event = StatusEvent.objects.create(
+            student=current,
+            from_status=previous_status if has_events else "",
+            to_status=to_status,
+            occurred_on=occurred_on,
+            school=new_school,
+            grade=new_grade,
+            school_class=new_class,
+            reason=reason,
+            action=action,
+            approved_by=approved_by if approved_by is not None and approved_by.is_authenticated else None,
+        )
+    for field in changed:
+        setattr(student, field, updates[field])
+    return event

@@ -1,0 +1,421 @@
+"""The rules of one student record that need no database (domain §3).
+
+The registration form, the edit form, the services and the roster import all check through
+`validate_record`, so that a mistake reads the same wherever it is made. It runs no query: the
+import checks 100,000 rows with it. Rules that need the database (duplicates, class room) are in
+services.py.
+
+Data is keyed by Student field names and holds Python values: codes as codes, dates as `date`,
+`grade` as a Grade or a level number, `school_class` as a SchoolClass or None. Errors come back as
+{field: [message, ...]}; "__all__" holds record-level messages, "guardians" the family list's,
+"guardians-<i>-<field>" one family member's (the prefix the guardian formset uses).
+"""
+
+import re
+import unicodedata
+from collections import defaultdict
+from datetime import date
+from functools import cache, lru_cache
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from registrar.choices import NodeKind
+from registrar.models import Grade, Organisation, SchoolClass
+from students import codes
+from students.identity import (
+    RESIDENT_ID,
+    check_age,
+    check_id,
+    is_valid_resident_id,
+    normalise_id_number,
+    normalise_name,
+    parse_resident_id,
+)
+from students.models import KEY_FIELDS, Guardian, Student
+
+# Domain §3, the fields marked ★.
+REQUIRED_FIELDS = (
+    "name",
+    "gender",
+    "birth_date",
+    "birth_place",
+    "native_place",
+    "ethnicity",
+    "nationality",
+    "id_type",
+    "overseas",
+    "health",
+    "hukou_place",
+    "hukou_type",
+    "address",
+    "phone",
+    "grade",
+    "school_class",
+    "enrolled_on",
+    "admission",
+    "attendance",
+)
+CODE_FIELDS = {
+    "gender": "gender",
+    "ethnicity": "ethnicity",
+    "nationality": "nationality",
+    "id_type": "id_type",
+    "overseas": "overseas",
+    "health": "health",
+    "political_status": "political",
+    "hukou_type": "hukou_type",
+    "admission": "admission",
+    "attendance": "attendance",
+    "disability": "disability",
+}
+DATE_FIELDS = ("birth_date", "enrolled_on")
+NAME_FIELDS = ("name", "former_name")
+# Fields a school edits directly, with history; the key fields go through a correction (domain §7).
+EDITABLE_FIELDS = (
+    "name_pinyin",
+    "former_name",
+    "birth_place",
+    "native_place",
+    "nationality",
+    "overseas",
+    "health",
+    "political_status",
+    "hukou_place",
+    "hukou_type",
+    "address",
+    "mailing_address",
+    "home_address",
+    "postcode",
+    "phone",
+    "school_class",
+    "class_number",
+    "auxiliary_number",
+    "enrolled_on",
+    "admission",
+    "attendance",
+    "only_child",
+    "left_behind",
+    "migrant_child",
+    "orphan",
+    "martyr_child",
+    "disability",
+)
+RECORD_FIELDS = (*KEY_FIELDS, *EDITABLE_FIELDS, "grade")
+
+GUARDIAN_FIELDS = ("name", "relation", "phone", "id_type", "id_number", "is_guardian")
+GUARDIAN_REQUIRED = ("name", "relation", "phone")
+GUARDIAN_CODE_FIELDS = {"relation": "relation", "id_type": "id_type"}
+MAX_GUARDIANS = 3
+
+COMPULSORY_ADMISSIONS = {"11", "12"}
+SENIOR_ADMISSIONS = {"21", "22", "23", "99"}
+
+MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+LANDLINE_RE = re.compile(r"^(0\d{2,3}-?|\(0\d{2,3}\))[2-9]\d{6,7}(-\d{1,6})?$")
+POSTCODE_RE = re.compile(r"^\d{6}$")
+# Look-alikes of the middle dot of minority names (阿卜杜拉·买买提). The record keeps what was
+# entered, so a look-alike is refused with a message rather than quietly replaced: the same person
+# written with two different dots would escape the duplicate check.
+NAME_DOT = "·"
+DOT_LOOKALIKES = "・･•‧∙●．"
+WHITESPACE_RE = re.compile(r"\s+")
+
+# Text columns are NOT NULL: an empty cell becomes "".
+TEXT_FIELDS = {
+    field.name
+    for model in (Student, Guardian)
+    for field in model._meta.concrete_fields
+    if field.get_internal_type() == "CharField"
+}
+
+LABELS = {"name": gettext_lazy("Full name")}
+
+
+def field_label(name, model=Student):
+    if name in LABELS:
+        return str(LABELS[name])
+    return str(model._meta.get_field(name).verbose_name)
+
+
+@cache
+def code_set(name):
+    return frozenset(code for code, _label in codes.table(name).choices)
+
+
+def school_shape(school):
+    """The grade levels a school teaches and the segment of each, without a query."""
+    return _school_shape(tuple(school.stages), school.school_system)
+
+
+@lru_cache(maxsize=256)
+def _school_shape(stages, school_system):
+    school = Organisation(kind=NodeKind.SCHOOL, stages=list(stages), school_system=school_system)
+    levels = frozenset(school.grade_levels())
+    return levels, {level: school.segment_of_level(level) for level in range(1, 13)}
+
+
+@cache
+def max_lengths(model):
+    return {field.name: field.max_length for field in model._meta.concrete_fields if field.max_length}
+
+
+def normalise_phone(text):
+    if text is None:
+        return ""
+    return WHITESPACE_RE.sub("", unicodedata.normalize("NFKC", str(text)))
+
+
+def _normalise_text(field, value):
+    if value is None and field in TEXT_FIELDS:
+        return ""
+    if not isinstance(value, str):
+        return value
+    if field in NAME_FIELDS:
+        return normalise_name(value)
+    if field == "id_number":
+        return normalise_id_number(value)
+    if field in ("phone", "postcode"):
+        return normalise_phone(value)
+    return value.strip()
+
+
+def normalise_record(data):
+    """A copy of `data` with names trimmed, ID numbers and phones normalised, other text stripped."""
+    return {field: _normalise_text(field, value) for field, value in data.items()}
+
+
+def normalise_guardian(guardian):
+    return {field: _normalise_text(field, value) for field, value in guardian.items()}
+
+
+def fill_from_id(data):
+    """Fill an empty 性别 and 出生日期 from a valid resident ID; returns `data`, changed in place."""
+    number = normalise_id_number(data.get("id_number"))
+    if data.get("id_type") != RESIDENT_ID or not is_valid_resident_id(number):
+        return data
+    birth_date, gender = parse_resident_id(number)
+    if not data.get("gender"):
+        data["gender"] = gender
+    if not data.get("birth_date"):
+        data["birth_date"] = birth_date
+    return data
+
+
+def _empty(value):
+    return value is None or (isinstance(value, str) and not value)
+
+
+def _level_of(grade):
+    if isinstance(grade, Grade):
+        return grade.level
+    if isinstance(grade, int):
+        return grade
+    return None
+
+
+def _check_name(value, field, model=Student):
+    problems = []
+    for char in value:
+        if char in DOT_LOOKALIKES:
+            problems.append(
+                _("Write the dot in a name as %(dot)s (as in 阿卜杜拉·买买提), not %(char)s.")
+                % {"dot": NAME_DOT, "char": char}
+            )
+            break
+    if any(char.isdigit() for char in value):
+        problems.append(_("%(field)s cannot contain digits.") % {"field": field_label(field, model)})
+    return problems
+
+
+def _check_texts(data, errors, model, required):
+    for field in required:
+        if _empty(data.get(field)):
+            errors[field].append(_("Fill in %(field)s.") % {"field": field_label(field, model)})
+    limits = max_lengths(model)
+    for field, value in data.items():
+        if not isinstance(value, str) or not value:
+            continue
+        max_length = limits.get(field)
+        if max_length and len(value) > max_length:
+            errors[field].append(
+                _("%(field)s has at most %(count)s characters.")
+                % {"field": field_label(field, model), "count": max_length}
+            )
+
+
+def _check_codes(data, errors, code_fields, model):
+    for field, table_name in code_fields.items():
+        value = data.get(field)
+        if not _empty(value) and value not in code_set(table_name):
+            errors[field].append(
+                _("%(value)s is not a valid code for %(field)s.")
+                % {"value": value, "field": field_label(field, model)}
+            )
+
+
+def _check_phone(value):
+    if value and not (MOBILE_RE.match(value) or LANDLINE_RE.match(value)):
+        return [
+            _(
+                "Enter a mobile number (11 digits starting with 1) or a landline number with its "
+                "area code, such as 027-85551234."
+            )
+        ]
+    return []
+
+
+def _check_placement(data, errors, school):
+    """Grade and class: of this school, the class of this grade. Reads only loaded objects."""
+    grade = data.get("grade")
+    school_class = data.get("school_class")
+    if isinstance(grade, Grade) and grade.school_id != school.pk:
+        errors["grade"].append(_("This grade does not belong to the school."))
+    elif isinstance(grade, int) and grade not in school_shape(school)[0]:
+        errors["grade"].append(
+            _("The school does not teach %(grade)s.")
+            % {"grade": Grade(school=school, level=grade).name if 1 <= grade <= 12 else grade}
+        )
+    if not isinstance(school_class, SchoolClass):
+        return
+    if isinstance(grade, Grade):
+        wrong_grade = school_class.grade_id != grade.pk
+    else:
+        # Only when the caller loaded the class with its grade: no query here.
+        wrong_grade = (
+            isinstance(grade, int)
+            and SchoolClass.grade.is_cached(school_class)
+            and school_class.grade.level != grade
+        )
+    if wrong_grade:
+        errors["school_class"].append(_("The class does not belong to the chosen grade."))
+
+
+def _check_dates(data, errors, *, valid_resident_id, level, segment, today):
+    birth_date = data.get("birth_date")
+    enrolled_on = data.get("enrolled_on")
+    for field in DATE_FIELDS:
+        value = data.get(field)
+        if value is not None and not isinstance(value, date):
+            errors[field].append(_("Enter a valid date."))
+    if not isinstance(birth_date, date):
+        birth_date = None
+    if not isinstance(enrolled_on, date):
+        enrolled_on = None
+    # A valid resident ID already answered for the birth date (it must agree with the ID).
+    if birth_date and not valid_resident_id:
+        if birth_date > today:
+            errors["birth_date"].append(_("The date of birth lies in the future."))
+        elif level:
+            problem = check_age(birth_date, level, today=today, segment=segment)
+            if problem:
+                errors["birth_date"].append(problem)
+    if enrolled_on:
+        if (enrolled_on.year, enrolled_on.month) > (today.year, today.month):
+            errors["enrolled_on"].append(_("The enrolment month lies in the future."))
+        if birth_date and (enrolled_on.year, enrolled_on.month) < (birth_date.year, birth_date.month):
+            errors["enrolled_on"].append(_("The enrolment month is before the date of birth."))
+
+
+def _check_admission(data, errors, level):
+    admission = data.get("admission")
+    if not level or admission not in code_set("admission"):
+        return
+    label = codes.table("admission").label_of(admission)
+    if level <= 9 and admission in SENIOR_ADMISSIONS:
+        errors["admission"].append(
+            _("The admission %(label)s is used only after compulsory education.") % {"label": label}
+        )
+    if level >= 10 and admission in COMPULSORY_ADMISSIONS:
+        errors["admission"].append(
+            _("The admission %(label)s is used only in compulsory education.") % {"label": label}
+        )
+
+
+def validate_guardians(guardians, *, student_has_id, today=None):
+    """The family list: one to three members, each complete; an ID among them if the student has none."""
+    errors = defaultdict(list)
+    guardians = [normalise_guardian(guardian) for guardian in guardians]
+    if not guardians:
+        errors["guardians"].append(_("Enter at least one family member or guardian."))
+    if len(guardians) > MAX_GUARDIANS:
+        errors["guardians"].append(_("Enter at most %(count)s family members.") % {"count": MAX_GUARDIANS})
+    for index, guardian in enumerate(guardians):
+        own = defaultdict(list)
+        _check_texts(guardian, own, Guardian, GUARDIAN_REQUIRED)
+        _check_codes(guardian, own, GUARDIAN_CODE_FIELDS, Guardian)
+        if guardian.get("name"):
+            own["name"] += _check_name(guardian["name"], "name", Guardian)
+        own["phone"] += _check_phone(guardian.get("phone"))
+        if not own["id_type"]:
+            own["id_number"] += check_id(guardian.get("id_type"), guardian.get("id_number"), today=today)
+        for field, messages in own.items():
+            if messages:
+                errors[f"guardians-{index}-{field}"] += messages
+    if guardians and not student_has_id and not any(guardian.get("id_number") for guardian in guardians):
+        errors["guardians"].append(
+            _("The student has no ID number, so at least one family member's ID number is required.")
+        )
+    return errors
+
+
+def validate_record(data, guardians, *, school, today=None):
+    """Every rule of the record that needs no database; {} when all is well.
+
+    `guardians` is a list of dicts keyed by Guardian field names, or None to leave the family out
+    (an edit of the record alone).
+    """
+    today = today or timezone.localdate()
+    data = normalise_record(data)
+    errors = defaultdict(list)
+    _check_texts(data, errors, Student, REQUIRED_FIELDS)
+    _check_codes(data, errors, CODE_FIELDS, Student)
+    for field in NAME_FIELDS:
+        if data.get(field):
+            errors[field] += _check_name(data[field], field)
+
+    _check_placement(data, errors, school)
+    level = _level_of(data.get("grade"))
+    segment = school_shape(school)[1].get(level)
+
+    id_type = data.get("id_type")
+    id_number = data.get("id_number") or ""
+    if id_type and not errors["id_type"]:
+        errors["id_number"] += check_id(
+            id_type,
+            id_number,
+            birth_date=data.get("birth_date") if isinstance(data.get("birth_date"), date) else None,
+            gender=data.get("gender"),
+            grade_level=level,
+            segment=segment,
+            today=today,
+        )
+    valid_resident_id = id_type == RESIDENT_ID and is_valid_resident_id(id_number)
+    _check_dates(data, errors, valid_resident_id=valid_resident_id, level=level, segment=segment, today=today)
+    _check_admission(data, errors, level)
+
+    errors["phone"] += _check_phone(data.get("phone"))
+    if data.get("postcode") and not POSTCODE_RE.match(data["postcode"]):
+        errors["postcode"].append(_("A postcode has 6 digits."))
+
+    if guardians is not None:
+        family = validate_guardians(guardians, student_has_id=bool(id_number), today=today)
+        for field, messages in family.items():
+            errors[field] += messages
+    return {field: messages for field, messages in errors.items() if messages}
+
+
+def record_data(student):
+    """The record's current values in the shape validate_record takes."""
+    return {field: getattr(student, field) for field in RECORD_FIELDS}
+
+
+def validate_changes(student, changes, *, today=None):
+    """Check a direct edit: the record as it would be, reporting only on the changed fields.
+
+    Problems in fields nobody touched (an old import, say) do not stand in the way of a new phone number.
+    """
+    merged = {**record_data(student), **normalise_record(changes)}
+    errors = validate_record(merged, None, school=student.school, today=today)
+    return {field: messages for field, messages in errors.items() if field in changes}

@@ -1,0 +1,323 @@
+"""Pages of the approval engine: the queue, bulk approval, decisions, the panel, the overdue list."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from registrar import approvals
+from registrar.approvals import ApprovalKind, register_kind
+from registrar.choices import Role
+from registrar.models import ApprovalRequest, ApprovalState, StepState
+from tests.conftest import make_user
+from tests.test_approvals import FAILING, SAMPLE, new_request, submitted
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+QUEUE = reverse("registrar:approvals")
+
+register_kind(
+    ApprovalKind(
+        "tests.linked", "有详情页的申请", get_absolute_url=lambda request: f"/students/?approval={request.pk}"
+    )
+)
+register_kind(ApprovalKind("tests.single", "逐件审核的申请", allow_bulk_approve=False))
+
+
+def decide_url(request):
+    return reverse("registrar:approval_decide", args=[request.pk])
+
+
+def page_url(request):
+    return reverse("registrar:approval", args=[request.pk])
+
+
+def texts(response):
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def fresh(request):
+    return ApprovalRequest.objects.get(pk=request.pk)
+
+
+# --- the queue -------------------------------------------------------------------------------------
+
+
+def test_the_queue_requires_login(client, db):
+    response = client.get(QUEUE)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_the_queue_lists_what_waits_at_my_step(client_for, registrar, principal, county_reviewer, school):
+    first = submitted(registrar, school, label="张三")
+    second = approvals.approve(submitted(registrar, school, label="李四"), by=principal)
+    new_request(registrar, school, label="王五")  # a draft waits for nobody
+    page = client_for(principal).get(QUEUE).content.decode()
+    assert "张三" in page and "李四" not in page and "王五" not in page
+    assert f'value="{first.pk}:{first.current_step_id}"' in page
+    page = client_for(county_reviewer).get(QUEUE).content.decode()
+    assert "李四" in page and "张三" not in page
+    assert f'value="{second.pk}:{second.current_step_id}"' in page
+
+
+def test_the_queue_is_empty_for_those_who_review_nothing(client_for, registrar, outsider_reviewer, school):
+    submitted(registrar, school)
+    for user in (registrar, outsider_reviewer):
+        page = client_for(user).get(QUEUE).content.decode()
+        assert "没有待您审核的申请" in page
+
+
+def test_the_queue_filters_by_kind_school_and_age(client_for, registrar, principal, school):
+    with time_machine.travel(datetime(2025, 3, 3, 10, 0, tzinfo=SHANGHAI)):
+        submitted(registrar, school, label="旧申请")
+    with time_machine.travel(datetime(2025, 3, 20, 10, 0, tzinfo=SHANGHAI)):
+        submitted(registrar, school, label="新申请", kind=FAILING)
+        client = client_for(principal)
+        page = client.get(QUEUE).content.decode()
+        assert "旧申请" in page and "新申请" in page
+        assert page.index("旧申请") < page.index("新申请")  # the most urgent first
+        assert 'class="overdue"' in page
+        page = client.get(QUEUE, {"age": "overdue"}).content.decode()
+        assert "旧申请" in page and "新申请" not in page
+        page = client.get(QUEUE, {"kind": FAILING}).content.decode()
+        assert "旧申请" not in page and "新申请" in page
+        page = client.get(QUEUE, {"school": school.code}).content.decode()
+        assert "旧申请" in page and "新申请" in page
+
+
+def test_the_queue_costs_the_same_queries_however_long(
+    client_for, registrar, principal, school, django_assert_num_queries
+):
+    client = client_for(principal)
+    for number in range(5):
+        submitted(registrar, school, label=f"学生{number}")
+    client.get(QUEUE)  # the session is settled
+    with CaptureQueriesContext(connection) as five:
+        assert client.get(QUEUE).status_code == 200
+    # session, user, the user's node, count, page, holidays, schools of the filter
+    assert len(five) <= 8
+    for number in range(5, 30):
+        submitted(registrar, school, label=f"学生{number}")
+    with django_assert_num_queries(len(five)):
+        response = client.get(QUEUE)
+    assert "学生24" in response.content.decode()
+    with django_assert_num_queries(len(five)):
+        assert "学生29" in client.get(QUEUE, {"page": 2}).content.decode()
+
+
+# --- bulk approval ---------------------------------------------------------------------------------
+
+
+def test_bulk_approve_approves_each_ticked_row_on_its_own(client_for, registrar, principal, school):
+    second_principal = make_user("王校长", school, [Role.PRINCIPAL])
+    rows = [submitted(registrar, school, label=f"学生{number}") for number in range(3)]
+    taken = rows[1]
+    approvals.approve(taken, by=second_principal, step_id=taken.current_step_id)
+    single = submitted(registrar, school, kind="tests.single", label="须逐件")
+    client = client_for(principal)
+    response = client.post(
+        QUEUE,
+        {
+            "selected": [f"{row.pk}:{row.current_step_id}" for row in [*rows, single]],
+            "query": "age=overdue",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"{QUEUE}?age=overdue"
+    messages = texts(response)
+    assert "已通过：学生0" in messages and "已通过：学生2" in messages
+    assert any(message.startswith("学生1：该步骤已由王校长于") for message in messages)
+    assert any(message.startswith("须逐件：此类申请须在其详情页逐件审核") for message in messages)
+    assert "已批量通过 2 件申请。" in messages
+    assert [fresh(row).state for row in rows] == [ApprovalState.IN_REVIEW] * 3
+    assert fresh(single).state == ApprovalState.SUBMITTED
+    assert fresh(rows[0]).steps.get(position=1).decided_by == principal
+
+
+def test_bulk_approve_refuses_what_the_user_may_not_decide(
+    client_for, registrar, principal, county_reviewer, outsider, school
+):
+    request = submitted(registrar, school, label="张三")
+    response = client_for(county_reviewer).post(
+        QUEUE, {"selected": [f"{request.pk}:{request.current_step_id}"]}
+    )
+    assert texts(response) == ["张三：您无权处理该审核步骤。"]
+    response = client_for(outsider).post(QUEUE, {"selected": [f"{request.pk}:{request.current_step_id}"]})
+    assert texts(response)[-1] == f"未找到申请 {request.pk}。"
+    response = client_for(principal).post(QUEUE, {})
+    assert texts(response)[-1] == "请先勾选要通过的申请。"
+    assert fresh(request).state == ApprovalState.SUBMITTED
+
+
+# --- decisions -------------------------------------------------------------------------------------
+
+
+def test_approve_and_next_goes_to_the_next_request_in_my_queue(client_for, registrar, principal, school):
+    first = submitted(registrar, school, label="张三")
+    second = submitted(registrar, school, label="李四")
+    client = client_for(principal)
+    response = client.post(decide_url(first), {"action": "approve", "step_id": first.current_step_id})
+    assert response["Location"] == page_url(second)
+    assert "张三：已通过。" in texts(response)
+    assert fresh(first).state == ApprovalState.IN_REVIEW
+    response = client.post(decide_url(second), {"action": "approve", "step_id": second.current_step_id})
+    assert response["Location"] == QUEUE
+
+
+def test_reject_without_a_reason_changes_nothing(client_for, registrar, principal, school):
+    request = submitted(registrar, school)
+    response = client_for(principal).post(
+        decide_url(request), {"action": "reject", "step_id": request.current_step_id}
+    )
+    assert response["Location"] == page_url(request)
+    assert texts(response) == ["不通过或退回修改时必须填写理由。"]
+    assert fresh(request).state == ApprovalState.SUBMITTED
+
+
+def test_return_with_a_reason_goes_back_to_the_applicant(client_for, registrar, principal, school):
+    request = submitted(registrar, school)
+    response = client_for(principal).post(
+        decide_url(request),
+        {"action": "return_for_revision", "comment": "缺材料", "step_id": request.current_step_id},
+    )
+    assert response.status_code == 302
+    request = fresh(request)
+    assert request.state == ApprovalState.RETURNED
+    assert request.decisions.last().comment == "缺材料"
+    page = client_for(registrar).get(QUEUE, {"box": "returned"}).content.decode()
+    assert "张三" in page
+    page = client_for(registrar).get(reverse("registrar:dashboard")).content.decode()
+    assert "退回待修改的申请" in page
+
+
+def test_the_applicant_resubmits_and_withdraws_from_the_panel(client_for, registrar, principal, school):
+    request = approvals.return_for_revision(submitted(registrar, school), by=principal, comment="缺材料")
+    client = client_for(registrar)
+    response = client.post(decide_url(request), {"action": "resubmit", "comment": "已补"})
+    assert response["Location"] == page_url(request)
+    assert texts(response)[-1] == "张三 G420102201501010011：已重新提交审核。"
+    assert fresh(request).state == ApprovalState.SUBMITTED
+    response = client.post(decide_url(request), {"action": "withdraw"})
+    assert texts(response)[-1] == "张三 G420102201501010011：已撤回。"
+    assert fresh(request).state == ApprovalState.WITHDRAWN
+    response = client.post(decide_url(request), {"action": "withdraw"})
+    assert texts(response)[-1] == "该申请当前状态为“已撤回”，不能执行“撤回”。"
+
+
+def test_a_decision_by_the_wrong_role_is_forbidden(client_for, registrar, county_reviewer, school):
+    request = submitted(registrar, school)
+    for user in (registrar, county_reviewer):
+        response = client_for(user).post(
+            decide_url(request), {"action": "approve", "step_id": request.current_step_id}
+        )
+        assert response.status_code == 403
+    assert fresh(request).state == ApprovalState.SUBMITTED
+
+
+def test_outsiders_get_404(client_for, registrar, outsider, outsider_reviewer, school):
+    request = submitted(registrar, school)
+    for user in (outsider, outsider_reviewer):
+        client = client_for(user)
+        assert client.get(page_url(request)).status_code == 404
+        assert client.post(decide_url(request), {"action": "approve"}).status_code == 404
+
+
+def test_decide_accepts_only_post_and_known_actions(client_for, registrar, principal, school):
+    request = submitted(registrar, school)
+    client = client_for(principal)
+    assert client.get(decide_url(request)).status_code == 405
+    response = client.post(decide_url(request), {"action": "promote"})
+    assert texts(response) == ["请选择要执行的操作。"]
+
+
+# --- the request page and its panel ----------------------------------------------------------------
+
+
+def test_the_generic_page_shows_the_chain_decisions_and_my_actions(client_for, registrar, principal, school):
+    request = approvals.approve(submitted(registrar, school), by=principal, comment="情况属实")
+    response = client_for(principal).get(page_url(request))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "育才小学 · 校长" in page and "江岸区 · 县级审核员" in page
+    assert "情况属实" in page and "审核中" in page
+    assert 'name="action" value="approve"' not in page  # the principal's step is done
+    county = make_user("county2", school.parent, [Role.COUNTY_REVIEWER])
+    page = client_for(county).get(page_url(request)).content.decode()
+    assert 'name="action" value="approve"' in page
+    assert f'name="step_id" value="{request.current_step_id}"' in page
+    assert 'value="withdraw"' not in page
+
+
+def test_a_draft_shows_the_chain_it_will_follow(client_for, registrar, school):
+    request = new_request(registrar, school)
+    page = client_for(registrar).get(page_url(request)).content.decode()
+    assert "提交后将依次送审" in page and "江岸区" in page
+    assert 'value="submit"' in page and 'value="withdraw"' in page
+
+
+def test_a_kind_with_its_own_page_is_redirected_there(client_for, registrar, school):
+    request = new_request(registrar, school, kind="tests.linked")
+    response = client_for(registrar).get(page_url(request))
+    assert response.status_code == 302
+    assert response["Location"] == f"/students/?approval={request.pk}"
+
+
+def test_the_panel_marks_an_overdue_step(client_for, registrar, principal, school):
+    with time_machine.travel(datetime(2025, 3, 3, 10, 0, tzinfo=SHANGHAI)):
+        request = submitted(registrar, school)
+    with time_machine.travel(datetime(2025, 3, 18, 10, 0, tzinfo=SHANGHAI)):
+        page = client_for(principal).get(page_url(request)).content.decode()
+    assert '<tr class="overdue">' in page and "已超期" in page
+
+
+# --- the overdue list ------------------------------------------------------------------------------
+
+
+def test_the_overdue_list_is_for_the_levels_above(client_for, registrar, principal, county_reviewer, school):
+    with time_machine.travel(datetime(2025, 3, 3, 10, 0, tzinfo=SHANGHAI)):
+        submitted(registrar, school, label="逾期张三")
+        submitted(registrar, school, label="逾期李四", kind=FAILING)
+    with time_machine.travel(datetime(2025, 3, 18, 10, 0, tzinfo=SHANGHAI)):
+        assert client_for(principal).get(reverse("registrar:approvals_overdue")).status_code == 403
+        page = client_for(county_reviewer).get(reverse("registrar:approvals_overdue")).content.decode()
+        assert "逾期张三" in page and "逾期李四" in page
+        page = (
+            client_for(county_reviewer).get(reverse("registrar:approvals_overdue"), {"kind": SAMPLE}).content
+        )
+        assert "逾期张三" in page.decode() and "逾期李四" not in page.decode()
+    with time_machine.travel(datetime(2025, 3, 17, 10, 0, tzinfo=SHANGHAI)):
+        page = client_for(county_reviewer).get(reverse("registrar:approvals_overdue")).content.decode()
+        assert "下级没有超期的审核" in page
+
+
+@pytest.mark.parametrize("box", ["review", "returned"])
+def test_both_lists_render_for_a_user_without_a_node(client_for, db, box):
+    from registrar.models import User
+
+    user = User.objects.create_user("lost", password="pw")
+    assert client_for(user).get(QUEUE, {"box": box}).status_code == 200
+
+
+def test_a_step_state_reads_in_chinese(registrar, school):
+    request = submitted(registrar, school)
+    assert request.current_step.get_state_display() == "审核中"
+    assert StepState.SKIPPED.label == "未进行"
+
+
+def test_the_administration_shows_requests_read_only_and_keeps_holidays(client_for, registrar, school):
+    request = submitted(registrar, school)
+    admin = make_user("admin", None, [], is_superuser=True, is_staff=True)
+    client = client_for(admin)
+    assert client.get(reverse("admin:registrar_approvalrequest_changelist")).status_code == 200
+    page = client.get(reverse("admin:registrar_approvalrequest_change", args=[request.pk])).content.decode()
+    assert "江岸区" in page and 'name="_save"' not in page
+    response = client.post(
+        reverse("admin:registrar_holiday_add"), {"date": "2025-03-10", "name": "临时放假", "is_workday": ""}
+    )
+    assert response.status_code == 302
+    assert client.get(reverse("admin:registrar_holiday_changelist")).status_code == 200

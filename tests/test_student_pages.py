@@ -1,0 +1,175 @@
+"""The roster, the student page and the printouts: scope, search, masking, constant queries."""
+
+import pytest
+from django.urls import reverse
+
+from registrar.models import AuditEvent
+from registrar.services import create_class
+from students.models import Status
+from students.services import register_student
+from tests.student_helpers import register
+
+
+@pytest.fixture
+def enrolled(registrar, school_class):
+    student = register(registrar, school_class, name="张小明", sequence=1)
+    register_student(student, by=registrar)
+    student.refresh_from_db()
+    return student
+
+
+@pytest.fixture
+def pending(registrar, school_class):
+    return register(registrar, school_class, name="李小红", sequence=2)
+
+
+@pytest.fixture
+def other_class_student(registrar, school):
+    other_class = create_class(school.grades.get(level=1), by=None, name="2班")
+    return register(registrar, other_class, name="王小刚", sequence=3)
+
+
+@pytest.fixture
+def outsider_student(outsider, other_school):
+    outsider_class = create_class(other_school.grades.get(level=1), by=None, name="1班")
+    return register(outsider, outsider_class, name="赵外校", sequence=5)
+
+
+def names(response):
+    return [student.name for student in response.context["page"]]
+
+
+# --- roster --------------------------------------------------------------------------------------
+
+
+def test_roster_requires_login(client, db):
+    url = reverse("students:roster")
+    assert client.get(url)["Location"].startswith(reverse("login"))
+
+
+def test_roster_shows_the_schools_students_only(client_for, registrar, enrolled, pending, outsider_student):
+    response = client_for(registrar).get(reverse("students:roster"))
+    assert response.status_code == 200
+    assert sorted(names(response)) == ["张小明", "李小红"]
+
+
+def test_outsider_sees_none_of_our_students(client_for, outsider, enrolled, school, outsider_student):
+    response = client_for(outsider).get(reverse("students:roster"), {"school": school.code})
+    assert names(response) == ["赵外校"]
+    assert "张小明" not in response.content.decode()
+
+
+def test_roster_masks_id_numbers(client_for, registrar, enrolled):
+    page = client_for(registrar).get(reverse("students:roster")).content.decode()
+    assert enrolled.id_number not in page
+    assert enrolled.id_number[:6] + "********" + enrolled.id_number[-4:] in page
+
+
+def test_class_teacher_sees_only_their_class(client_for, class_teacher, enrolled, other_class_student):
+    response = client_for(class_teacher).get(reverse("students:roster"))
+    assert names(response) == ["张小明"]
+
+
+def test_county_sees_its_schools_and_picks_one(
+    client_for, county_reviewer, school, enrolled, outsider_student
+):
+    client = client_for(county_reviewer)
+    assert names(client.get(reverse("students:roster"))) == ["张小明"]
+    response = client.get(reverse("students:roster"), {"school": school.code, "grade": 1})
+    assert names(response) == ["张小明"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("张", ["张小明"]), ("李小红", ["李小红"]), ("number", ["张小明"]), ("id", ["张小明"]), ("nobody", [])],
+)
+def test_roster_search(client_for, registrar, enrolled, pending, query, expected):
+    text = {"number": enrolled.number, "id": enrolled.id_number.lower()}.get(query, query)
+    response = client_for(registrar).get(reverse("students:roster"), {"q": text})
+    assert names(response) == expected
+
+
+def test_roster_filters_by_status(client_for, registrar, enrolled, pending):
+    response = client_for(registrar).get(reverse("students:roster"), {"status": Status.REGISTERING})
+    assert names(response) == ["李小红"]
+
+
+def test_roster_ignores_an_unknown_filter_value(client_for, registrar, enrolled):
+    response = client_for(registrar).get(reverse("students:roster"), {"status": "bogus", "grade": "x"})
+    assert response.status_code == 200
+    assert names(response) == ["张小明"]
+
+
+def test_roster_queries_stay_constant(client_for, registrar, school_class, django_assert_num_queries):
+    client = client_for(registrar)
+    register(registrar, school_class, sequence=1)
+    client.get(reverse("students:roster"))
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("students:roster"))
+    given_names = "一二三四五六七八九十甲乙丙丁戊己庚辛壬癸子丑寅"
+    for sequence, given in enumerate(given_names, start=2):
+        register(registrar, school_class, name=f"刘{given}", sequence=sequence)
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = client.get(reverse("students:roster"))
+    assert len(names(response)) == 24
+
+
+# --- student page --------------------------------------------------------------------------------
+
+
+def test_student_page_requires_login(client, enrolled):
+    url = reverse("students:detail", args=[enrolled.pk])
+    assert client.get(url)["Location"].startswith(reverse("login"))
+
+
+def test_student_page_is_404_outside_scope(
+    client_for, outsider, outsider_reviewer, class_teacher, enrolled, other_class_student
+):
+    url = reverse("students:detail", args=[enrolled.pk])
+    assert client_for(outsider).get(url).status_code == 404
+    assert client_for(outsider_reviewer).get(url).status_code == 404
+    other = reverse("students:detail", args=[other_class_student.pk])
+    assert client_for(class_teacher).get(other).status_code == 404
+
+
+def test_student_page_shows_the_record_and_logs_the_view(client_for, county_reviewer, enrolled):
+    response = client_for(county_reviewer).get(reverse("students:detail", args=[enrolled.pk]))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert enrolled.id_number in page
+    assert enrolled.number in page
+    assert "张大明" in page  # the guardian
+    assert "注册审核中 → 在校" in page
+    viewed = AuditEvent.objects.get(action="students.student.viewed")
+    assert (viewed.actor, viewed.object_id) == (county_reviewer, str(enrolled.pk))
+
+
+def test_student_page_timeline_hides_view_logs(client_for, registrar, enrolled):
+    client = client_for(registrar)
+    client.get(reverse("students:detail", args=[enrolled.pk]))
+    response = client.get(reverse("students:detail", args=[enrolled.pk]))
+    assert all(entry.action != "students.student.viewed" for entry in response.context["timeline"])
+
+
+def test_record_card_prints_and_is_logged(client_for, registrar, enrolled, outsider):
+    url = reverse("students:card", args=[enrolled.pk])
+    assert client_for(outsider).get(url).status_code == 404
+    response = client_for(registrar).get(url)
+    assert response.status_code == 200
+    assert "学籍卡" in response.content.decode()
+    assert AuditEvent.objects.filter(action="students.student.printed").count() == 1
+
+
+def test_roster_print_is_masked_and_scoped(client_for, registrar, outsider, enrolled):
+    page = client_for(registrar).get(reverse("students:roster_print")).content.decode()
+    assert "张小明" in page and enrolled.id_number not in page
+    assert "张小明" not in client_for(outsider).get(reverse("students:roster_print")).content.decode()
+
+
+def test_photo_is_404_without_one_and_outside_scope(client_for, registrar, outsider, enrolled):
+    url = reverse("students:photo", args=[enrolled.pk])
+    assert client_for(registrar).get(url).status_code == 404
+    assert client_for(outsider).get(url).status_code == 404
