@@ -223,7 +223,7 @@ def plan_chain(request):
 
 
 @transaction.atomic
-def create_request(kind, *, by, school, subject_label, context=None):
+def create_request(kind, *, by, school, subject_label, context=None, subject_key=""):
     """A new request in draft, applied for by `by` at their node.
 
     `context` names the nodes of the case (Organisations: receiving_school, sending_school …) and
@@ -239,6 +239,7 @@ def create_request(kind, *, by, school, subject_label, context=None):
     request = ApprovalRequest(
         kind=kind,
         subject_label=subject_label[:200],
+        subject_key=subject_key,
         school=school,
         applicant=by,
         applicant_node=by.node,
@@ -249,6 +250,14 @@ def create_request(kind, *, by, school, subject_label, context=None):
     request.save()
     record_event(f"{kind}.created", actor=by, obj=request)
     return request
+
+
+def open_request_for(subject_key, *, exclude=None):
+    """The open request (在办业务) about this subject, if any."""
+    requests = ApprovalRequest.objects.open().filter(subject_key=subject_key)
+    if exclude is not None:
+        requests = requests.exclude(pk=exclude.pk)
+    return requests.order_by("created_at").first()
 
 
 def _lock(request):

@@ -23,6 +23,8 @@ registrar_patterns = [
 urlpatterns = [
     path("", include((registrar_patterns, "registrar"))),
     path("students/", include("students.urls")),
+    path("transfers/", include("transfers.urls")),
+    path("corrections/", include("corrections.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),

@@ -7,7 +7,11 @@ class StudentsConfig(AppConfig):
     verbose_name = _("Students")
 
     def ready(self):
+        from registrar.approvals import register_kind
         from registrar.events import register_actions
+        from students.registration import REGISTRATION
+
+        register_kind(REGISTRATION)
 
         register_actions(
             {
@@ -17,5 +21,21 @@ class StudentsConfig(AppConfig):
                 "students.student.updated": _("Student record changed"),
                 "students.guardians.replaced": _("Family members changed"),
                 "students.number.promoted": _("Registration number promoted"),
+                "students.registration.rejected": _("Registration refused"),
+                "students.registration.withdrawn": _("Registration withdrawn by the school"),
+                "students.photo.replaced": _("Photo replaced"),
             }
         )
+
+    def nav_items(self, user):
+        from django.urls import reverse
+
+        from registrar.choices import Role
+        from registrar.navigation import NavItem
+
+        if user.node_id is None:
+            return []
+        items = [NavItem(_("Roster"), reverse("students:roster"))]
+        if user.node.is_school and user.has_role(Role.SCHOOL_REGISTRAR):
+            items.append(NavItem(_("New student"), reverse("students:create")))
+        return items

@@ -14,6 +14,8 @@ from students import codes
 
 class Status(models.TextChoices):
     REGISTERING = "registering", _("Registration in review")
+    # A registration refused by the review or withdrawn by the school: no number, not a registration.
+    CANCELLED = "cancelled", _("Registration cancelled")
     ENROLLED = "enrolled", _("Enrolled")
     SUSPENDED = "suspended", _("Suspended")
     TRANSFERRED_OUT = "transferred_out", _("Transferred out")
@@ -127,6 +129,16 @@ class Student(models.Model):
     disability = models.CharField(_("disability"), max_length=1, choices=codes.disability_choices, blank=True)
 
     photo = models.FileField(_("photo"), upload_to="photos/%Y/", blank=True)
+
+    # The review of this student's registration (one request may cover a whole imported batch).
+    registration = models.ForeignKey(
+        "registrar.ApprovalRequest",
+        verbose_name=_("registration review"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="registered_students",
+    )
 
     # The current status: a copy of the latest StatusEvent, kept by the services that write events.
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.REGISTERING)
@@ -266,6 +278,79 @@ def roster_upload_to(instance, filename):
         extension = "xlsx"
     now = timezone.localtime()
     return f"roster/{now:%Y/%m}/{uuid.uuid4().hex}.{extension}"
+
+
+class ProblemKind(models.TextChoices):
+    DUPLICATE_ID = "duplicate_id", _("The same ID number in two registrations")
+    DUPLICATE_PERSON = "duplicate_person", _("The same name, sex and birth date without an ID number")
+    INVALID_ID = "invalid_id", _("Invalid ID number")
+    CHANGED_ID = "changed_id", _("The ID number has changed")
+
+
+class ProblemState(models.TextChoices):
+    OPEN = "open", _("Open")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class ProblemRecordQuerySet(ScopedQuerySet):
+    scope_path = "student__school__path"
+
+    def unresolved(self):
+        return self.filter(state=ProblemState.OPEN)
+
+
+class ProblemRecord(models.Model):
+    """问题学籍 (domain §8): a record the data-quality checks flagged. While open it blocks status
+    changes, transfers and graduation of the student."""
+
+    student = models.ForeignKey(
+        Student, verbose_name=_("student"), on_delete=models.PROTECT, related_name="problem_records"
+    )
+    kind = models.CharField(_("problem"), max_length=20, choices=ProblemKind.choices)
+    other_student = models.ForeignKey(
+        Student,
+        verbose_name=_("the other record"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    detail = models.TextField(_("details"), blank=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=ProblemState.choices, default=ProblemState.OPEN
+    )
+    detected_at = models.DateTimeField(_("detected"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("resolved by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    resolution = models.TextField(_("resolution"), blank=True)
+
+    history = HistoricalRecords()
+    objects = ProblemRecordQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("problem record")
+        verbose_name_plural = _("problem records")
+        ordering = ["-detected_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["student", "kind"],
+                condition=Q(state="open"),
+                name="problemrecord_one_open_per_kind",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.student} · {self.get_kind_display()}"
+
+    def audit_node(self):
+        return self.student.school
 
 
 class ImportBatchQuerySet(ScopedQuerySet):

@@ -10,12 +10,22 @@ from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from registrar.approvals import open_request_for
 from registrar.audit import record_event, stamp
 from registrar.choices import NodeKind
 from registrar.models import Grade, SchoolClass
 from students.errors import StudentError
 from students.identity import normalise_id_number, normalise_name
-from students.models import KEY_FIELDS, LIVE_STATUSES, LOCKED_STATUSES, Guardian, Status, StatusEvent, Student
+from students.models import (
+    KEY_FIELDS,
+    LIVE_STATUSES,
+    LOCKED_STATUSES,
+    Guardian,
+    ProblemRecord,
+    Status,
+    StatusEvent,
+    Student,
+)
 from students.numbers import issue_number
 from students.permissions import ensure_covers, ensure_registrar_of
 from students.validation import (
@@ -399,6 +409,7 @@ def replace_guardians(student, *, by, guardians, reason=""):
             refuse(errors)
         existing = list(student.guardians.select_for_update().order_by("order", "id"))
         next_order = max((guardian.order for guardian in existing), default=0) + 1
+        touched = False
         for index, guardian_data in enumerate(guardians):
             fields = _guardian_fields(guardian_data)
             if index < len(existing):
@@ -415,12 +426,15 @@ def replace_guardians(student, *, by, guardians, reason=""):
                 next_order += 1
                 stamp(guardian, by=by, reason=reason)
                 guardian.save()
+            touched = True
         for guardian in existing[len(guardians) :]:
             stamp(guardian, by=by, reason=reason)
             guardian.delete()
-        record_event(
-            "students.guardians.replaced", actor=by, obj=student, reason=reason, count=len(guardians)
-        )
+            touched = True
+        if touched:
+            record_event(
+                "students.guardians.replaced", actor=by, obj=student, reason=reason, count=len(guardians)
+            )
     return student
 
 
@@ -499,3 +513,55 @@ def record_status_event(
     for field in changed:
         setattr(student, field, updates[field])
     return event
+
+
+def subject_key(student):
+    """The key of approval requests about this student (在办业务 is one open request per key)."""
+    return f"student:{student.pk}"
+
+
+def ensure_student_free(student, *, exclude_request=None):
+    """Refuse a new change while another request is open or a problem record is unresolved (domain §6, §8)."""
+    open_request = open_request_for(subject_key(student), exclude=exclude_request)
+    if open_request is not None:
+        raise StudentError(
+            _("%(name)s already has a request in progress (%(label)s, %(state)s): finish or withdraw it.")
+            % {
+                "name": student.name,
+                "label": open_request.subject_label,
+                "state": open_request.get_state_display(),
+            }
+        )
+    problem = ProblemRecord.objects.unresolved().filter(student=student).first()
+    if problem is not None:
+        raise StudentError(
+            _("%(name)s has an unresolved problem record (%(problem)s): resolve it first.")
+            % {"name": student.name, "problem": problem.get_kind_display()}
+        )
+
+
+def edit_student(student, *, by, changes, guardians, reason=""):
+    """The edit page's save: non-key fields and the family list together, or neither."""
+    with transaction.atomic():
+        student = update_student(student, by=by, changes=changes, reason=reason)
+        return replace_guardians(student, by=by, guardians=guardians, reason=reason)
+
+
+def set_photo(student, *, by, clean_file):
+    """Replace the photo with an upload already checked and re-encoded by registrar.uploads.clean_photo."""
+    from registrar.uploads import save_clean_file
+
+    with transaction.atomic():
+        student = lock_student(student)
+        ensure_registrar_of(by, student.school)
+        ensure_unlocked(student)
+        old = student.photo.name if student.photo else ""
+        save_clean_file(student, clean_file, field_name="photo")
+        stamp(student, by=by, reason=_("Photo replaced"))
+        student.save(update_fields=["photo", "updated_at"])
+        record_event("students.photo.replaced", actor=by, obj=student)
+    if old:
+        # The old file goes only once the new one is committed.
+        storage = student.photo.storage
+        transaction.on_commit(lambda: storage.delete(old))
+    return student

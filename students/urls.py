@@ -10,5 +10,9 @@ urlpatterns = [
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/card/", views.card, name="card"),
     path("<int:pk>/photo/", views.photo, name="photo"),
+    path("<int:pk>/photo/upload/", views.photo_upload, name="photo_upload"),
+    path("<int:pk>/edit/", views.edit, name="edit"),
+    path("new/", views.create, name="create"),
+    path("registrations/<int:pk>/", views.registration_request, name="registration"),
     path("roster-files/", include("students.roster.urls")),
 ]

@@ -1,13 +1,26 @@
 """Student pages: the roster (花名册), the student page with its timeline, and the printable 学籍卡."""
 
+from django import forms
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
 
+from registrar.access import get_school_for
+from registrar.approvals import get_request_for
 from registrar.audit import record_event
+from registrar.choices import Role
+from registrar.uploads import UploadError, clean_photo
+from students import registration, services
 from students.access import get_student_for
+from students.errors import StudentError
 from students.filters import RosterFilterForm, roster_queryset
+from students.forms import GuardianFormSet, StudentEditForm, StudentForm, add_record_errors
+from students.models import KEY_FIELDS, Student
 from students.timeline import student_timeline
 
 ROSTER_PAGE_SIZE = 50
@@ -48,6 +61,12 @@ def roster_print(request):
 
 def detail(request, pk):
     student = get_student_for(request.user, pk)
+    can_edit = (
+        request.user.has_role(Role.SCHOOL_REGISTRAR)
+        and request.user.node_id == student.school_id
+        and not student.is_locked
+        and (student.status != "registering" or registration.can_revise(student))
+    )
     # Views of a full record (with the whole ID number) are logged (domain §9).
     record_event("students.student.viewed", actor=request.user, obj=student)
     return render(
@@ -57,6 +76,7 @@ def detail(request, pk):
             "student": student,
             "guardians": student.guardians.all(),
             "timeline": student_timeline(student, request.user),
+            "can_edit": can_edit,
         },
     )
 
@@ -86,4 +106,133 @@ def photo(request, pk):
         raise Http404
     return serve_private_file(
         request, student.photo, filename=f"{student.name}.jpg", content_type="image/jpeg"
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def create(request):
+    """新生注册: one form with the family list; saving puts the registration in review."""
+    school = request.user.node
+    if school is None or not school.is_school:
+        raise Http404
+    school = get_school_for(request.user, school.code, roles=[Role.SCHOOL_REGISTRAR])
+    form = StudentForm(request.POST or None, school=school)
+    family = GuardianFormSet(request.POST or None, instance=Student(), prefix="guardians")
+    if request.method == "POST" and form.is_valid() and family.is_valid():
+        try:
+            student = services.create_student(
+                by=request.user, school=school, data=form.record_data(), guardians=family.guardian_data()
+            )
+            registration.submit_for_review([student], by=request.user)
+        except StudentError as error:
+            add_record_errors(error.errors or {"__all__": [error.message]}, form, family)
+        else:
+            messages.success(
+                request, _("%(name)s is registered and waits for review.") % {"name": student.name}
+            )
+            return redirect(student)
+    return render(
+        request,
+        "students/form.html",
+        {"form": form, "family": family, "school": school, "title": _("New student")},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def edit(request, pk):
+    """Direct editing: non-key fields of a registered student, every field of a returned registration."""
+    student = get_student_for(request.user, pk, roles=[Role.SCHOOL_REGISTRAR])
+    if request.user.node_id != student.school_id:
+        raise Http404
+    context = {
+        "student": student,
+        "school": student.school,
+        "title": _("Edit %(name)s") % {"name": student.name},
+    }
+    if student.is_locked:
+        messages.error(request, _("This record is locked: the student has graduated or left."))
+        return redirect(student)
+    revising = student.status == "registering"
+    if revising and not registration.can_revise(student):
+        messages.error(
+            request, _("This registration is with a reviewer: it can be corrected once it is returned.")
+        )
+        return redirect(student)
+    if revising:
+        initial = {field: getattr(student, field) for field in StudentForm._meta.fields}
+        form = StudentForm(request.POST or None, school=student.school, initial=initial)
+        form.fields["reason"] = forms.CharField(label=gettext_lazy("Reason"), max_length=200, required=False)
+    else:
+        form = StudentEditForm(request.POST or None, instance=student)
+        context["key_fields"] = [
+            (Student._meta.get_field(name).verbose_name, student, name) for name in KEY_FIELDS
+        ]
+    family = GuardianFormSet(request.POST or None, instance=student, prefix="guardians")
+    if request.method == "POST" and form.is_valid() and family.is_valid():
+        reason = form.cleaned_data.get("reason", "")
+        try:
+            if revising:
+                changes = {
+                    field: value
+                    for field, value in form.record_data().items()
+                    if getattr(student, field) != value
+                }
+                registration.revise(
+                    student, by=request.user, changes=changes, guardians=family.guardian_data(), reason=reason
+                )
+            else:
+                services.edit_student(
+                    student,
+                    by=request.user,
+                    changes=form.changes(),
+                    guardians=family.guardian_data(),
+                    reason=reason,
+                )
+        except StudentError as error:
+            add_record_errors(error.errors or {"__all__": [error.message]}, form, family)
+        else:
+            messages.success(request, _("%(name)s saved.") % {"name": student.name})
+            return redirect(student)
+    context.update(form=form, family=family, revising=revising)
+    return render(request, "students/form.html", context)
+
+
+def registration_request(request, pk):
+    """The registration under review: its students and the decisions panel."""
+    approval = get_request_for(request.user, pk)
+    if approval.kind != registration.KIND:
+        raise Http404
+    students = registration.students_of(approval).order_by("grade__level", "school_class__name", "name")
+    record_event("students.registration.viewed", actor=request.user, obj=approval, node=approval.school)
+    return render(
+        request,
+        "students/registration.html",
+        {"approval": approval, "students": students},
+    )
+
+
+class PhotoForm(forms.Form):
+    photo = forms.FileField(
+        label=gettext_lazy("Photo"), help_text=gettext_lazy("JPG or PNG, a recent portrait")
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def photo_upload(request, pk):
+    student = get_student_for(request.user, pk, roles=[Role.SCHOOL_REGISTRAR])
+    if request.user.node_id != student.school_id:
+        raise Http404
+    form = PhotoForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.set_photo(student, by=request.user, clean_file=clean_photo(form.cleaned_data["photo"]))
+        except (UploadError, StudentError) as error:
+            form.add_error("photo", error.message)
+        else:
+            messages.success(request, _("Photo saved."))
+            return redirect(student)
+    return render(
+        request,
+        "students/photo_form.html",
+        {"form": form, "student": student, "title": _("Photo of %(name)s") % {"name": student.name}},
     )

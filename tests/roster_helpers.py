@@ -39,6 +39,9 @@ def pupil(sequence=1, *, level=1, class_name="1班", school="", **overrides):
     birth = birth_for(level, day=1 + sequence % 28)
     gender = "男" if sequence % 2 else "女"
     start = school_year_start(timezone.localdate())
+    # The pupil started the current stage (primary at grade 1, junior at 7, senior at 10) this many years ago.
+    years_in_stage = level - 1 if level < 7 else level - 7 if level < 10 else level - 10
+    entry_year = start.year - years_in_stage
     row = {
         "学校标识码": school,
         "姓名": chinese_name(sequence),
@@ -56,7 +59,7 @@ def pupil(sequence=1, *, level=1, class_name="1班", school="", **overrides):
         "健康状况": "健康或良好",
         "年级": {1: "一年级", 2: "二年级", 7: "七年级", 10: "高一"}.get(level, str(level)),
         "班级": class_name,
-        "入学年月": f"{start.year - (level - 1 if level < 7 else level - 7 if level < 10 else level - 10)}-09",
+        "入学年月": f"{entry_year}-09",
         "入学方式": "就近入学" if level <= 9 else "普通入学",
         "就读方式": "走读",
         "现住址": "武汉市江岸区胜利街1号",
@@ -67,6 +70,19 @@ def pupil(sequence=1, *, level=1, class_name="1班", school="", **overrides):
     }
     row.update(overrides)
     return row
+
+
+def pupil_without_id(sequence, **overrides):
+    """A pupil with no ID document (身份证件类型 其他): a guardian's resident ID is then required."""
+    guardian_birth = birth_for(1).replace(year=1985 + sequence % 10)
+    return pupil(
+        sequence,
+        身份证件类型="其他",
+        身份证件号="",
+        监护人1身份证件类型="居民身份证",
+        监护人1身份证件号=resident_id(guardian_birth, 2 * sequence + 1),
+        **overrides,
+    )
 
 
 def write_file(path, rows, *, headers=None, title_rows=(), cell_values=None):

@@ -32,7 +32,9 @@ def value(plan, row, key):
 # --- dates, months, grades --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["2015-09-01", "2015/9/1", "2015.09.01", "20150901", "2015年9月1日", " 2015-09-01 "])
+@pytest.mark.parametrize(
+    "text", ["2015-09-01", "2015/9/1", "2015.09.01", "20150901", "2015年9月1日", " 2015-09-01 "]
+)
 def test_dates_are_read_in_every_usual_way(text):
     assert parse_date(text) == datetime.date(2015, 9, 1)
 
@@ -48,7 +50,9 @@ def test_a_date_that_is_not_one_is_refused(text):
         parse_date(text)
 
 
-@pytest.mark.parametrize("text", ["201509", "2015-09", "2015年9月", "2015/9", "2015.09", "2015-09-01", 201509.0])
+@pytest.mark.parametrize(
+    "text", ["201509", "2015-09", "2015年9月", "2015/9", "2015.09", "2015-09-01", 201509.0]
+)
 def test_enrolment_months_are_read_in_every_usual_way(text):
     assert parse_month(text) == datetime.date(2015, 9, 1)
 
@@ -105,7 +109,11 @@ def test_numbers_in_code_cells_keep_their_leading_zero(check):
 
 def test_full_width_digits_lowercase_x_and_spaces_are_normalised(check):
     birth = birth_for(1)
-    number = next(resident_id(birth, sequence) for sequence in range(1, 999, 2) if resident_id(birth, sequence)[-1] == "X")
+    number = next(
+        resident_id(birth, sequence)
+        for sequence in range(1, 999, 2)
+        if resident_id(birth, sequence)[-1] == "X"
+    )
     full_width = number[:-1].translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"}) + "x"
     plan, rows = check(
         pupil(1, 出生日期=birth.isoformat(), 身份证件号=f"  {full_width} ", 联系电话="１３８００１３８０００")
@@ -125,14 +133,20 @@ def test_dates_in_date_cells_and_as_text(check):
     birth = birth_for(1, day=2)
     plan, rows = check(
         pupil(1, 出生日期="", 入学年月=""),
-        cell_values={(0, "出生日期"): datetime.datetime.combine(birth, datetime.time()), (0, "入学年月"): 201909},
+        cell_values={
+            (0, "出生日期"): datetime.datetime.combine(birth, datetime.time()),
+            (0, "入学年月"): 201909,
+        },
     )
     row = rows[0]
     assert value(plan, row, "birth_date") == birth
     assert value(plan, row, "enrolled_on") == datetime.date(2019, 9, 1)
 
 
-@pytest.mark.parametrize(("text", "expected"), [("是", True), ("否", False), ("1", True), ("0", False), ("Y", True), ("n", False), ("", False)])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("是", True), ("否", False), ("1", True), ("0", False), ("Y", True), ("n", False), ("", False)],
+)
 def test_yes_no_columns(check, text, expected):
     plan, rows = check(pupil(1, 是否独生子女=text, 是否留守儿童="否"))
     assert plan.is_valid, plan.problem_messages()
@@ -140,7 +154,7 @@ def test_yes_no_columns(check, text, expected):
 
 
 def test_yes_no_refuses_anything_else(check):
-    plan, rows = check(pupil(1, 是否孤儿="也许"))
+    _plan, rows = check(pupil(1, 是否孤儿="也许"))
     assert [p.keys for p in rows[0].problems] == [("orphan",)]
 
 
@@ -165,7 +179,7 @@ def test_header_variants_are_recognised(check):
 
 
 def test_empty_rows_are_skipped_and_rows_keep_their_sheet_numbers(check):
-    plan, rows = check(pupil(1), {}, pupil(3))
+    _plan, rows = check(pupil(1), {}, pupil(3))
     assert [row.number for row in rows] == [2, 4]
 
 
@@ -186,14 +200,28 @@ def test_the_template_command_writes_the_header_formats_lists_and_help(tmp_path)
     letter = {column.header: cell.column_letter for column, cell in zip(COLUMNS, sheet[1], strict=True)}
     for text_column in ("身份证件号", "联系电话", "出生日期", "入学年月", "监护人1身份证件号", "学籍号"):
         assert sheet.column_dimensions[letter[text_column]].number_format == "@"
-    lists = {str(validation.sqref).split(":")[0].rstrip("0123456789") for validation in sheet.data_validations.dataValidation}
-    for code_column in ("性别", "民族", "身份证件类型", "健康状况", "户口性质", "年级", "监护人1关系", "是否孤儿"):
+    lists = {
+        str(validation.sqref).split(":")[0].rstrip("0123456789")
+        for validation in sheet.data_validations.dataValidation
+    }
+    for code_column in (
+        "性别",
+        "民族",
+        "身份证件类型",
+        "健康状况",
+        "户口性质",
+        "年级",
+        "监护人1关系",
+        "是否孤儿",
+    ):
         assert letter[code_column] in lists
     assert letter["姓名"] not in lists
     help_sheet = workbook["填写说明"]
     described = [row[0].value for row in help_sheet.iter_rows(min_row=2, max_row=len(COLUMNS) + 1)]
     assert described == headers
-    assert all(row[2].value or row[3].value for row in help_sheet.iter_rows(min_row=2, max_row=len(COLUMNS) + 1))
+    assert all(
+        row[2].value or row[3].value for row in help_sheet.iter_rows(min_row=2, max_row=len(COLUMNS) + 1)
+    )
 
 
 def test_the_template_reads_back_as_a_roster_without_rows(tmp_path, school):

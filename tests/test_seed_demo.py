@@ -3,6 +3,7 @@ from django.urls import reverse
 
 from registrar.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS
 from registrar.models import AuditEvent, Grade, Organisation, SchoolClass, User
+from students.models import Student
 
 
 def snapshot():
@@ -14,11 +15,13 @@ def snapshot():
         AuditEvent.objects.count(),
         Organisation.history.count(),
         SchoolClass.history.count(),
+        Student.objects.count(),
+        Student.history.count(),
     )
 
 
 def test_seed_demo_builds_a_province_and_running_it_again_changes_nothing(db, capsys):
-    call_command("seed_demo")
+    call_command("seed_demo", class_size=1)
     output = capsys.readouterr().out
     assert DEMO_PASSWORD in output
     for username, *_ in DEMO_USERS:
@@ -33,13 +36,15 @@ def test_seed_demo_builds_a_province_and_running_it_again_changes_nothing(db, ca
         "senior",
         "vocational",
     }
+    assert Student.objects.filter(status="enrolled").count() > 100
+    assert Student.objects.filter(status="registering").exists()
     before = snapshot()
-    call_command("seed_demo")
+    call_command("seed_demo", class_size=1)
     assert snapshot() == before
 
 
 def test_each_demo_user_logs_in_and_sees_only_its_node(db, client):
-    call_command("seed_demo")
+    call_command("seed_demo", class_size=1)
     for username, _name, code, _roles in DEMO_USERS:
         client.logout()
         response = client.post(reverse("login"), {"username": username, "password": DEMO_PASSWORD})

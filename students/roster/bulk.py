@@ -10,6 +10,8 @@ Only for tables whose rows need no Python-side logic on save (no signals, no sav
 the import writes the historical rows itself.
 """
 
+from contextlib import contextmanager
+
 from django.db import connection
 
 SQLITE_BATCH = 5000
@@ -18,9 +20,7 @@ SQLITE_BATCH = 5000
 def columns_of(model, *, exclude=()):
     """The concrete fields of `model` in table order, as (attname, column)."""
     return [
-        (field.attname, field.column)
-        for field in model._meta.concrete_fields
-        if field.attname not in exclude
+        (field.attname, field.column) for field in model._meta.concrete_fields if field.attname not in exclude
     ]
 
 
@@ -70,6 +70,76 @@ def insert_rows(model, columns, rows):
     return len(rows)
 
 
+class Column:
+    """In `insert_select`: take this column of the source row."""
+
+    def __init__(self, name):
+        self.name = name
+
+
+class Sql:
+    """In `insert_select`: an SQL expression over the source row, with its parameters."""
+
+    def __init__(self, sql, params=()):
+        self.sql = sql
+        self.params = list(params)
+
+
+def insert_select(target, values, source, pks):
+    """INSERT INTO target (…) SELECT … FROM source WHERE pk IN pks: rows copied inside the database.
+
+    `values` maps each target column to a Column of the source, an Sql expression or a plain value
+    (sent as a parameter). History rows and status events are made this way from the rows just
+    inserted: nothing goes back and forth through Python.
+    """
+    if not pks:
+        return 0
+    names, expressions, params = [], [], []
+    for column, value in values.items():
+        names.append(f'"{column}"')
+        if isinstance(value, Column):
+            expressions.append(f'"{value.name}"')
+        elif isinstance(value, Sql):
+            expressions.append(value.sql)
+            params += value.params
+        elif value is None:
+            expressions.append("NULL")
+        else:
+            expressions.append("%s")
+            params.append(value)
+    pk = source._meta.pk.column
+    if connection.vendor == "postgresql":
+        condition, condition_params = f'"{pk}" = ANY(%s)', [list(pks)]
+    else:
+        condition, condition_params = f'"{pk}" IN ({", ".join(["%s"] * len(pks))})', list(pks)
+    sql = (
+        f'INSERT INTO "{target._meta.db_table}" ({", ".join(names)}) '
+        f'SELECT {", ".join(expressions)} FROM "{source._meta.db_table}" WHERE {condition}'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params + condition_params)
+        return cursor.rowcount
+
+
+def history_values(model, *, when, reason, kind, user_id):
+    """`insert_select` values for the history rows of `model` copied from its own table."""
+    history = model.history.model
+    own = {field.attname for field in model._meta.concrete_fields}
+    values = {}
+    for attname, column in columns_of(history, exclude=("history_id",)):
+        if attname in own:
+            values[column] = Column(model._meta.get_field(attname).column)
+    values.update(
+        {
+            "history_date": when,
+            "history_change_reason": reason,
+            "history_type": kind,
+            "history_user_id": user_id,
+        }
+    )
+    return values
+
+
 def update_rows(model, columns, rows):
     """UPDATE `model`'s table: each row is (values for `columns` …, primary key)."""
     if not rows:
@@ -95,3 +165,25 @@ def datetime_value(value):
 
 def date_value(value):
     return connection.ops.adapt_datefield_value(value) if connection.vendor == "sqlite" else value
+
+
+# SQLite's page cache while an import writes (KiB): the students table has a dozen indexes, and with
+# the default 2 MB cache their pages are read again and again.
+SQLITE_IMPORT_CACHE_KIB = 64 * 1024
+
+
+@contextmanager
+def fast_writes():
+    """A larger page cache on SQLite for the duration of a bulk write; nothing on PostgreSQL."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        previous = cursor.fetchone()[0]
+        cursor.execute(f"PRAGMA cache_size = -{SQLITE_IMPORT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(previous)}")

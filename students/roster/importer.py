@@ -27,9 +27,8 @@ from registrar.models import Grade, Organisation
 from registrar.services import RegistrarError, create_class, missing_grade_levels, sync_grades
 from students import codes
 from students.errors import StudentError
-from students.identity import is_valid_resident_id
-from students.models import Guardian, ImportBatch, Status, StatusEvent, Student
-from students.numbers import J_PREFIX_LENGTH, g_number, j_number, region_code
+from students.models import RESIDENT_ID, Guardian, ImportBatch, Status, StatusEvent, Student
+from students.numbers import J_PREFIX_LENGTH, j_number, region_code
 from students.permissions import ensure_registrar_of
 from students.privacy import mask_id
 from students.roster import bulk
@@ -85,7 +84,9 @@ def check_file(source, *, scope, by=None, today=None, create_classes=False, prog
 
 def prepare(source, *, scope, by=None, today=None, create_classes=False, progress=None):
     """The whole check of a file: each row, then the file against the database."""
-    plan = check_file(source, scope=scope, by=by, today=today, create_classes=create_classes, progress=progress)
+    plan = check_file(
+        source, scope=scope, by=by, today=today, create_classes=create_classes, progress=progress
+    )
     check_database(plan)
     return plan
 
@@ -100,7 +101,7 @@ def commit(plan, *, by, register, reason="", batch=None):
     ago and another import may have filled a class since.
     """
     reason = reason or _("Roster import")
-    with transaction.atomic():
+    with transaction.atomic(), bulk.fast_writes():
         school_ids = sorted({row.school.pk for row in plan.rows if row.school is not None})
         list(Organisation.objects.select_for_update().filter(pk__in=school_ids).order_by("pk"))
         check_database(plan)
@@ -132,6 +133,90 @@ def commit(plan, *, by, register, reason="", batch=None):
         )
         writer.enter_review()
     return writer
+
+
+WRITE_CHUNK = 5000
+
+
+class NewStudentLayout:
+    """Where each value of a new student goes in the rows of the five tables written for it.
+
+    Tuples are built by position rather than through dicts: a county has 100,000 rows.
+    """
+
+    def __init__(self, writer):
+        plan = writer.plan
+        now = bulk.datetime_value(writer.now)
+        student_columns = bulk.columns_of(Student)
+        attnames = [attname for attname, _column in student_columns]
+        self.position = position = {attname: index for index, attname in enumerate(attnames)}
+        self.student_columns = [column for _attname, column in student_columns]
+        base = []
+        for field in Student._meta.concrete_fields:
+            default = field.get_default()
+            base.append(str(default) if isinstance(default, str) else default)
+        base[position["created_at"]] = now
+        base[position["updated_at"]] = now
+        self.base = base
+        self.copy = [(plan.index[key], position[key]) for key in plan.index if key in position]
+
+        self.history_values = bulk.history_values(
+            Student, when=now, reason=writer.reason, kind="+", user_id=writer.user_id
+        )
+        event_columns = dict(bulk.columns_of(StatusEvent, exclude=("id",)))
+        approver = (
+            bulk.Sql(f'CASE WHEN "status" = %s THEN {int(writer.user_id)} END', [Status.ENROLLED.value])
+            if writer.user_id
+            else None
+        )
+        event_values = {
+            "student_id": bulk.Column("id"),
+            "from_status": "",
+            "to_status": bulk.Column("status"),
+            "occurred_on": bulk.date_value(writer.today),
+            "school_id": bulk.Column("school_id"),
+            "grade_id": bulk.Column("grade_id"),
+            "school_class_id": bulk.Column("school_class_id"),
+            "reason": writer.reason,
+            "action": IMPORT_ACTION,
+            "approved_by_id": approver,
+            "created_at": bulk.Column("created_at"),
+        }
+        self.event_values = {event_columns[attname]: value for attname, value in event_values.items()}
+        self.guardian_positions = [
+            (
+                order,
+                [
+                    (name, plan.index[f"guardian{order}_{name}"])
+                    for name in GUARDIAN_FIELDS
+                    if plan.has(f"guardian{order}_{name}")
+                ],
+            )
+            for order in (1, 2)
+        ]
+
+    def student(self, row, student_id, number):
+        record = self.base.copy()
+        values = row.values
+        for source, target in self.copy:
+            record[target] = values[source]
+        position = self.position
+        record[position["id"]] = student_id
+        record[position["number"]] = number
+        record[position["status"]] = Status.ENROLLED.value if number else Status.REGISTERING.value
+        record[position["school_id"]] = row.school.pk
+        record[position["grade_id"]] = row.school_class.grade_id
+        record[position["school_class_id"]] = row.school_class.pk
+        return tuple(record)
+
+    def guardians(self, row, student_id):
+        found = []
+        values = row.values
+        for order, positions in self.guardian_positions:
+            data = {name: values[index] for name, index in positions}
+            if any(data.values()):
+                found.append((student_id, order, data))
+        return found
 
 
 class Writer:
@@ -185,8 +270,9 @@ class Writer:
         candidates = {}
         for row in wanting:
             id_number = plan.value(row, "id_number")
-            if plan.value(row, "id_type") == "1" and is_valid_resident_id(id_number):
-                candidates[row] = g_number(id_number)
+            # The plan is valid, so check_id has accepted every resident ID in it.
+            if plan.value(row, "id_type") == RESIDENT_ID and id_number:
+                candidates[row] = "G" + id_number
         taken = set()
         for chunk in chunks(set(candidates.values())):
             taken.update(Student.objects.filter(number__in=chunk).values_list("number", flat=True))
@@ -218,7 +304,9 @@ class Writer:
         highest = defaultdict(int)
         numbers = list(used)
         for region in regions:
-            numbers += Student.objects.filter(number__startswith=f"J{region}").values_list("number", flat=True)
+            numbers += Student.objects.filter(number__startswith=f"J{region}").values_list(
+                "number", flat=True
+            )
         for number in numbers:
             if number.startswith("J") and number[J_PREFIX_LENGTH:18].isdigit():
                 prefix = number[:J_PREFIX_LENGTH]
@@ -228,106 +316,43 @@ class Writer:
     # new students
 
     def write_new(self):
-        plan = self.plan
+        """Insert the new students and their family members in chunks; their history rows and status
+        events are then copied from them inside the database."""
         rows = self.new_rows
         if not rows:
             return
+        layout = NewStudentLayout(self)
         ids = bulk.allocate_ids(Student, len(rows))
-        student_columns = bulk.columns_of(Student)
-        attnames = [attname for attname, _column in student_columns]
-        position = {attname: index for index, attname in enumerate(attnames)}
-        now = bulk.datetime_value(self.now)
-        base = []
-        for field in Student._meta.concrete_fields:
-            default = field.get_default()
-            base.append(str(default) if isinstance(default, str) else default)
-        base[position["created_at"]] = now
-        base[position["updated_at"]] = now
-        copy = [(plan.index[key], position[key]) for key in plan.index if key in position]
-        history_columns = bulk.columns_of(Student.history.model, exclude=("history_id",))
-        tail = {"history_date": now, "history_change_reason": self.reason, "history_type": "+"}
-        tail["history_user_id"] = self.user_id
-        # A history row takes the student's values and then the history_… fields, in its table's order.
-        extended_position = {**position, **{name: len(attnames) + i for i, name in enumerate(tail)}}
-        picks = [extended_position[attname] for attname, _column in history_columns]
-        history_tail = list(tail.values())
-        event_columns = bulk.columns_of(StatusEvent, exclude=("id",))
-        self.event_attnames = [attname for attname, _column in event_columns]
+        for start in range(0, len(rows), WRITE_CHUNK):
+            chunk = rows[start : start + WRITE_CHUNK]
+            chunk_ids = ids[start : start + WRITE_CHUNK]
+            students, guardians = [], []
+            for row, student_id in zip(chunk, chunk_ids, strict=True):
+                number = self.numbers.get(row)
+                if not number:
+                    self.registering_ids.append(student_id)
+                students.append(layout.student(row, student_id, number))
+                guardians += layout.guardians(row, student_id)
+            bulk.insert_rows(Student, layout.student_columns, students)
+            bulk.insert_select(Student.history.model, layout.history_values, Student, chunk_ids)
+            bulk.insert_select(StatusEvent, layout.event_values, Student, chunk_ids)
+            self._insert_guardians(guardians)
 
-        students, history, events = [], [], []
-        guardians_by_student = []
-        for row, student_id in zip(rows, ids, strict=True):
-            record = base.copy()
-            values = row.values
-            for source, target in copy:
-                record[target] = values[source]
-            number = self.numbers.get(row)
-            status = Status.ENROLLED.value if number else Status.REGISTERING.value
-            if not number:
-                self.registering_ids.append(student_id)
-            record[position["id"]] = student_id
-            record[position["number"]] = number
-            record[position["status"]] = status
-            record[position["school_id"]] = row.school.pk
-            record[position["grade_id"]] = row.school_class.grade_id
-            record[position["school_class_id"]] = row.school_class.pk
-            students.append(tuple(record))
-            extended = record + history_tail
-            history.append(tuple([extended[index] for index in picks]))
-            events.append(self._event(student_id, "", status, record, position, now))
-            guardians_by_student.append((student_id, self._row_guardians(row)))
-        bulk.insert_rows(Student, [column for _attname, column in student_columns], students)
-        bulk.insert_rows(Student.history.model, [column for _attname, column in history_columns], history)
-        bulk.insert_rows(StatusEvent, [column for _attname, column in event_columns], events)
-        self._insert_guardians(guardians_by_student)
-
-    def _event(self, student_id, from_status, to_status, record, position, now):
-        values = {
-            "student_id": student_id,
-            "from_status": from_status,
-            "to_status": to_status,
-            "occurred_on": self.today,
-            "school_id": record[position["school_id"]],
-            "grade_id": record[position["grade_id"]],
-            "school_class_id": record[position["school_class_id"]],
-            "reason": self.reason,
-            "action": IMPORT_ACTION,
-            "approved_by_id": self.user_id if to_status == Status.ENROLLED else None,
-            "created_at": now,
-        }
-        return tuple(values[attname] for attname in self.event_attnames)
-
-    def _row_guardians(self, row):
-        """[(order, {field: value})] for the guardians the row fills in."""
-        plan = self.plan
-        found = []
-        for order in (1, 2):
-            data = {
-                name: plan.value(row, f"guardian{order}_{name}")
-                for name in GUARDIAN_FIELDS
-                if plan.has(f"guardian{order}_{name}")
-            }
-            if any(data.values()):
-                found.append((order, data))
-        return found
-
-    def _insert_guardians(self, guardians_by_student):
-        flat = [
-            (student_id, order, data) for student_id, guardians in guardians_by_student for order, data in guardians
-        ]
-        if not flat:
+    def _insert_guardians(self, guardians):
+        """`guardians`: (student id, order, {field: value}) for each new family member."""
+        if not guardians:
             return
-        ids = bulk.allocate_ids(Guardian, len(flat))
+        ids = bulk.allocate_ids(Guardian, len(guardians))
         columns = bulk.columns_of(Guardian)
-        history_columns = bulk.columns_of(Guardian.history.model, exclude=("history_id",))
-        now = bulk.datetime_value(self.now)
-        rows, history = [], []
-        for guardian_id, (student_id, order, data) in zip(ids, flat, strict=True):
+        rows = []
+        for guardian_id, (student_id, order, data) in zip(ids, guardians, strict=True):
             values = self._guardian_values(guardian_id, student_id, order, data)
             rows.append(tuple(values[attname] for attname, _column in columns))
-            history.append(self._guardian_history(values, history_columns, "+", now))
         bulk.insert_rows(Guardian, [column for _a, column in columns], rows)
-        bulk.insert_rows(Guardian.history.model, [column for _a, column in history_columns], history)
+        history = bulk.history_values(
+            Guardian, when=bulk.datetime_value(self.now), reason=self.reason, kind="+", user_id=self.user_id
+        )
+        bulk.insert_select(Guardian.history.model, history, Guardian, ids)
 
     @staticmethod
     def _guardian_values(guardian_id, student_id, order, data):
@@ -343,44 +368,30 @@ class Writer:
             "is_guardian": True,
         }
 
-    def _guardian_history(self, values, history_columns, kind, now):
-        tail = {
-            "history_date": now,
-            "history_change_reason": self.reason,
-            "history_type": kind,
-            "history_user_id": self.user_id,
-        }
-        return tuple({**values, **tail}[attname] for attname, _column in history_columns)
-
     # students already there
 
     def write_updates(self):
+        """Changed non-key fields of students already there, with a history row each."""
         rows = self.update_rows
         if not rows:
             return
         now = bulk.datetime_value(self.now)
         groups = defaultdict(list)
         for row in rows:
+            if not row.changes:
+                continue
             changes = {key: new for key, (_old, new) in row.changes.items()}
             if "school_class_id" in changes:
                 changes["school_class_id"] = changes["school_class_id"].pk
             changes["updated_at"] = now
             fields = tuple(sorted(changes))
             groups[fields].append((*[changes[key] for key in fields], row.student["id"]))
-        changed_ids = [row.student["id"] for row in rows if row.changes]
         for fields, values in groups.items():
-            if fields != ("updated_at",):
-                bulk.update_rows(Student, [Student._meta.get_field(f).column for f in fields], values)
-        history_columns = bulk.columns_of(Student.history.model, exclude=("history_id",))
-        tail = {"history_date": now, "history_change_reason": self.reason, "history_type": "~"}
-        tail["history_user_id"] = self.user_id
-        student_attnames = [attname for attname, _column in history_columns if attname not in tail]
-        history = []
-        for chunk in chunks(changed_ids):
-            for values in Student.objects.filter(pk__in=chunk).values(*student_attnames):
-                values.update(tail)
-                history.append(tuple(values[attname] for attname, _column in history_columns))
-        bulk.insert_rows(Student.history.model, [column for _a, column in history_columns], history)
+            bulk.update_rows(Student, [Student._meta.get_field(field).column for field in fields], values)
+        changed = [row.student["id"] for row in rows if row.changes]
+        history = bulk.history_values(Student, when=now, reason=self.reason, kind="~", user_id=self.user_id)
+        for chunk in chunks(changed):
+            bulk.insert_select(Student.history.model, history, Student, chunk)
         self._write_guardian_changes(rows, now)
 
     def _write_guardian_changes(self, rows, now):
@@ -394,12 +405,15 @@ class Writer:
                     updates.append(operation[1:])
                 else:
                     deletes.append(operation[1])
-        history_columns = bulk.columns_of(Guardian.history.model, exclude=("history_id",))
-        columns = bulk.columns_of(Guardian)
-        history = []
+
+        def history(kind):
+            return bulk.history_values(
+                Guardian, when=now, reason=self.reason, kind=kind, user_id=self.user_id
+            )
+
         if deletes:
-            for values in Guardian.objects.filter(pk__in=deletes).values(*[a for a, _c in columns]):
-                history.append(self._guardian_history(values, history_columns, "-", now))
+            # The history row of a deletion keeps the member's last values: written before the row goes.
+            bulk.insert_select(Guardian.history.model, history("-"), Guardian, deletes)
             bulk.delete_rows(Guardian, deletes)
         if updates:
             groups = defaultdict(list)
@@ -408,11 +422,10 @@ class Writer:
                 groups[fields].append((*[changes[key] for key in fields], guardian_id))
             for fields, values in groups.items():
                 bulk.update_rows(Guardian, list(fields), values)
-            for values in Guardian.objects.filter(pk__in=[g for g, _c in updates]).values(*[a for a, _c in columns]):
-                history.append(self._guardian_history(values, history_columns, "~", now))
-        bulk.insert_rows(Guardian.history.model, [column for _a, column in history_columns], history)
-        if creates:
-            self._insert_guardians([(student_id, [(order, data)]) for student_id, order, data in creates])
+            bulk.insert_select(
+                Guardian.history.model, history("~"), Guardian, [pk for pk, _changes in updates]
+            )
+        self._insert_guardians(creates)
 
     def enter_review(self):
         """Students without a 学籍号 enter the registration review chain, where there is one."""
@@ -444,7 +457,11 @@ def write_error_workbook(plan, target):
     headers = plan.headers
     positions = {column.key: cell_position for cell_position, column in plan.columns}
     sheet.append(
-        [_header_cell(sheet, "行号"), *[_header_cell(sheet, header) for header in headers], _header_cell(sheet, "错误原因")]
+        [
+            _header_cell(sheet, "行号"),
+            *[_header_cell(sheet, header) for header in headers],
+            _header_cell(sheet, "错误原因"),
+        ]
     )
     if plan.file_errors:
         for message in plan.file_errors:
@@ -578,7 +595,13 @@ def run_batch(batch_id):
         ImportBatch.objects.filter(pk=batch.pk).update(rows_done=len(plan.rows))
         if plan.file_errors:
             raise RosterInvalid(plan)
-        commit(plan, by=by, register=batch.register, reason=_("Roster import: %(file)s") % {"file": name}, batch=batch)
+        commit(
+            plan,
+            by=by,
+            register=batch.register,
+            reason=_("Roster import: %(file)s") % {"file": name},
+            batch=batch,
+        )
     except RosterInvalid as error:
         batch.refresh_from_db()
         record_check(batch, error.plan)
@@ -605,4 +628,3 @@ def save_command_batch(path, plan, *, by, register):
     batch.state = ImportBatch.State.RUNNING
     batch.save()
     return batch
-

@@ -204,7 +204,8 @@ def parse_grade(value):
         stage, word = match.groups()
         return _number_word(word) + (6 if stage == "初" else 9)
     raise CellError(
-        _("%(value)s is not a grade: write 一年级 … 九年级, 初一 … 初三 or 高一 … 高三.") % {"value": text_value}
+        _("%(value)s is not a grade: write 一年级 … 九年级, 初一 … 初三 or 高一 … 高三.")
+        % {"value": text_value}
     )
 
 

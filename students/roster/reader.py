@@ -77,7 +77,8 @@ def open_workbook(source):
         raise RosterFileError(_("No such file: %(file)s") % {"file": source}) from error
     except (CalamineError, OSError, ValueError) as error:
         raise RosterFileError(
-            _("The file is not an Excel workbook (.xlsx or .xls) that can be read: %(error)s") % {"error": error}
+            _("The file is not an Excel workbook (.xlsx or .xls) that can be read: %(error)s")
+            % {"error": error}
         ) from error
 
 

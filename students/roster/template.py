@@ -132,7 +132,14 @@ COLUMNS = (
         aliases=("身份证号", "身份证件号码", "证件号码", "身份证号码"),
         width=22,
     ),
-    Column("ethnicity", "民族", Kind.CODE, True, table="ethnicity", help="汉族、回族……（也可填代码 01、03 或简称“汉”）。"),
+    Column(
+        "ethnicity",
+        "民族",
+        Kind.CODE,
+        True,
+        table="ethnicity",
+        help="汉族、回族……（也可填代码 01、03 或简称“汉”）。",
+    ),
     Column(
         "nationality",
         "国籍/地区",
@@ -211,7 +218,20 @@ GRADE_LABELS = {
     11: "高二",
     12: "高三",
 }
-GRADE_LIST = ("一年级", "二年级", "三年级", "四年级", "五年级", "六年级", "七年级", "八年级", "九年级", "高一", "高二", "高三")
+GRADE_LIST = (
+    "一年级",
+    "二年级",
+    "三年级",
+    "四年级",
+    "五年级",
+    "六年级",
+    "七年级",
+    "八年级",
+    "九年级",
+    "高一",
+    "高二",
+    "高三",
+)
 
 TEXT_FORMAT = "@"
 HEADER_FILL = PatternFill("solid", fgColor="DDE6F3")

@@ -7,11 +7,12 @@ grades and classes, how many live students each class holds, and the students th
 or unchanged; anything else is a problem of that row.
 """
 
+import gc
 import multiprocessing
 import os
 import unicodedata
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -24,7 +25,6 @@ from registrar.models import Grade, Organisation, SchoolClass, default_capacity
 from students import codes
 from students.models import KEY_FIELDS, LIVE_STATUSES, LOCKED_STATUSES, Guardian, Status, Student
 from students.roster.normalise import CellError, converter_for, empty_value
-from students.roster.reader import read_roster
 from students.roster.template import BY_KEY, COLUMNS, GRADE_LABELS, GUARDIAN_FIELDS
 from students.validation import fill_from_id, validate_record
 
@@ -209,29 +209,28 @@ def check_rows(sheet, plan, *, progress=None, workers=None):
     if plan.file_errors:
         return plan
     plan.schools = schools_in_scope(plan.scope)
-    for school in plan.schools.values():
-        remember_levels(school)
     workers = workers if workers is not None else parallel_workers(sheet)
-    if workers > 1:
-        plan.rows = check_in_parallel(plan, sheet, workers, progress)
-    else:
-        plan.rows = list(check_part(plan, sheet.rows(), progress=progress))
+    # Millions of small objects and no cycles among them: the cyclic collector would only slow this down.
+    with collector_paused():
+        if workers > 1:
+            plan.rows = check_in_parallel(plan, sheet, workers, progress)
+        else:
+            plan.rows = list(check_part(plan, sheet.rows(), progress=progress))
     check_duplicates(plan)
     if not plan.rows:
         plan.file_errors.append(_("The file has no data rows under its header."))
     return plan
 
 
-def remember_levels(school):
-    """validate_record asks a school for its grades once a row: answer from memory.
-
-    Organisation.grade_levels() parses the 学制 each time; for 100,000 rows that is seconds.
-    The instance is this import's own copy, loaded by schools_in_scope.
-    """
-    levels = school.grade_levels()
-    segments = {level: Organisation.segment_of_level(school, level) for level in range(1, 13)}
-    school.grade_levels = lambda: levels
-    school.segment_of_level = segments.__getitem__
+@contextmanager
+def collector_paused():
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def check_part(plan, rows, *, progress=None):
@@ -245,7 +244,10 @@ def check_part(plan, rows, *, progress=None):
     for count, (number, cells) in enumerate(rows, start=1):
         try:
             # Most rows have no unreadable cell: convert them all in one go.
-            values = [empty if cells[position] == "" else convert(cells[position]) for position, convert, empty in quick]
+            values = [
+                empty if cells[position] == "" else convert(cells[position])
+                for position, convert, empty in quick
+            ]
             problems = []
             failed = None
         except CellError:
@@ -295,53 +297,49 @@ def parallel_workers(sheet):
 
 
 _FORKED_PLAN = None
+# Rows handed to a worker process at a time.
+PARALLEL_CHUNK = 1000
 
 
 def check_in_parallel(plan, sheet, workers, progress):
-    """Each process reads the file and checks its own range of rows; the results come back in order."""
+    """The parent reads the file once and hands chunks of rows to `workers` forked processes.
+
+    Rows come back in order, packed small (no model instances); the parent re-links the schools.
+    """
     global _FORKED_PLAN
     from django.db import connections
 
     connections.close_all()
     _FORKED_PLAN = plan
-    sheet_height = plan.sheet_height
-    first = plan.header_row + 1
-    size = (sheet_height - plan.header_row) // workers + 1
-    bounds = [(first + part * size, first + (part + 1) * size) for part in range(workers)]
     context = multiprocessing.get_context("fork")
+    rows = []
     try:
-        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
-            futures = [pool.submit(_check_range, low, high) for low, high in bounds[1:]]
-            own = _rows_between(sheet, *bounds[0])
-            rows = list(check_part(plan, own, progress=_scaled(progress, workers)))
-            for future in futures:
-                rows += [_unpack(plan, packed) for packed in future.result()]
+        with context.Pool(processes=workers) as pool:
+            for packed_rows in pool.imap(_check_chunk, _chunked(sheet.rows(), PARALLEL_CHUNK)):
+                rows += [_unpack(plan, packed) for packed in packed_rows]
+                if progress is not None:
+                    progress(len(rows))
     finally:
         _FORKED_PLAN = None
     return rows
 
 
-def _rows_between(sheet, low, high):
-    for number, cells in sheet.rows():
-        if number >= high:
-            return
-        if number >= low:
-            yield number, cells
+def _chunked(iterable, size):
+    chunk = []
+    for item in iterable:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
-def _scaled(progress, factor):
-    if progress is None:
-        return None
-    return lambda count: progress(count * factor)
-
-
-def _check_range(low, high):
-    """In a forked process: check rows low ≤ number < high of the plan's file; compact results."""
-    plan = _FORKED_PLAN
-    rows = _rows_between(read_roster(plan.source), low, high)
+def _check_chunk(numbered_rows):
+    """In a forked process: check a chunk of (row number, cells); compact results."""
     return [
         (row.number, row.values, row.problems, row.failed, row.school.code if row.school else None, row.level)
-        for row in check_part(plan, rows)
+        for row in check_part(_FORKED_PLAN, numbered_rows)
     ]
 
 
@@ -353,13 +351,22 @@ def _unpack(plan, packed):
     return row
 
 
+# validate_record needs a school; a row whose school is unknown is checked against one teaching
+# nothing, and what it says about the grade is left out (the school code's own problem says enough).
+UNKNOWN_SCHOOL = Organisation(kind=NodeKind.SCHOOL, stages=[], school_system="")
+
+
 class RowChecker:
     def __init__(self, plan):
         self.plan = plan
         index = plan.index
         self.student_positions = [(key, index[key]) for key in STUDENT_KEYS if key in index]
         self.guardian_positions = [
-            [(name, index[f"guardian{order}_{name}"]) for name in GUARDIAN_FIELDS if f"guardian{order}_{name}" in index]
+            [
+                (name, index[f"guardian{order}_{name}"])
+                for name in GUARDIAN_FIELDS
+                if f"guardian{order}_{name}" in index
+            ]
             for order in (1, 2)
         ]
         self.today = plan.today
@@ -377,7 +384,8 @@ class RowChecker:
             for key in ("gender", "birth_date"):
                 if key in plan.index and data.get(key):
                     values[plan.index[key]] = data[key]
-        errors = validate_record(data, self.guardians(values), school=row.school, today=self.today)
+        school = row.school if row.school is not None else UNKNOWN_SCHOOL
+        errors = validate_record(data, self.guardians(values), school=school, today=self.today)
         if not errors:
             return
         failed = row.failed or ()
@@ -459,7 +467,10 @@ def check_duplicates(plan):
         (
             people,
             ("name", "gender", "birth_date"),
-            _("Rows %(rows)s have the same name, sex and date of birth and no ID number: the same student twice?"),
+            _(
+                "Rows %(rows)s have the same name, sex and date of birth and no ID number: "
+                "the same student twice?"
+            ),
         ),
     ):
         for rows in groups.values():
@@ -507,6 +518,7 @@ EXISTING_FIELDS = (
     "school__name",
     "school__path",
     "grade__level",
+    "school_class__name",
     *STUDENT_KEYS,
 )
 
@@ -532,7 +544,8 @@ def find_existing(plan):
     by_number = {}
     by_id = defaultdict(list)
     by_person = defaultdict(list)
-    queryset = Student.objects.values(*EXISTING_FIELDS)
+    # A cancelled registration never was one: the person may be registered anew.
+    queryset = Student.objects.exclude(status=Status.CANCELLED).values(*EXISTING_FIELDS)
     for chunk in chunks(numbers):
         for values in queryset.filter(number__in=chunk):
             by_number[values["number"]] = Existing(values)
@@ -547,10 +560,56 @@ def find_existing(plan):
 
 def school_phrase(existing, user):
     """The other school by name if the user may see it; else only that it is outside their area."""
-    path = existing["school__path"]
-    if user is None or user.is_superuser or (user.node_id and path.startswith(user.node.path)):
+    if sees(user, existing["school__path"]):
         return existing["school__name"]
     return _("a school outside your area")
+
+
+def sees(user, path):
+    """Whether `user` may see the node at `path` (the command line, `user` None, sees everything)."""
+    return user is None or user.is_superuser or bool(user.node_id and path.startswith(user.node.path))
+
+
+def region_names(existing_records):
+    """City and county names of the schools of `existing_records`, in one query."""
+    codes = {code for found in existing_records for code in found["school__path"].strip("/").split("/")[1:-1]}
+    return dict(
+        Organisation.objects.filter(code__in=codes)
+        .exclude(kind=NodeKind.TOWNSHIP)
+        .values_list("code", "name")
+    )
+
+
+def duplicate_message(found, user, names):
+    """Where the other live registration is, said only as far as `user` may see (as the student pages say it).
+
+    Inside the user's scope: school, grade, class, 学籍号 and status. In the same province: only the
+    city and county, so they know whose bureau to call. Further away: only that another school holds it.
+    """
+    path = found["school__path"]
+    if sees(user, path):
+        return _(
+            "%(name)s already holds a live registration at %(school)s, %(grade)s %(class)s "
+            "(registration number %(number)s, %(status)s). One student may hold only one registration."
+        ) % {
+            "name": found["name"],
+            "school": found["school__name"],
+            "grade": GRADE_LABELS.get(found["grade__level"], ""),
+            "class": found["school_class__name"],
+            "number": found["number"] or _("not issued yet"),
+            "status": Status(found["status"]).label,
+        }
+    codes = path.strip("/").split("/")
+    if user.node_id and user.node.path.split("/")[0] == codes[0]:
+        region = "".join(names.get(code, "") for code in codes[1:-1])
+        return _(
+            "This student already holds a live registration at a school in %(region)s. One student may "
+            "hold only one registration: please contact the education bureau there."
+        ) % {"region": region}
+    return _(
+        "This student already holds a live registration at another school. One student may hold only "
+        "one registration: please contact your education bureau."
+    )
 
 
 def check_database(plan):
@@ -595,7 +654,9 @@ class DatabaseChecker:
         }
         self.classes = defaultdict(dict)
         self.class_names = defaultdict(list)
-        for school_class in SchoolClass.objects.filter(grade__school__in=list(schools)).select_related("grade"):
+        for school_class in SchoolClass.objects.filter(grade__school__in=list(schools)).select_related(
+            "grade"
+        ):
             self.classes[school_class.grade_id][class_key(school_class.name)] = school_class
             self.class_names[school_class.grade_id].append(school_class.name)
         self.live_counts = dict(
@@ -645,12 +706,21 @@ class DatabaseChecker:
                     row,
                     ("school_class",),
                     _("%(school)s has no class %(name)s in %(grade)s (its classes: %(classes)s).")
-                    % {"school": school.name, "name": name, "grade": GRADE_LABELS[level], "classes": existing},
+                    % {
+                        "school": school.name,
+                        "name": name,
+                        "grade": GRADE_LABELS[level],
+                        "classes": existing,
+                    },
                 )
 
     def match_rows(self):
         plan = self.plan
         by_number, by_id, by_person = find_existing(plan)
+        found = [*by_number.values(), *[f for group in (*by_id.values(), *by_person.values()) for f in group]]
+        self.region_names = region_names(
+            [f for f in found if f.is_live and not sees(plan.by, f["school__path"])]
+        )
         for row in plan.rows:
             if row.school is None:
                 continue
@@ -668,7 +738,8 @@ class DatabaseChecker:
         """Guardian 1 and 2 of the file against the student's first two family members."""
         plan = self.plan
         orders = [
-            (order, [name for name in GUARDIAN_FIELDS if plan.has(f"guardian{order}_{name}")]) for order in (1, 2)
+            (order, [name for name in GUARDIAN_FIELDS if plan.has(f"guardian{order}_{name}")])
+            for order in (1, 2)
         ]
         orders = [(order, names) for order, names in orders if names]
         if not rows or not orders:
@@ -693,7 +764,9 @@ class DatabaseChecker:
                     operations.append(("create", next_order, data))
                     next_order += 1
                     continue
-                changed = {name: value for name, value in data.items() if (found[name] or "") != (value or "")}
+                changed = {
+                    name: value for name, value in data.items() if (found[name] or "") != (value or "")
+                }
                 if changed:
                     operations.append(("update", found["id"], changed))
             row.guardian_changes = operations
@@ -734,21 +807,19 @@ class DatabaseChecker:
                 add_db(
                     row,
                     ("number", "id_number"),
-                    _("The registration number and the ID number belong to two different students of this school."),
+                    _(
+                        "The registration number and the ID number belong to two different students "
+                        "of this school."
+                    ),
                 )
                 return None
             own = own or here[0]
         elsewhere = [found for found in candidates if found["school_id"] != school.pk and found.is_live]
         if elsewhere and (own is None or own.is_live):
-            found = elsewhere[0]
             add_db(
                 row,
                 ("id_number",) if id_number else ("name", "gender", "birth_date"),
-                _(
-                    "This student is already registered at %(school)s (registration number %(number)s). "
-                    "One student may hold only one registration; a move between schools is a transfer (转学)."
-                )
-                % {"school": school_phrase(found, user), "number": found["number"] or _("not issued yet")},
+                duplicate_message(elsewhere[0], user, self.region_names),
             )
             return None
         return own
@@ -766,7 +837,7 @@ class DatabaseChecker:
             return
         differing = []
         for key in KEY_FIELDS:
-            if key in plan.index and plan.value(row, key, None) != own[key] and not (key in (row.failed or ())):
+            if key in plan.index and plan.value(row, key, None) != own[key] and key not in (row.failed or ()):
                 differing.append(key)
         if differing:
             add_db(

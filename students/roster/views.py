@@ -27,7 +27,9 @@ ERRORS_SHOWN = 500
 
 
 def get_batch_for(user, pk, *, roles=()):
-    batch = get_object_or_404(ImportBatch.objects.visible_to(user).select_related("node", "created_by"), pk=pk)
+    batch = get_object_or_404(
+        ImportBatch.objects.visible_to(user).select_related("node", "created_by"), pk=pk
+    )
     require_role(user, roles)
     return batch
 

@@ -42,14 +42,25 @@ def demo_tree_rows():
 class Command(BaseCommand):
     help = "Build the demo province: cities, counties, schools, grades, classes and one user per role."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--class-size",
+            type=int,
+            default=None,
+            help="students per class (default: 12–14 by stage, about 2,000 in all)",
+        )
+
     @transaction.atomic
-    def handle(self, *args, **options):
+    def handle(self, *args, class_size=None, **options):
         result = import_organisations(parse_rows(demo_tree_rows()))
         classes = self.seed_classes()
         users = self.seed_users()
+        from students.demo import seed_students
+
+        students = seed_students([row["code"] for row in demo_tree_rows()], per_class=class_size)
         self.stdout.write(
             f"Organisations: {len(result.created)} created, {result.unchanged} unchanged; "
-            f"classes created: {classes}; users created: {users}."
+            f"classes created: {classes}; users created: {users}; students created: {students}."
         )
         self.stdout.write(f"\nDemo logins (password {DEMO_PASSWORD} for everyone):")
         for username, full_name, code, roles in [("admin", "系统管理员", "", []), *DEMO_USERS]:

@@ -5,7 +5,13 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from registrar.models import Organisation
-from students.roster.importer import RosterInvalid, check_file, commit, save_command_batch, write_error_workbook
+from students.roster.importer import (
+    RosterInvalid,
+    check_file,
+    commit,
+    save_command_batch,
+    write_error_workbook,
+)
 from students.roster.validate import NEW, UNCHANGED, UPDATE, check_database
 
 # Problems printed on the terminal; the error workbook holds them all.
@@ -46,9 +52,13 @@ class Command(BaseCommand):
             else:
                 with transaction.atomic():
                     batch = save_command_batch(file, plan, by=None, register=True)
-                    commit(plan, by=None, register=True, batch=batch, reason=_("Roster import: %(file)s") % {
-                        "file": batch.original_name
-                    })
+                    commit(
+                        plan,
+                        by=None,
+                        register=True,
+                        batch=batch,
+                        reason=_("Roster import: %(file)s") % {"file": batch.original_name},
+                    )
         except RosterInvalid as error:
             if not dry_run:
                 batch.file.storage.delete(batch.file.name)
@@ -81,7 +91,9 @@ class Command(BaseCommand):
             prefix = _("Row %(row)d") % {"row": number} if number else _("File")
             self.stderr.write(f"{prefix}: {'；'.join(messages)}")
         if len(listed) > SHOWN_PROBLEMS:
-            self.stderr.write(_("… and %(count)d more rows with problems.") % {"count": len(listed) - SHOWN_PROBLEMS})
+            self.stderr.write(
+                _("… and %(count)d more rows with problems.") % {"count": len(listed) - SHOWN_PROBLEMS}
+            )
         if errors:
             write_error_workbook(plan, errors)
             self.stderr.write(_("The error workbook is %(file)s.") % {"file": errors})

@@ -4,7 +4,9 @@ from students.roster.template import write_template
 
 
 class Command(BaseCommand):
-    help = "Write the roster template (花名册模板): the header row, text formats, drop-down lists and 填写说明."
+    help = (
+        "Write the roster template (花名册模板): the header row, text formats, drop-down lists and 填写说明."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("out", help="the .xlsx file to write")

@@ -1,0 +1,51 @@
+"""Corrections in the administration: to look up, never to edit (changes go through the services)."""
+
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from corrections.models import Correction, Evidence, FieldChange
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class FieldChangeInline(ReadOnlyInline):
+    model = FieldChange
+    fields = ["position", "field", "old_value", "new_value", "reason"]
+
+
+class EvidenceInline(ReadOnlyInline):
+    model = Evidence
+    # The file itself is served only by the request page, after its access check.
+    fields = ["kind", "content_type", "width", "height", "size", "sha256", "uploaded_by", "uploaded_at"]
+
+
+@admin.register(Correction)
+class CorrectionAdmin(SimpleHistoryAdmin):
+    list_display = ["__str__", "group", "approval", "created_at", "applied_at"]
+    list_filter = ["group", "approval__state"]
+    list_select_related = ["student", "approval"]
+    search_fields = ["student__name", "student__number"]
+    fields = ["approval", "student", "group", "note", "created_at", "applied_at"]
+    readonly_fields = fields
+    inlines = [FieldChangeInline, EvidenceInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

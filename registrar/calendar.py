@@ -1,0 +1,268 @@
+"""The business calendar: the dates and limits of the school year that the workflows obey.
+
+Transfer windows, the graduation data freeze, the end of a new student's first term and the limits
+of a suspension (休学) are province rules (domain §6, §10). Each province may keep one
+`BusinessCalendar` row (edited in the administration); a field left empty, or a province without a
+row, takes the default of `registrar.models.BUSINESS_CALENDAR_DEFAULTS`, which
+settings.REGISTRAR["BUSINESS_CALENDAR"] may replace for the whole installation.
+
+`node` is any Organisation: the calendar of its province applies. Dates are `datetime.date`.
+"""
+
+import re
+from calendar import monthrange
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from registrar.choices import NodeKind, Segment
+from registrar.models import BUSINESS_CALENDAR_DEFAULTS, BusinessCalendar
+
+MONTH_DAY_RE = re.compile(r"^(\d{1,2})-(\d{1,2})$")
+TEXT_FIELDS = ("transfer_windows", "graduation_freeze", "graduation_deadline", "school_year_end", "term_ends")
+NUMBER_FIELDS = ("suspension_max_months", "suspension_total_max_months", "suspension_reminder_days")
+
+
+# --- reading the MM-DD notation ---------------------------------------------------------------------
+
+
+def parse_month_day(text):
+    """'05-31' → (5, 31). ValueError for anything that is not a day of every year (02-29 is not)."""
+    match = MONTH_DAY_RE.match((text or "").strip())
+    if not match:
+        raise ValueError(text)
+    month, day = int(match[1]), int(match[2])
+    # A non-leap year: a rule must name a day that exists every year.
+    date(2001, month, day)
+    return month, day
+
+
+def parse_month_days(text):
+    """'01-31, 07-15' → ((1, 31), (7, 15)), in calendar order."""
+    days = [parse_month_day(part) for part in text.replace("，", ",").split(",") if part.strip()]
+    if not days:
+        raise ValueError(text)
+    return tuple(sorted(set(days)))
+
+
+def parse_windows(text):
+    """'01-06..03-06, 06-26..09-15' → (((1, 6), (3, 6)), ((6, 26), (9, 15)))."""
+    windows = []
+    for part in text.replace("，", ",").split(","):
+        if not part.strip():
+            continue
+        start, dots, end = part.partition("..")
+        if not dots:
+            raise ValueError(part)
+        windows.append((parse_month_day(start), parse_month_day(end)))
+    if not windows:
+        raise ValueError(text)
+    return tuple(sorted(windows))
+
+
+def _on(year, month_day):
+    return date(year, *month_day)
+
+
+# --- the calendar of one province ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """The rules of one province, read from its row and the defaults."""
+
+    transfer_windows: tuple  # ((start month, day), (end month, day)), …
+    graduation_freeze: tuple  # (month, day)
+    graduation_deadline: tuple
+    school_year_end: tuple
+    term_ends: tuple  # (month, day), …
+    suspension_max_months: int
+    suspension_total_max_months: int
+    suspension_reminder_days: int
+
+    def _windows_near(self, on):
+        """The windows of the years around `on`, as (start, end) dates in order."""
+        found = []
+        for year in (on.year - 1, on.year, on.year + 1):
+            for start, end in self.transfer_windows:
+                # A window whose end comes before its start in the year runs over the new year.
+                end_year = year + 1 if end < start else year
+                found.append((_on(year, start), _on(end_year, end)))
+        return sorted(found)
+
+    def transfer_window(self, on):
+        """The (start, end) of the window `on` falls in, or None."""
+        return next(((start, end) for start, end in self._windows_near(on) if start <= on <= end), None)
+
+    def next_transfer_window(self, on):
+        """The (start, end) of the first window that starts after `on`."""
+        return next((start, end) for start, end in self._windows_near(on) if start > on)
+
+    def school_year_end_for(self, on):
+        """The last day of the school year `on` belongs to."""
+        end = _on(on.year, self.school_year_end)
+        return end if on <= end else _on(on.year + 1, self.school_year_end)
+
+    def graduation_freeze_for(self, on):
+        """The freeze date of the school year `on` belongs to."""
+        end = self.school_year_end_for(on)
+        freeze = _on(end.year, self.graduation_freeze)
+        return freeze if freeze <= end else _on(end.year - 1, self.graduation_freeze)
+
+    def graduation_deadline_for(self, on):
+        """The date by which the graduation of the school year `on` belongs to is processed."""
+        end = self.school_year_end_for(on)
+        deadline = _on(end.year, self.graduation_deadline)
+        return deadline if deadline <= end else _on(end.year - 1, self.graduation_deadline)
+
+    def graduation_frozen(self, on):
+        return self.graduation_freeze_for(on) <= on <= self.school_year_end_for(on)
+
+    def first_term_end(self, enrolled_on):
+        """The first end of term after the enrolment date."""
+        candidates = [
+            _on(year, end) for year in (enrolled_on.year, enrolled_on.year + 1) for end in self.term_ends
+        ]
+        return min(candidate for candidate in candidates if candidate > enrolled_on)
+
+
+def _defaults():
+    return {
+        **BUSINESS_CALENDAR_DEFAULTS,
+        **(getattr(settings, "REGISTRAR", {}).get("BUSINESS_CALENDAR") or {}),
+    }
+
+
+def _build(values):
+    return Calendar(
+        transfer_windows=parse_windows(values["transfer_windows"]),
+        graduation_freeze=parse_month_day(values["graduation_freeze"]),
+        graduation_deadline=parse_month_day(values["graduation_deadline"]),
+        school_year_end=parse_month_day(values["school_year_end"]),
+        term_ends=parse_month_days(values["term_ends"]),
+        suspension_max_months=int(values["suspension_max_months"]),
+        suspension_total_max_months=int(values["suspension_total_max_months"]),
+        suspension_reminder_days=int(values["suspension_reminder_days"]),
+    )
+
+
+def _province_code(node):
+    return node.path.split("/", 1)[0]
+
+
+def calendar_for(node):
+    """The calendar that applies to `node` (any node: its province's), in one query."""
+    values = _defaults()
+    row = BusinessCalendar.objects.filter(province__code=_province_code(node)).first()
+    if row is not None:
+        for name in (*TEXT_FIELDS, *NUMBER_FIELDS):
+            value = getattr(row, name)
+            if value not in (None, ""):
+                values[name] = value
+    return _build(values)
+
+
+def _today(on):
+    return on or timezone.localdate()
+
+
+def transfer_window_open(node, on=None):
+    return calendar_for(node).transfer_window(_today(on)) is not None
+
+
+def transfer_window_message(node, on=None):
+    """Where `on` stands against the transfer windows, naming the current or the next window."""
+    on = _today(on)
+    calendar = calendar_for(node)
+    window = calendar.transfer_window(on)
+    if window is not None:
+        return _("The transfer window is open from %(start)s to %(end)s.") % {
+            "start": window[0].isoformat(),
+            "end": window[1].isoformat(),
+        }
+    start, end = calendar.next_transfer_window(on)
+    return _(
+        "Transfers can be started only within the transfer windows of the province. "
+        "The next window runs from %(start)s to %(end)s."
+    ) % {"start": start.isoformat(), "end": end.isoformat()}
+
+
+def graduation_frozen(node, on=None):
+    """From the freeze date (31 May) to the end of that school year (31 August), inclusive."""
+    return calendar_for(node).graduation_frozen(_today(on))
+
+
+def first_term_end(node, enrolled_on):
+    """The end of the first term after enrolment: new students' input errors are corrected until then."""
+    return calendar_for(node).first_term_end(enrolled_on)
+
+
+def is_graduating_level(school, level):
+    """Whether `level` is the last grade of its segment at `school`: 6 (5 in a 5-4 system) for
+    primary, 9 for junior (and special education), 12 for senior and vocational schooling (or the
+    last year the school's 学制 gives)."""
+    segment = school.segment_of_level(level)
+    same_segment = [other for other in school.grade_levels() if school.segment_of_level(other) == segment]
+    if same_segment:
+        return level == max(same_segment)
+    last = {Segment.SENIOR: 12, Segment.VOCATIONAL: 12}.get(segment, 9)
+    return level == last
+
+
+def add_months(day, months):
+    """The same day `months` later; the month's last day when it is shorter (31 Jan + 1 → 28 Feb)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, monthrange(year, month)[1]))
+
+
+# --- checking a row in the administration ------------------------------------------------------------
+
+
+FIELD_PARSERS = {
+    "transfer_windows": parse_windows,
+    "graduation_freeze": parse_month_day,
+    "graduation_deadline": parse_month_day,
+    "school_year_end": parse_month_day,
+    "term_ends": parse_month_days,
+}
+
+
+def validate_calendar_row(row):
+    """ValidationError by field for a BusinessCalendar row that cannot be read."""
+    errors = {}
+    if row.province_id is not None and row.province.kind != NodeKind.PROVINCE:
+        errors["province"] = [_("A business calendar belongs to a province.")]
+    for name, parser in FIELD_PARSERS.items():
+        value = getattr(row, name)
+        if not value:
+            continue
+        try:
+            parser(value)
+        except ValueError:
+            errors[name] = [_field_message(name)]
+    defaults = _defaults()
+    single, total = (
+        defaults[name] if getattr(row, name) is None else getattr(row, name)
+        for name in ("suspension_max_months", "suspension_total_max_months")
+    )
+    if single < 1:
+        errors["suspension_max_months"] = [_("A suspension lasts at least one month.")]
+    if total < single:
+        errors["suspension_total_max_months"] = [
+            _("The total cannot be shorter than the longest single suspension.")
+        ]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _field_message(name):
+    if name == "transfer_windows":
+        return _("Write windows as MM-DD..MM-DD separated by commas, e.g. 01-06..03-06.")
+    if name == "term_ends":
+        return _("Write days of the year as MM-DD separated by commas, e.g. 01-31, 07-15.")
+    return _("Write a day of the year as MM-DD, e.g. 05-31; 02-29 is not accepted.")

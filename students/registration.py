@@ -1,0 +1,135 @@
+"""学籍注册审核: a new student's registration goes school registrar → principal → county (city for
+high school) on the approval engine; only the last approval issues the 学籍号 and enrols the student.
+
+One request covers one entered student or a whole imported batch of one school and stage: the
+reviewer approves the batch at once, or returns it with a reason for correction.
+"""
+
+from itertools import groupby
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from registrar.approvals import ApprovalError, ApprovalKind, create_request, submit
+from registrar.audit import record_event
+from registrar.models import ApprovalState, Decision
+from students.errors import StudentError
+from students.models import Status, Student
+from students.services import record_status_event, register_student, replace_guardians, revise_registration
+
+KIND = "students.registration"
+
+
+def _label(students):
+    first = students[0]
+    if len(students) == 1:
+        return _("New student %(name)s, %(grade)s %(class)s") % {
+            "name": first.name,
+            "grade": first.grade.name,
+            "class": first.school_class.name,
+        }
+    return _("%(count)d new students (%(name)s and others)") % {"count": len(students), "name": first.name}
+
+
+def submit_for_review(students, *, by):
+    """Put registrations in review: one request per school and stage segment. Returns the requests."""
+    students = sorted(
+        Student.objects.filter(pk__in=[student.pk for student in students]).select_related(
+            "school", "grade__school", "school_class"
+        ),
+        key=lambda student: (student.school_id, student.grade.segment, student.pk),
+    )
+    requests = []
+    with transaction.atomic():
+        for (_school_id, segment), group in groupby(students, key=lambda s: (s.school_id, s.grade.segment)):
+            group = list(group)
+            waiting = [student for student in group if student.status == Status.REGISTERING]
+            if len(waiting) != len(group) or any(student.registration_id for student in group):
+                raise StudentError(_("Only new registrations that are not yet in review can be submitted."))
+            request = create_request(
+                KIND,
+                by=by,
+                school=group[0].school,
+                subject_label=_label(group),
+                context={"segment": str(segment)},
+            )
+            Student.objects.filter(pk__in=[student.pk for student in group]).update(registration=request)
+            requests.append(submit(request, by=by))
+    return requests
+
+
+def can_revise(student):
+    """A registration is corrected while it is not yet, or no longer, in a reviewer's hands."""
+    if student.status != Status.REGISTERING:
+        return False
+    request = student.registration
+    return request is None or request.state in (ApprovalState.DRAFT, ApprovalState.RETURNED)
+
+
+def revise(student, *, by, changes, guardians, reason=""):
+    """Correct a registration returned for revision (key fields included), with its family list."""
+    with transaction.atomic():
+        student = (
+            Student.objects.select_for_update(of=("self",)).select_related("registration").get(pk=student.pk)
+        )
+        if not can_revise(student):
+            raise StudentError(
+                _("This registration is with a reviewer: it can be corrected once it is returned.")
+            )
+        student = revise_registration(student, by=by, changes=changes, reason=reason)
+        return replace_guardians(student, by=by, guardians=guardians, reason=reason)
+
+
+def students_of(request):
+    return Student.objects.filter(registration=request).select_related(
+        "school", "grade__school", "school_class"
+    )
+
+
+def _validate_submit(request):
+    if students_of(request).exclude(status=Status.REGISTERING).exists():
+        raise ApprovalError(_("Some students of this registration are no longer in review."))
+    if not students_of(request).exists():
+        raise ApprovalError(_("This registration holds no student."))
+
+
+def _approved(request, by):
+    today = timezone.localdate()
+    for student in students_of(request).filter(status=Status.REGISTERING):
+        register_student(student, by=by, occurred_on=today, approved_by=by)
+
+
+def _last_comment(request):
+    decision = Decision.objects.filter(request=request).order_by("-created_at", "-pk").first()
+    return decision.comment if decision else ""
+
+
+def _cancel(request, by, *, reason, action):
+    today = timezone.localdate()
+    for student in students_of(request).filter(status=Status.REGISTERING):
+        record_status_event(
+            student, to_status=Status.CANCELLED, by=by, occurred_on=today, reason=reason, action=action
+        )
+        record_event(action, actor=by, obj=student, reason=reason)
+
+
+def _rejected(request, by):
+    _cancel(request, by, reason=_last_comment(request), action="students.registration.rejected")
+
+
+def _withdrawn(request, by):
+    _cancel(request, by, reason=_last_comment(request), action="students.registration.withdrawn")
+
+
+REGISTRATION = ApprovalKind(
+    name=KIND,
+    label=gettext_lazy("Student registration"),
+    on_approved=_approved,
+    on_rejected=_rejected,
+    on_withdrawn=_withdrawn,
+    validate_submit=_validate_submit,
+    get_absolute_url=lambda request: reverse("students:registration", args=[request.pk]),
+)

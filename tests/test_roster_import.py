@@ -1,0 +1,495 @@
+"""Importing a roster: each kind of error, all or nothing, idempotent re-import, updates, the command."""
+
+import openpyxl
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from registrar.models import AuditEvent, SchoolClass
+from registrar.services import create_class
+from students.models import Guardian, ImportBatch, Status, StatusEvent, Student
+from students.roster.importer import RosterInvalid, commit, prepare, write_error_workbook
+from students.roster.validate import NEW, UNCHANGED, UPDATE
+from tests.roster_helpers import birth_for, pupil, pupil_without_id, resident_id, write_file
+
+
+@pytest.fixture
+def roster(tmp_path):
+    """Write rows to a fresh workbook and return its path."""
+    counter = iter(range(1000))
+
+    def write(*rows, **options):
+        return write_file(tmp_path / f"roster-{next(counter)}.xlsx", list(rows), **options)
+
+    return write
+
+
+@pytest.fixture
+def import_file(school, school_class, registrar):
+    """Check and write a file as the school's registrar would (students enter review)."""
+
+    def run(path, *, register=False, by=registrar):
+        plan = prepare(path, scope=school, by=by)
+        commit(plan, by=by, register=register)
+        return plan
+
+    return run
+
+
+def problems(plan):
+    return {row.number: [problem.message for problem in row.problems] for row in plan.invalid_rows}
+
+
+def only_problem(plan, row_number=2):
+    found = problems(plan)
+    assert list(found) == [row_number], found
+    return " ".join(found[row_number])
+
+
+def snapshot():
+    return (
+        Student.objects.count(),
+        Student.history.count(),
+        Guardian.objects.count(),
+        Guardian.history.count(),
+        StatusEvent.objects.count(),
+        sorted(Student.objects.values_list("phone", "address", "school_class_id")),
+    )
+
+
+# --- writing --------------------------------------------------------------------------------------
+
+
+def test_a_valid_file_creates_students_with_family_history_and_events(
+    roster, import_file, school_class, registrar
+):
+    path = roster(pupil(1, 监护人2姓名="家长乙", 监护人2关系="母亲", 监护人2联系电话="13700137000"), pupil(2))
+    plan = import_file(path)
+    assert [row.action for row in plan.rows] == [NEW, NEW]
+    students = list(Student.objects.order_by("id"))
+    assert [student.status for student in students] == [Status.REGISTERING, Status.REGISTERING]
+    assert all(student.number is None for student in students)
+    first = students[0]
+    assert (first.school_class, first.grade, first.ethnicity, first.hukou_type) == (
+        school_class,
+        school_class.grade,
+        "01",
+        "2",
+    )
+    assert [(g.order, g.name, g.relation) for g in first.guardians.all()] == [
+        (1, "家长甲", "1"),
+        (2, "家长乙", "2"),
+    ]
+    history = first.history.get()
+    assert (history.history_type, history.history_user, history.name) == ("+", registrar, first.name)
+    assert Guardian.history.filter(student_id=first.pk).count() == 2
+    event = first.status_events.get()
+    assert (event.from_status, event.to_status, event.action) == (
+        "",
+        Status.REGISTERING,
+        "students.roster.imported",
+    )
+
+
+def test_registering_directly_issues_numbers(roster, import_file, school_class):
+    path = roster(pupil(1), pupil_without_id(2))
+    import_file(path, register=True)
+    first, second = Student.objects.order_by("id")
+    assert first.number == "G" + first.id_number
+    assert second.number.startswith(f"J420102{second.birth_date:%Y%m%d}001")
+    assert first.status == second.status == Status.ENROLLED
+    assert first.status_events.get().approved_by is not None
+
+
+def test_a_number_in_the_file_is_kept(roster, import_file, school_class):
+    row = pupil(1)
+    row["学籍号"] = "G" + row["身份证件号"]
+    import_file(roster(row))
+    student = Student.objects.get()
+    assert (student.number, student.status) == (row["学籍号"], Status.ENROLLED)
+
+
+# --- all or nothing -------------------------------------------------------------------------------
+
+
+def test_one_bad_row_and_nothing_is_written(roster, school, school_class, registrar):
+    path = roster(pupil(1), pupil(2, 性别="男"), pupil(3))
+    plan = prepare(path, scope=school, by=registrar)
+    assert not plan.is_valid
+    assert list(problems(plan)) == [3]
+    before = snapshot()
+    with pytest.raises(RosterInvalid):
+        commit(plan, by=registrar, register=False)
+    assert snapshot() == before == (0, 0, 0, 0, 0, [])
+
+
+def test_the_database_is_checked_again_when_writing(roster, school, school_class, registrar, tmp_path):
+    """A class filled up between the preview and the commit: nothing is written."""
+    school_class.capacity = 2
+    school_class.save()
+    plan = prepare(roster(pupil(1), pupil(2)), scope=school, by=registrar)
+    assert plan.is_valid
+    commit(prepare(roster(pupil(3)), scope=school, by=registrar), by=registrar, register=False)
+    with pytest.raises(RosterInvalid) as error:
+        commit(plan, by=registrar, register=False)
+    assert "已满" in " ".join(error.value.plan.problem_messages()[0][1])
+    assert Student.objects.count() == 1
+
+
+# --- idempotent re-import and updates -------------------------------------------------------------
+
+
+def test_importing_the_same_file_again_changes_nothing(roster, import_file, school, registrar):
+    path = roster(pupil(1), pupil(2), pupil_without_id(3))
+    import_file(path)
+    before = snapshot()
+    events = AuditEvent.objects.filter(action="students.roster.imported").count()
+    plan = import_file(path)
+    assert [row.action for row in plan.rows] == [UNCHANGED] * 3
+    assert snapshot() == before
+    assert AuditEvent.objects.filter(action="students.roster.imported").count() == events + 1
+
+
+def test_a_matching_row_updates_non_key_fields_with_history(
+    roster, import_file, school, school_class, registrar
+):
+    other_class = create_class(school_class.grade, by=None, name="2班")
+    import_file(roster(pupil(1), pupil(2)))
+    student = Student.objects.get(name=pupil(1)["姓名"])
+    plan = import_file(
+        roster(
+            pupil(
+                1,
+                联系电话="13511112222",
+                现住址="武汉市江岸区新村2号",
+                班级="2班",
+                监护人1联系电话="13622223333",
+            ),
+            pupil(2),
+        )
+    )
+    assert [row.action for row in plan.rows] == [UPDATE, UNCHANGED]
+    student.refresh_from_db()
+    assert (student.phone, student.address, student.school_class) == (
+        "13511112222",
+        "武汉市江岸区新村2号",
+        other_class,
+    )
+    latest = student.history.order_by("-history_id").first()
+    assert latest.history_type == "~" and latest.phone == "13511112222"
+    assert student.guardians.get().phone == "13622223333"
+    assert Guardian.history.filter(student_id=student.pk, history_type="~").count() == 1
+    assert Student.objects.count() == 2
+
+
+def test_a_guardian_left_out_of_the_file_is_removed(roster, import_file):
+    import_file(roster(pupil(1, 监护人2姓名="家长乙", 监护人2关系="母亲", 监护人2联系电话="13700137000")))
+    student = Student.objects.get()
+    plan = import_file(roster(pupil(1, 监护人2姓名="", 监护人2关系="", 监护人2联系电话="")))
+    assert plan.rows[0].action == UPDATE
+    assert [g.name for g in student.guardians.all()] == ["家长甲"]
+    assert Guardian.history.filter(history_type="-").count() == 1
+
+
+def test_a_different_key_field_points_to_the_correction_process(roster, import_file, school, registrar):
+    import_file(roster(pupil(1)))
+    plan = prepare(roster(pupil(1, 姓名="王小明", 民族="回族")), scope=school, by=registrar)
+    message = only_problem(plan)
+    assert "关键数据变更" in message
+    assert "姓名" in message and "民族" in message
+    assert plan.invalid_rows[0].problems[-1].keys == ("name", "ethnicity")
+
+
+def test_a_locked_student_is_refused(roster, import_file, school, registrar):
+    import_file(roster(pupil(1)), register=True)
+    Student.objects.update(status=Status.GRADUATED)
+    plan = prepare(roster(pupil(1, 联系电话="13511112222")), scope=school, by=registrar)
+    assert "已毕业" in only_problem(plan) or "毕业" in only_problem(plan)
+
+
+def test_a_registration_number_never_changes(roster, import_file, school, registrar):
+    import_file(roster(pupil(1)), register=True)
+    row = pupil(1)
+    row["学籍号"] = "G" + resident_id(birth_for(1, day=2), 3)
+    plan = prepare(roster(row), scope=school, by=registrar)
+    assert "学籍号终身不变" in only_problem(plan)
+
+
+# --- each kind of error ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "column", "expected"),
+    [
+        ({"民族": "火星族"}, "ethnicity", "不在代码表中"),
+        ({"出生日期": "2015-02-30"}, "birth_date", "不是日期"),
+        ({"入学年月": "九月"}, "enrolled_on", "不是年月"),
+        ({"年级": "大一"}, "grade", "不是年级"),
+        ({"姓名": ""}, "name", "姓名"),
+        ({"联系电话": ""}, "phone", ""),
+        ({"监护人1联系电话": "12345"}, "guardian1_phone", ""),
+        ({"身份证件号": "420102201503010011"}, "id_number", ""),
+        ({"是否孤儿": "也许"}, "orphan", "是"),
+    ],
+)
+def test_each_bad_value_is_reported_on_its_column(
+    roster, school, school_class, registrar, overrides, column, expected
+):
+    plan = prepare(roster(pupil(1, **overrides)), scope=school, by=registrar)
+    message = only_problem(plan)
+    assert expected in message
+    assert any(column in problem.keys for problem in plan.invalid_rows[0].problems)
+
+
+def test_an_id_stored_as_a_number_is_explained(roster, school, school_class, registrar):
+    row = pupil(1)
+    plan = prepare(
+        roster(row, cell_values={(0, "身份证件号"): int(row["身份证件号"][:17] + "0")}),
+        scope=school,
+        by=registrar,
+    )
+    message = only_problem(plan)
+    assert "数字" in message and "文本" in message
+    assert "至少一位家庭成员" not in message  # the student has an ID, only a damaged one
+
+
+def test_an_id_in_scientific_notation_is_explained(roster, school, school_class, registrar):
+    plan = prepare(roster(pupil(1, 身份证件号="4.20102E+17")), scope=school, by=registrar)
+    assert "科学计数法" in only_problem(plan)
+
+
+def test_sex_and_birth_date_must_agree_with_the_id(roster, school, school_class, registrar):
+    plan = prepare(roster(pupil(1, 性别="女", 出生日期="2019-01-01")), scope=school, by=registrar)
+    message = only_problem(plan)
+    assert "性别" in message and "出生日期" in message
+
+
+def test_empty_sex_and_birth_date_are_taken_from_a_valid_id(roster, school, school_class, registrar):
+    plan = prepare(roster(pupil(1, 性别="", 出生日期="")), scope=school, by=registrar)
+    assert plan.is_valid, problems(plan)
+    assert plan.value(plan.rows[0], "gender") == "1"
+
+
+def test_duplicates_inside_the_file(roster, school, school_class, registrar):
+    twin = pupil_without_id(3)
+    plan = prepare(roster(pupil(1), pupil(1), twin, dict(twin)), scope=school, by=registrar)
+    found = problems(plan)
+    assert set(found) == {2, 3, 4, 5}
+    assert "第 2、3 行的身份证件号相同" in " ".join(found[2])
+    assert "第 4、5 行姓名、性别、出生日期相同" in " ".join(found[5])
+
+
+def test_a_student_of_another_school_is_refused_and_the_school_named(
+    roster, school, other_school, school_class, registrar, county_reviewer
+):
+    other_class = create_class(other_school.grades.get(level=1), by=None, name="1班")
+    plan = prepare(roster(pupil(1)), scope=other_school)
+    commit(plan, by=None, register=True)
+    assert Student.objects.get().school_class == other_class
+    plan = prepare(roster(pupil(1)), scope=school, by=registrar)
+    message = only_problem(plan)
+    assert "夷陵区" in message  # the same province: the county is named, not the school
+    assert other_school.name not in message
+    plan = prepare(roster(pupil(1)), scope=school, by=None)
+    assert other_school.name in only_problem(plan)
+
+
+def test_a_grade_the_school_does_not_teach(roster, school, school_class, registrar):
+    plan = prepare(roster(pupil(1, level=10, 年级="高一")), scope=school, by=registrar)
+    assert "高一" in only_problem(plan)
+
+
+def test_an_unknown_class_lists_the_classes_there_are(roster, school, school_class, registrar):
+    plan = prepare(roster(pupil(1, 班级="9班")), scope=school, by=registrar)
+    message = only_problem(plan)
+    assert "9班" in message and "1班" in message
+
+
+def test_class_names_match_loosely(roster, school, school_class, registrar):
+    plan = prepare(roster(pupil(1, 班级="1"), pupil(3, 班级="（1）班")), scope=school, by=registrar)
+    assert plan.is_valid, problems(plan)
+    assert {row.school_class for row in plan.rows} == {school_class}
+
+
+def test_a_full_class_counts_live_students_and_the_files_new_rows(
+    roster, import_file, school, school_class, registrar
+):
+    school_class.capacity = 3
+    school_class.save()
+    import_file(roster(pupil(1), pupil(2)))
+    plan = prepare(roster(pupil(1), pupil(3), pupil(4), pupil(5)), scope=school, by=registrar)
+    found = problems(plan)
+    assert list(found) == [4, 5]
+    assert "班额 3 人，现有 2 人，本文件新增 3 人" in found[4][0]
+
+
+def test_missing_required_columns_are_a_file_problem(roster, school, school_class, registrar):
+    row = pupil(1)
+    del row["民族"], row["监护人1姓名"]
+    plan = prepare(roster(row), scope=school, by=registrar)
+    assert plan.file_errors == ["第 1 行：表头缺少必填列 民族、监护人1姓名。"]
+    assert plan.rows == []
+
+
+def test_a_file_that_is_not_a_workbook(tmp_path, school, registrar):
+    path = tmp_path / "roster.xlsx"
+    path.write_text("姓名,性别\n")
+    plan = prepare(path, scope=school, by=registrar)
+    assert "Excel" in plan.file_errors[0]
+
+
+def test_a_row_for_another_school_in_a_school_file(roster, school, school_class, registrar):
+    plan = prepare(roster(pupil(1, school="1420102004")), scope=school, by=registrar)
+    assert "不是本校的" in only_problem(plan)
+
+
+def test_database_checks_take_a_handful_of_queries_whatever_the_size(roster, school, school_class, registrar):
+    create_class(school_class.grade, by=None, name="2班")
+
+    def queries(count):
+        rows = [pupil(n, 班级=f"{n % 2 + 1}班") for n in range(1, count + 1)]
+        path = roster(*rows)
+        with CaptureQueriesContext(connection) as captured:
+            plan = prepare(path, scope=school, by=registrar)
+        assert plan.is_valid, problems(plan)
+        return len(captured)
+
+    assert queries(4) == queries(40) <= 10
+
+
+# --- the error workbook ---------------------------------------------------------------------------
+
+
+def test_the_error_workbook_holds_the_bad_rows_as_uploaded(roster, school, school_class, registrar, tmp_path):
+    rows = [pupil(1), pupil(2, 民族="火星族", 性别="男"), pupil(3), pupil(4, 入学年月="九月")]
+    path = roster(*rows, title_rows=["育才小学花名册"])
+    plan = prepare(path, scope=school, by=registrar)
+    out = write_error_workbook(plan, tmp_path / "errors.xlsx")
+    sheet = openpyxl.load_workbook(out).worksheets[0]
+    header = [cell.value for cell in sheet[1]]
+    assert header[0] == "行号" and header[-1] == "错误原因"
+    lines = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert [line[0] for line in lines] == [4, 6]
+    assert lines[0][header.index("民族")] == "火星族"
+    assert "代码表" in lines[0][-1] and "性别" in lines[0][-1]
+    ethnicity_cell = sheet.cell(row=2, column=header.index("民族") + 1)
+    name_cell = sheet.cell(row=2, column=header.index("姓名") + 1)
+    assert ethnicity_cell.fill.fgColor.rgb.endswith("FFC7CE")
+    assert name_cell.fill.fgColor.rgb != ethnicity_cell.fill.fgColor.rgb
+
+
+# --- the command ----------------------------------------------------------------------------------
+
+
+def test_the_command_imports_and_registers(roster, school, school_class, capsys):
+    call_command("import_roster", str(roster(pupil(1), pupil(2))), "--school", school.code)
+    assert "新注册学生 2 人" in capsys.readouterr().out
+    assert set(Student.objects.values_list("status", flat=True)) == {Status.ENROLLED}
+    batch = ImportBatch.objects.get()
+    assert (batch.node, batch.source, batch.state, batch.new_count, batch.created_by) == (
+        school,
+        ImportBatch.Source.COMMAND,
+        ImportBatch.State.DONE,
+        2,
+        None,
+    )
+    with batch.file.open("rb") as handle:
+        assert handle.read(2) == b"PK"
+
+
+def test_the_command_dry_run_writes_nothing(roster, school, school_class, capsys):
+    call_command("import_roster", str(roster(pupil(1))), "--school", school.code, "--dry-run")
+    assert "试运行" in capsys.readouterr().out
+    assert not Student.objects.exists() and not ImportBatch.objects.exists()
+
+
+def test_the_command_exits_1_with_a_summary_and_the_error_workbook(
+    roster, school, school_class, tmp_path, capsys
+):
+    errors = tmp_path / "errors.xlsx"
+    with pytest.raises(CommandError) as error:
+        call_command(
+            "import_roster",
+            str(roster(pupil(1), pupil(2, 民族="火星族"))),
+            "--school",
+            school.code,
+            "--errors",
+            str(errors),
+        )
+    assert error.value.returncode == 1
+    assert "第 3 行" in capsys.readouterr().err
+    assert openpyxl.load_workbook(errors).worksheets[0].cell(row=2, column=1).value == 3
+    assert not Student.objects.exists() and not ImportBatch.objects.exists()
+
+
+def test_the_command_creates_classes_only_when_asked(roster, school, capsys):
+    path = roster(pupil(1, 班级="3班"), pupil(2, level=2, 年级="二年级", 班级="1班"))
+    with pytest.raises(CommandError):
+        call_command("import_roster", str(path), "--school", school.code)
+    call_command("import_roster", str(path), "--school", school.code, "--create-classes")
+    assert sorted(str(c) for c in SchoolClass.objects.filter(grade__school=school)) == [
+        "一年级3班",
+        "二年级1班",
+    ]
+    assert Student.objects.count() == 2
+
+
+def test_the_command_still_refuses_grades_the_school_does_not_teach(roster, school):
+    with pytest.raises(CommandError):
+        call_command(
+            "import_roster",
+            str(roster(pupil(1, level=7, 年级="七年级"))),
+            "--school",
+            school.code,
+            "--create-classes",
+        )
+    assert not SchoolClass.objects.exists()
+
+
+def test_a_county_file_names_each_school(roster, tree, school, school_class):
+    middle = tree["1420102004"]
+    create_class(middle.grades.get(level=7), by=None, name="1班")
+    path = roster(pupil(1, school=school.code), pupil(2, level=7, 年级="初一", school=middle.code))
+    call_command("import_roster", str(path), "--school", "420102")
+    assert sorted(Student.objects.values_list("school__code", flat=True)) == [school.code, middle.code]
+    assert ImportBatch.objects.get().node == tree["420102"]
+
+
+def test_a_county_file_refuses_rows_without_or_outside_its_schools(roster, tree, school, school_class):
+    path = roster(pupil(1, school=""), pupil(2, school="1420506003"), pupil(3, school=school.code))
+    scope = tree["420102"]
+    plan = prepare(path, scope=scope)
+    found = problems(plan)
+    assert list(found) == [2, 3]
+    assert "学校标识码" in found[2][0]
+    assert "没有学校标识码为 1420506003 的学校" in found[3][0]
+
+
+def test_a_county_file_needs_the_school_column(roster, tree, school_class):
+    row = pupil(1)
+    del row["学校标识码"]
+    plan = prepare(roster(row), scope=tree["420102"])
+    assert "学校标识码" in plan.file_errors[0]
+
+
+def test_the_command_refuses_an_unknown_code(roster, db):
+    with pytest.raises(CommandError):
+        call_command("import_roster", str(roster(pupil(1))), "--school", "999999")
+
+
+def test_large_files_are_checked_by_several_processes(roster, school, school_class, registrar, monkeypatch):
+    """The parallel path gives the same rows, values and problems as the plain one."""
+    from students.roster import validate
+
+    school_class.capacity = 50
+    school_class.save()
+    rows = [pupil(n) for n in range(1, 31)] + [pupil(31, 民族="火星族")]
+    path = roster(*rows)
+    plain = prepare(path, scope=school, by=registrar)
+    monkeypatch.setattr(validate, "parallel_workers", lambda sheet: 2)
+    monkeypatch.setattr(validate, "PARALLEL_CHUNK", 7)
+    forked = prepare(path, scope=school, by=registrar)
+    assert [(r.number, r.values, r.problems, r.action) for r in forked.rows] == [
+        (r.number, r.values, r.problems, r.action) for r in plain.rows
+    ]

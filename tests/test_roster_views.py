@@ -1,0 +1,202 @@
+"""Roster pages: upload → preview → confirm → progress → result, for each persona."""
+
+from io import BytesIO
+from pathlib import Path
+
+import openpyxl
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from registrar.models import AuditEvent
+from students.models import ImportBatch, Status, Student
+from tests.roster_helpers import pupil, write_file
+
+
+def upload_url(school):
+    return reverse("students:roster_upload", args=[school.code])
+
+
+@pytest.fixture
+def workbook(tmp_path):
+    def make(*rows, name="花名册.xlsx"):
+        path = write_file(tmp_path / "upload.xlsx", list(rows))
+        return SimpleUploadedFile(name, Path(path).read_bytes())
+
+    return make
+
+
+@pytest.fixture
+def uploaded(client_for, registrar, school, school_class, workbook):
+    """A valid file uploaded and checked, waiting for confirmation."""
+    response = client_for(registrar).post(upload_url(school), {"file": workbook(pupil(1), pupil(2))})
+    assert response.status_code == 302
+    return ImportBatch.objects.get()
+
+
+# --- who may upload -------------------------------------------------------------------------------
+
+
+def test_upload_requires_login(client, school):
+    url = upload_url(school)
+    assert client.get(url)["Location"] == f"{reverse('login')}?next={url}"
+
+
+def test_upload_is_404_for_an_outsider(client_for, outsider, school):
+    assert client_for(outsider).get(upload_url(school)).status_code == 404
+
+
+@pytest.mark.parametrize("persona", ["principal", "county_reviewer", "class_teacher"])
+def test_upload_is_403_without_the_registrar_role(client_for, request, school, persona):
+    user = request.getfixturevalue(persona)
+    assert client_for(user).get(upload_url(school)).status_code == 403
+    assert client_for(user).post(upload_url(school), {}).status_code == 403
+
+
+def test_the_upload_page(client_for, registrar, school):
+    page = client_for(registrar).get(upload_url(school)).content.decode()
+    assert "导入花名册" in page and school.name in page
+    assert reverse("students:roster_template") in page
+
+
+def test_only_excel_files_are_accepted(client_for, registrar, school, school_class):
+    response = client_for(registrar).post(upload_url(school), {"file": SimpleUploadedFile("a.csv", b"a,b")})
+    assert response.status_code == 200
+    assert "请上传 Excel 工作簿" in response.content.decode()
+    assert not ImportBatch.objects.exists()
+
+
+# --- preview --------------------------------------------------------------------------------------
+
+
+def test_a_valid_upload_is_checked_and_previewed(client_for, registrar, uploaded, settings):
+    assert uploaded.state == ImportBatch.State.READY
+    assert (uploaded.total_rows, uploaded.new_count, uploaded.created_by) == (2, 2, registrar)
+    assert uploaded.original_name == "花名册.xlsx"
+    assert Path(uploaded.file.path).is_relative_to(settings.MEDIA_ROOT)
+    assert not Student.objects.exists()
+    page = client_for(registrar).get(uploaded.get_absolute_url()).content.decode()
+    assert "所有行都正确" in page and "确认导入" in page
+    assert pupil(1)["姓名"] in page
+    assert pupil(1)["身份证件号"] not in page  # IDs are masked in the preview
+
+
+def test_an_invalid_upload_lists_every_error_and_offers_the_error_workbook(
+    client_for, registrar, school, school_class, workbook
+):
+    client = client_for(registrar)
+    response = client.post(
+        upload_url(school), {"file": workbook(pupil(1), pupil(2, 民族="火星族"), pupil(3, 性别="女"))}
+    )
+    batch = ImportBatch.objects.get()
+    assert response["Location"] == batch.get_absolute_url()
+    assert (batch.state, batch.invalid_count) == (ImportBatch.State.INVALID, 2)
+    assert [error["row"] for error in batch.errors] == [3, 4]
+    page = client.get(batch.get_absolute_url()).content.decode()
+    assert "火星族" in page and "未导入任何数据" in page
+    assert "确认导入" not in page
+    download = client.get(reverse("students:roster_errors", args=[batch.pk]))
+    assert download.status_code == 200
+    sheet = openpyxl.load_workbook(BytesIO(b"".join(download.streaming_content))).worksheets[0]
+    assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == [3, 4]
+    assert client.post(reverse("students:roster_confirm", args=[batch.pk])).status_code == 302
+    assert not Student.objects.exists()
+
+
+def test_a_file_without_the_header(client_for, registrar, school, school_class):
+    book = openpyxl.Workbook()
+    book.active.append(["随便", "什么"])
+    buffer = BytesIO()
+    book.save(buffer)
+    client_for(registrar).post(upload_url(school), {"file": SimpleUploadedFile("x.xlsx", buffer.getvalue())})
+    batch = ImportBatch.objects.get()
+    assert batch.state == ImportBatch.State.INVALID
+    assert "找不到表头" in batch.errors[0]["messages"][0]
+
+
+# --- confirm and result ---------------------------------------------------------------------------
+
+
+def test_confirming_imports_in_the_background_and_shows_the_result(client_for, registrar, uploaded):
+    client = client_for(registrar)
+    response = client.post(reverse("students:roster_confirm", args=[uploaded.pk]))
+    assert response["Location"] == uploaded.get_absolute_url()
+    uploaded.refresh_from_db()
+    assert uploaded.state == ImportBatch.State.DONE
+    assert uploaded.task_id
+    students = Student.objects.all()
+    assert [student.status for student in students] == [Status.REGISTERING] * 2
+    assert all(student.number is None for student in students)
+    page = client.get(uploaded.get_absolute_url()).content.decode()
+    assert "已导入：新增学生 2 人" in page
+    assert AuditEvent.objects.filter(action="students.roster.imported", actor=registrar).count() == 1
+
+
+def test_staff_imports_enter_the_registration_review(client_for, registrar, uploaded):
+    client_for(registrar).post(reverse("students:roster_confirm", args=[uploaded.pk]))
+    assert all(student.registration_id for student in Student.objects.all())
+
+
+def test_confirming_twice_imports_once(client_for, registrar, uploaded):
+    client = client_for(registrar)
+    client.post(reverse("students:roster_confirm", args=[uploaded.pk]))
+    response = client.post(reverse("students:roster_confirm", args=[uploaded.pk]), follow=True)
+    assert "已经导入" in response.content.decode()
+    assert Student.objects.count() == 2
+
+
+def test_a_file_that_became_invalid_before_the_import_fails_cleanly(
+    client_for, registrar, uploaded, school_class
+):
+    school_class.capacity = 1
+    school_class.save()
+    client_for(registrar).post(reverse("students:roster_confirm", args=[uploaded.pk]))
+    uploaded.refresh_from_db()
+    assert uploaded.state == ImportBatch.State.FAILED
+    assert "已满" in uploaded.errors[0]["messages"][0]
+    assert uploaded.error_file
+    assert not Student.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("persona", "status"), [("principal", 403), ("outsider", 404), ("county_reviewer", 403)]
+)
+def test_only_the_registrar_confirms(client_for, request, uploaded, persona, status):
+    user = request.getfixturevalue(persona)
+    assert client_for(user).post(reverse("students:roster_confirm", args=[uploaded.pk])).status_code == status
+    assert not Student.objects.exists()
+
+
+def test_confirm_is_post_only(client_for, registrar, uploaded):
+    assert (
+        client_for(registrar).get(reverse("students:roster_confirm", args=[uploaded.pk])).status_code == 405
+    )
+
+
+# --- progress and the list ------------------------------------------------------------------------
+
+
+def test_the_progress_endpoint(client_for, registrar, uploaded):
+    ImportBatch.objects.filter(pk=uploaded.pk).update(state=ImportBatch.State.RUNNING, rows_done=1)
+    client = client_for(registrar)
+    data = client.get(reverse("students:roster_progress", args=[uploaded.pk])).json()
+    assert data == {"state": "running", "state_display": "正在导入", "done": 1, "total": 2, "finished": False}
+    page = client.get(uploaded.get_absolute_url()).content.decode()
+    assert "<progress" in page and "roster-progress.js" in page
+    assert 'http-equiv="refresh"' in page
+
+
+def test_batches_are_visible_in_scope_only(client_for, uploaded, county_reviewer, outsider):
+    assert client_for(county_reviewer).get(uploaded.get_absolute_url()).status_code == 200
+    assert client_for(outsider).get(uploaded.get_absolute_url()).status_code == 404
+    assert (
+        client_for(outsider).get(reverse("students:roster_progress", args=[uploaded.pk])).status_code == 404
+    )
+    assert client_for(outsider).get(reverse("students:roster_errors", args=[uploaded.pk])).status_code == 404
+
+
+def test_the_list_of_imports(client_for, registrar, outsider, uploaded, school):
+    page = client_for(registrar).get(reverse("students:roster_imports")).content.decode()
+    assert "花名册.xlsx" in page and upload_url(school) in page
+    page = client_for(outsider).get(reverse("students:roster_imports")).content.decode()
+    assert "花名册.xlsx" not in page

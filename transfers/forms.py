@@ -1,0 +1,153 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from registrar.models import ApprovalState, SchoolClass
+from students.identity import normalise_id_number
+from students.models import Student
+from transfers.models import REASONS, EvidenceType, Kind
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class ClassChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.grade.name}{obj.name}"
+
+
+def _class_field(school, levels=None):
+    classes = SchoolClass.objects.filter(grade__school=school).select_related("grade__school")
+    if levels is not None:
+        classes = classes.filter(grade__level__in=levels)
+    return ClassChoiceField(
+        label=_("Class to join"), queryset=classes.order_by("grade__level", "name"), empty_label=_("Choose a class")
+    )
+
+
+def _reason_fields(form, kind):
+    if kind in REASONS:
+        form.fields["category"] = forms.ChoiceField(
+            label=_("Reason"), choices=[("", "—"), *[(value, value.label) for value in REASONS[kind]]]
+        )
+    form.fields["reason"] = forms.CharField(
+        label=_("Explanation"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text=_("What happened and what the family asks for; reviewers read it with the evidence."),
+    )
+
+
+class FindStudentForm(forms.Form):
+    """The receiving school's search: the three must match the record exactly."""
+
+    number = forms.CharField(label=_("Registration number"), max_length=19)
+    name = forms.CharField(label=_("Name"), max_length=50)
+    id_number = forms.CharField(label=_("ID number"), max_length=30)
+
+    def lookup(self):
+        return {field: self.cleaned_data[field] for field in ("number", "name", "id_number")}
+
+
+class TransferForm(FindStudentForm):
+    """The second stage of a transfer: the student found (kept in hidden fields), class and reason."""
+
+    def __init__(self, *args, school, level, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in ("number", "name", "id_number"):
+            self.fields[field].widget = forms.HiddenInput()
+        self.fields["to_class"] = _class_field(school, levels=[level])
+        _reason_fields(self, Kind.TRANSFER)
+
+
+class ChangeForm(forms.Form):
+    """Start a request of one kind for a student of the school, or edit a draft or returned one."""
+
+    def __init__(self, *args, kind, school, student=None, starting=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind, self.school, self.student = Kind(kind), school, student
+        if starting and self.kind != Kind.TRANSFER:
+            self.fields["number"] = forms.CharField(
+                label=_("Registration number"),
+                max_length=19,
+                help_text=_("The 学籍号 of a student of your school."),
+            )
+        if self.kind == Kind.TRANSFER:
+            level = student.grade.level if student else None
+            self.fields["to_class"] = _class_field(school, levels=[level] if level else None)
+        elif self.kind in (Kind.RESUMPTION, Kind.REPEAT, Kind.SKIP):
+            self.fields["to_class"] = _class_field(school)
+        if self.kind == Kind.SUSPENSION:
+            self.fields["starts_on"] = forms.DateField(label=_("Suspended from"), widget=DATE_INPUT)
+        if self.kind in (Kind.SUSPENSION, Kind.EXTENSION):
+            self.fields["ends_on"] = forms.DateField(
+                label=_("Suspended until") if self.kind == Kind.SUSPENSION else _("Extended until"),
+                widget=DATE_INPUT,
+                help_text=_("Normally at most a year at a time, two years in total."),
+            )
+        _reason_fields(self, self.kind)
+
+    def clean_number(self):
+        number = normalise_id_number(self.cleaned_data["number"])
+        student = (
+            Student.objects.filter(school=self.school, number=number)
+            .select_related("school", "grade__school", "school_class")
+            .first()
+        )
+        if student is None:
+            raise forms.ValidationError(_("No student of your school has this registration number."))
+        self.student = student
+        return number
+
+    def changes(self):
+        """The fields of the request, as update_request takes them."""
+        return {field: value for field, value in self.cleaned_data.items() if field != "number"}
+
+
+class EvidenceForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Document"))
+    file = forms.FileField(
+        label=_("File"), help_text=_("A JPG or PNG scan or a PDF document, at most 10 MB.")
+    )
+
+    def __init__(self, *args, accepted, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(kind, EvidenceType(kind).label) for kind in accepted]
+
+
+class CommentForm(forms.Form):
+    comment = forms.CharField(
+        label=_("Comment"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+STATE_FILTERS = {
+    "open": [ApprovalState.DRAFT, ApprovalState.SUBMITTED, ApprovalState.IN_REVIEW, ApprovalState.RETURNED],
+    "approved": [ApprovalState.APPROVED],
+    "closed": [ApprovalState.REJECTED, ApprovalState.WITHDRAWN],
+}
+
+
+class ListFilterForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), required=False, choices=[("", _("All")), *Kind.choices])
+    state = forms.ChoiceField(
+        label=_("State"),
+        required=False,
+        choices=[
+            ("", _("All")),
+            ("open", _("In progress")),
+            ("approved", _("Approved")),
+            ("closed", _("Rejected or withdrawn")),
+        ],
+    )
+    name = forms.CharField(label=_("Student"), required=False, max_length=50)
+
+    def filter(self, changes):
+        if not self.is_valid():
+            return changes
+        data = self.cleaned_data
+        if data["kind"]:
+            changes = changes.filter(kind=data["kind"])
+        if data["state"]:
+            changes = changes.filter(approval__state__in=STATE_FILTERS[data["state"]])
+        if data["name"]:
+            changes = changes.filter(student__name__contains=data["name"].strip())
+        return changes

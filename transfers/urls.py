@@ -1,0 +1,21 @@
+from django.urls import path
+
+from transfers import views
+
+app_name = "transfers"
+
+urlpatterns = [
+    path("", views.request_list, name="list"),
+    path("new/", views.start, name="start"),
+    path("new/transfer/", views.start_transfer, name="start_transfer"),
+    path("new/<str:kind>/", views.start_kind, name="start_kind"),
+    path("suspensions/", views.suspensions, name="suspensions"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/edit/", views.edit, name="edit"),
+    path("<int:pk>/submit/", views.submit, name="submit"),
+    path("<int:pk>/withdraw/", views.withdraw, name="withdraw"),
+    path("<int:pk>/print/", views.print_form, name="print"),
+    path("<int:pk>/evidence/", views.evidence_add, name="evidence_add"),
+    path("evidence/<int:pk>/", views.evidence_file, name="evidence"),
+    path("evidence/<int:pk>/delete/", views.evidence_delete, name="evidence_delete"),
+]

@@ -1,0 +1,429 @@
+"""Pages of 学籍异动: the school starts, follows, answers and withdraws its requests; everyone in scope
+reads a request's page (record, evidence, history, the approval panel) and prints it as a form."""
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from registrar import approvals
+from registrar.audit import object_timeline, record_event
+from registrar.calendar import calendar_for, transfer_window_message, transfer_window_open
+from registrar.choices import Role
+from registrar.models import ApprovalState
+from registrar.navigation import NavItem
+from registrar.uploads import ViewerFile, serve_private_file
+from students.models import Student
+from transfers import services
+from transfers.access import get_applicant_change_for, get_change_for, get_evidence_for, may_see_full_record
+from transfers.forms import ChangeForm, CommentForm, EvidenceForm, FindStudentForm, ListFilterForm, TransferForm
+from transfers.models import Kind, StatusChangeRequest
+from transfers.services import TransferError
+
+PAGE_SIZE = 25
+# Roles that take part in status changes; class teachers do not.
+STAFF_ROLES = (
+    Role.SCHOOL_REGISTRAR,
+    Role.PRINCIPAL,
+    Role.COUNTY_REVIEWER,
+    Role.CITY_REVIEWER,
+    Role.PROVINCE_ADMIN,
+)
+
+
+def _registrar_school(user):
+    """The school whose registrar the user is: the only one who starts requests."""
+    if user.node_id is None or not user.node.is_school or not user.has_role(Role.SCHOOL_REGISTRAR):
+        raise PermissionDenied
+    return user.node
+
+
+# --- following requests ---------------------------------------------------------------------------
+
+
+@require_GET
+def request_list(request):
+    """The requests the user sees: a school's own (outgoing and incoming), an area's below it."""
+    if not request.user.has_role(*STAFF_ROLES):
+        raise PermissionDenied
+    form = ListFilterForm(request.GET or None)
+    changes = form.filter(StatusChangeRequest.objects.visible_to(request.user)).for_list()
+    page = Paginator(changes.order_by("-created_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    user = request.user
+    return render(
+        request,
+        "transfers/list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "can_start": user.node_id is not None and user.node.is_school and user.has_role(Role.SCHOOL_REGISTRAR),
+        },
+    )
+
+
+def _files(change):
+    return [
+        ViewerFile.for_upload(
+            evidence,
+            reverse("transfers:evidence", args=[evidence.pk]),
+            reverse("transfers:evidence", args=[evidence.pk]) + "?download=1",
+        )
+        for evidence in change.evidence.all()
+    ]
+
+
+@require_GET
+def detail(request, pk):
+    change = get_change_for(request.user, pk)
+    user = request.user
+    full = may_see_full_record(user, change)
+    student = change.student
+    if full:
+        # Views of a full record (with the whole ID number) are logged (domain §9).
+        record_event("students.student.viewed", actor=user, obj=student)
+    is_applicant = approvals.may_act_as_applicant(change.approval, user)
+    editable = is_applicant and change.is_editable
+    evidence = list(change.evidence.all())
+    return render(
+        request,
+        "transfers/detail.html",
+        {
+            "change": change,
+            "approval": change.approval,
+            "student": student,
+            "full_record": full,
+            "guardians": student.guardians.all() if full else [],
+            "events": student.status_events.select_related("school", "grade__school", "school_class")
+            if full
+            else [],
+            "files": _files(change),
+            "evidence": evidence,
+            "required": [
+                (group, not {item.kind for item in evidence}.intersection(group))
+                for group in services.required_evidence(change)
+            ],
+            "evidence_form": EvidenceForm(accepted=services.accepted_evidence(change)) if editable else None,
+            "editable": editable,
+            "is_applicant": is_applicant,
+            "may_withdraw": is_applicant and change.approval.is_open,
+            "timeline": object_timeline(change, user),
+        },
+    )
+
+
+# --- starting ---------------------------------------------------------------------------------------
+
+
+@require_GET
+def start(request):
+    school = _registrar_school(request.user)
+    kinds = [
+        (
+            kind,
+            [services.describe_groups([group]) for group in services.REQUIRED_EVIDENCE[kind]],
+        )
+        for kind in Kind
+    ]
+    return render(
+        request,
+        "transfers/start.html",
+        {
+            "kinds": kinds,
+            "school": school,
+            "window_open": transfer_window_open(school),
+            "window_message": transfer_window_message(school),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def start_transfer(request):
+    """Find the student by 学籍号 + 姓名 + ID number, then choose the class and give the reason."""
+    school = _registrar_school(request.user)
+    found, form = None, None
+    finder = FindStudentForm(request.POST or request.GET or None)
+    if finder.is_valid():
+        try:
+            found = services.find_student(**finder.lookup())
+        except TransferError as error:
+            finder.add_error(None, error.message)
+        else:
+            if found.school_id == school.pk:
+                finder.add_error(None, _("%(name)s is already at your school.") % {"name": found.name})
+                found = None
+    if found is not None:
+        bound = request.method == "POST" and "to_class" in request.POST
+        form = TransferForm(
+            request.POST if bound else None,
+            initial=finder.lookup(),
+            school=school,
+            level=found.grade.level,
+        )
+        if bound and form.is_valid():
+            try:
+                change = services.start_request(
+                    Kind.TRANSFER,
+                    by=request.user,
+                    student=found,
+                    to_class=form.cleaned_data["to_class"],
+                    category=form.cleaned_data["category"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except TransferError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, _("The transfer request was created. Attach the evidence, then submit it."))
+                return redirect(change)
+    return render(
+        request,
+        "transfers/start_transfer.html",
+        {
+            "finder": finder,
+            "found": found,
+            "form": form,
+            "school": school,
+            "window_open": transfer_window_open(school),
+            "window_message": transfer_window_message(school),
+        },
+    )
+
+
+def _kind_or_404(value):
+    if value not in Kind.values or value == Kind.TRANSFER:
+        raise Http404
+    return Kind(value)
+
+
+@require_http_methods(["GET", "POST"])
+def start_kind(request, kind):
+    """Start a request of any kind but a transfer for a student of my school."""
+    kind = _kind_or_404(kind)
+    school = _registrar_school(request.user)
+    initial = {}
+    chosen = request.GET.get("student", "")
+    if chosen.isdigit():
+        student = Student.objects.visible_to(request.user).filter(school=school, pk=int(chosen)).first()
+        if student is not None:
+            initial["number"] = student.number
+    form = ChangeForm(request.POST or None, kind=kind, school=school, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            change = services.start_request(kind, by=request.user, student=form.student, **form.changes())
+        except TransferError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("The request was created. Attach the evidence, then submit it."))
+            return redirect(change)
+    return render(
+        request,
+        "transfers/form.html",
+        {
+            "form": form,
+            "kind": kind,
+            "title": _("New request: %(kind)s") % {"kind": kind.label},
+            "required": [services.describe_groups([group]) for group in services.REQUIRED_EVIDENCE[kind]],
+            "cancel_url": reverse("transfers:start"),
+        },
+    )
+
+
+# --- answering a return, submitting, withdrawing ----------------------------------------------------
+
+
+def _edit_form(change, data=None):
+    school = change.to_school if change.is_transfer else change.student.school
+    initial = {field: getattr(change, field) for field in ("category", "reason", "to_class", "starts_on", "ends_on")}
+    return ChangeForm(
+        data, kind=change.kind, school=school, student=change.student, starting=False, initial=initial
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def edit(request, pk):
+    """Change a draft or a returned request; "save and submit" sends it (again) for review."""
+    change = get_applicant_change_for(request.user, pk)
+    if not change.is_editable:
+        messages.error(request, _("This request can no longer be changed."))
+        return redirect(change)
+    form = _edit_form(change, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            change = services.update_request(change, by=request.user, changes=form.changes())
+            if "submit" in request.POST:
+                services.submit_request(change, by=request.user, comment=request.POST.get("comment", ""))
+        except TransferError as error:
+            form.add_error(None, error.message)
+        else:
+            done = _("Submitted for review.") if "submit" in request.POST else _("Saved.")
+            messages.success(request, done)
+            return redirect(change)
+    returned = change.approval.state == ApprovalState.RETURNED
+    return render(
+        request,
+        "transfers/form.html",
+        {
+            "form": form,
+            "change": change,
+            "kind": Kind(change.kind),
+            "title": _("Change the request: %(kind)s · %(name)s")
+            % {"kind": change.get_kind_display(), "name": change.student.name},
+            "return_reason": services.last_comment(change.approval) if returned else "",
+            "cancel_url": change.get_absolute_url(),
+        },
+    )
+
+
+@require_POST
+def submit(request, pk):
+    change = get_applicant_change_for(request.user, pk)
+    try:
+        services.submit_request(change, by=request.user, comment=request.POST.get("comment", ""))
+    except TransferError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Submitted for review."))
+    return redirect(change)
+
+
+@require_http_methods(["GET", "POST"])
+def withdraw(request, pk):
+    change = get_applicant_change_for(request.user, pk)
+    form = CommentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.withdraw_request(change, by=request.user, comment=form.cleaned_data["comment"])
+        except TransferError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("The request was withdrawn; the record stays as it was."))
+        return redirect(change)
+    return render(request, "transfers/withdraw.html", {"change": change, "form": form})
+
+
+# --- evidence ---------------------------------------------------------------------------------------
+
+
+@require_POST
+def evidence_add(request, pk):
+    change = get_applicant_change_for(request.user, pk)
+    form = EvidenceForm(request.POST, request.FILES, accepted=services.accepted_evidence(change))
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(change)
+    try:
+        services.add_evidence(
+            change, by=request.user, uploaded_file=form.cleaned_data["file"], kind=form.cleaned_data["kind"]
+        )
+    except TransferError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The document was attached."))
+    return redirect(reverse("transfers:detail", args=[change.pk]) + "#evidence")
+
+
+@require_GET
+def evidence_file(request, pk):
+    evidence = get_evidence_for(request.user, pk)
+    return serve_private_file(
+        request,
+        evidence.file,
+        filename=evidence.download_name,
+        content_type=evidence.content_type,
+        inline=request.GET.get("download") != "1",
+    )
+
+
+@require_POST
+def evidence_delete(request, pk):
+    evidence = get_evidence_for(request.user, pk)
+    change = get_applicant_change_for(request.user, evidence.change_id)
+    try:
+        services.remove_evidence(evidence, by=request.user)
+    except TransferError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The document was removed."))
+    return redirect(reverse("transfers:detail", args=[change.pk]) + "#evidence")
+
+
+# --- printing ---------------------------------------------------------------------------------------
+
+
+@require_GET
+def print_form(request, pk):
+    """转学联系表 or 学籍异动报表 on one A4 page, with boxes for signatures and stamps."""
+    change = get_change_for(request.user, pk)
+    full = may_see_full_record(request.user, change)
+    decisions = list(change.approval.decisions.select_related("actor", "step__node").filter(step__isnull=False))
+    return render(
+        request,
+        "transfers/print.html",
+        {
+            "change": change,
+            "student": change.student,
+            "full_record": full,
+            "guardians": change.student.guardians.all() if full else [],
+            "decisions": decisions,
+            "printed_at": timezone.now(),
+        },
+    )
+
+
+# --- suspensions and the dashboard ------------------------------------------------------------------
+
+
+@require_GET
+def suspensions(request):
+    """The school's current suspensions, the earliest end first: resume, extend or end them in time."""
+    user = request.user
+    if user.node_id is None or not user.node.is_school or not user.has_role(Role.SCHOOL_REGISTRAR, Role.PRINCIPAL):
+        raise PermissionDenied
+    today = timezone.localdate()
+    days = calendar_for(user.node).suspension_reminder_days
+    rows = list(services.suspensions_of(user.node))
+    for row in rows:
+        row.is_past = row.ends_on < today
+        row.is_soon = today <= row.ends_on <= today + timedelta(days=days)
+    return render(
+        request,
+        "transfers/suspensions.html",
+        {"rows": rows, "days": days, "school": user.node, "can_start": user.has_role(Role.SCHOOL_REGISTRAR)},
+    )
+
+
+def nav_items(user):
+    if user.node_id is None or not user.has_role(*STAFF_ROLES):
+        return []
+    return [NavItem(_("Status changes"), reverse("transfers:list"))]
+
+
+def waiting_items(user):
+    from registrar.dashboard import WaitingItem
+
+    node = user.node
+    if node is None or not node.is_school or not user.has_role(Role.SCHOOL_REGISTRAR):
+        return []
+    ending, past = services.suspension_reminders(node)
+    suspensions_url = reverse("transfers:suspensions")
+    drafts = StatusChangeRequest.objects.filter(
+        approval__applicant_node=node, approval__state=ApprovalState.DRAFT
+    ).count()
+    return [
+        WaitingItem(_("Suspensions ending soon"), ending.count(), suspensions_url),
+        WaitingItem(_("Suspensions past their end date"), past.count(), suspensions_url, overdue=True),
+        WaitingItem(
+            _("Status change drafts not submitted yet"), drafts, reverse("transfers:list") + "?state=open"
+        ),
+    ]
