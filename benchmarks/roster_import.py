@@ -189,15 +189,18 @@ def generate(path, rows, schools):
 # --- running it -----------------------------------------------------------------------------------
 
 
-def tree_rss_kib(pid):
-    """Resident memory of a process and all its descendants (the import's worker processes), in KiB."""
+def tree_pss_kib(pid):
+    """Memory of a process and all its descendants (the import's worker processes), in KiB.
+
+    PSS, not RSS: forked workers share the parent's pages, and RSS would count those twice.
+    """
     total = 0
     pending = [pid]
     while pending:
         current = pending.pop()
         try:
-            with open(f"/proc/{current}/status") as status:
-                total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+            with open(f"/proc/{current}/smaps_rollup") as rollup:
+                total += next(int(line.split()[1]) for line in rollup if line.startswith("Pss:"))
             with open(f"/proc/{current}/task/{current}/children") as children:
                 pending += [int(child) for child in children.read().split()]
         except (FileNotFoundError, ProcessLookupError, StopIteration):
@@ -207,7 +210,16 @@ def tree_rss_kib(pid):
 
 def run_import(env, path, label):
     """Run the command; wall time, the largest single process's peak and the whole tree's peak (MB)."""
-    command = [sys.executable, str(BASE_DIR / "manage.py"), "import_roster", str(path), "--school", COUNTY]
+    command = [
+        sys.executable,
+        str(BASE_DIR / "manage.py"),
+        "import_roster",
+        str(path),
+        "--school",
+        COUNTY,
+        "-v",
+        "2",
+    ]
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, cwd=BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak_tree = 0
@@ -216,7 +228,7 @@ def run_import(env, path, label):
     def sample():
         nonlocal peak_tree
         while not done.is_set():
-            peak_tree = max(peak_tree, tree_rss_kib(process.pid))
+            peak_tree = max(peak_tree, tree_pss_kib(process.pid))
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample)
@@ -229,7 +241,7 @@ def run_import(env, path, label):
     if process.returncode:
         print(out.decode(), err.decode()[-3000:])
         raise SystemExit(f"import_roster failed with status {process.returncode}")
-    print(f"  {label}: {out.decode().strip()}")
+    print(f"  {label}: " + out.decode().strip().replace("\n", "\n  "))
     return seconds, largest / 1024, peak_tree / 1024
 
 

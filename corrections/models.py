@@ -17,7 +17,7 @@ from students.privacy import mask_id
 class Group(models.TextChoices):
     """The sheets of the submission packet (source 003)."""
 
-    NEW = "new", _("New students")
+    NEW = "new", _("New students (first term)")
     ENROLLED = "enrolled", _("Students in school")
     GRADUATE = "graduate", _("Graduates")
 

@@ -98,6 +98,10 @@ class Calendar:
         """The (start, end) of the window `on` falls in, or None."""
         return next(((start, end) for start, end in self._windows_near(on) if start <= on <= end), None)
 
+    def latest_transfer_window(self, on):
+        """The (start, end) of the last window that started on or before `on` (it may be open)."""
+        return [(start, end) for start, end in self._windows_near(on) if start <= on][-1]
+
     def next_transfer_window(self, on):
         """The (start, end) of the first window that starts after `on`."""
         return next((start, end) for start, end in self._windows_near(on) if start > on)

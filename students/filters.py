@@ -73,7 +73,11 @@ class RosterFilterForm(forms.Form):
             queryset = queryset.filter(status=data["status"])
         if data.get("q"):
             queryset = queryset.filter(search_condition(data["q"]))
-        return queryset
+        if self.school is None:
+            # Across many schools, walk the roster index (school, grade, class, name) instead of
+            # sorting a county's or city's students for every page.
+            return queryset.order_by("school_id", "grade_id", "school_class_id", "name", "id")
+        return queryset.order_by("grade__level", "school_class__name", "class_number", "name", "id")
 
     def describe(self):
         """The filter in words, for export logs and print headers."""

@@ -85,6 +85,8 @@ class Student(models.Model):
         _("nationality or region"), max_length=3, choices=codes.nationality_choices
     )
     id_type = models.CharField(_("ID type"), max_length=1, choices=codes.id_type_choices)
+    # Keep db_index: on PostgreSQL, dropping it would also drop the partial unique index below
+    # (Django removes every index on the column).
     id_number = models.CharField(_("ID number"), max_length=30, blank=True, db_index=True)
     overseas = models.CharField(
         _("Hong Kong, Macao, Taiwan or overseas"), max_length=2, choices=codes.overseas_choices
@@ -168,7 +170,11 @@ class Student(models.Model):
         indexes = [
             models.Index(fields=["school", "grade", "school_class", "name"], name="student_roster"),
             models.Index(fields=["school", "status"], name="student_school_status"),
-            models.Index(fields=["name"], name="student_name"),
+            # Equality and prefix searches (LIKE 'x%'): on PostgreSQL the pattern operator class
+            # serves both; other databases ignore opclasses.
+            models.Index(fields=["name"], name="student_name_prefix", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["number"], name="student_number_prefix", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["id_number"], name="student_id_prefix", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self):

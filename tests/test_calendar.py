@@ -59,6 +59,13 @@ def test_the_message_names_the_current_or_the_next_window(school):
     assert "2027-01-06 至 2027-03-06" in transfer_window_message(school, date(2026, 10, 8))
 
 
+def test_the_latest_window_is_the_open_one_or_the_last_one(school):
+    rules = calendar_for(school)
+    assert rules.latest_transfer_window(date(2026, 2, 1)) == (date(2026, 1, 6), date(2026, 3, 6))
+    assert rules.latest_transfer_window(date(2026, 4, 1)) == (date(2026, 1, 6), date(2026, 3, 6))
+    assert rules.latest_transfer_window(date(2026, 1, 2)) == (date(2025, 6, 26), date(2025, 9, 15))
+
+
 def test_today_is_the_default_date(school):
     with time_machine.travel(datetime(2026, 2, 10, 9, 0, tzinfo=SHANGHAI)):
         assert transfer_window_open(school)

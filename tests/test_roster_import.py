@@ -10,6 +10,7 @@ from registrar.models import AuditEvent, SchoolClass
 from registrar.services import create_class
 from students.models import Guardian, ImportBatch, Status, StatusEvent, Student
 from students.roster.importer import RosterInvalid, commit, prepare, write_error_workbook
+from students.roster.reader import read_roster
 from students.roster.validate import NEW, UNCHANGED, UPDATE
 from tests.roster_helpers import birth_for, pupil, pupil_without_id, resident_id, write_file
 
@@ -478,18 +479,33 @@ def test_the_command_refuses_an_unknown_code(roster, db):
         call_command("import_roster", str(roster(pupil(1))), "--school", "999999")
 
 
-def test_large_files_are_checked_by_several_processes(roster, school, school_class, registrar, monkeypatch):
-    """The parallel path gives the same rows, values and problems as the plain one."""
+def test_large_files_are_checked_by_several_processes(
+    transactional_db, roster, school, school_class, registrar, monkeypatch
+):
+    """The forked path gives the same rows, values and problems as the plain one.
+
+    transactional_db: the parent closes its connection before forking, which it cannot do inside
+    the transaction an ordinary test runs in (and then checks in one process).
+    """
     from students.roster import validate
 
     school_class.capacity = 50
     school_class.save()
     rows = [pupil(n) for n in range(1, 31)] + [pupil(31, 民族="火星族")]
     path = roster(*rows)
-    plain = prepare(path, scope=school, by=registrar)
-    monkeypatch.setattr(validate, "parallel_workers", lambda sheet: 2)
-    monkeypatch.setattr(validate, "PARALLEL_CHUNK", 7)
-    forked = prepare(path, scope=school, by=registrar)
+    plain = prepare(path, scope=school, by=registrar, processes=2)
+    assert validate.parallel_workers(read_roster(path), 2) == 1  # below PARALLEL_MIN_ROWS
+    monkeypatch.setattr(validate, "PARALLEL_MIN_ROWS", 10)
+    monkeypatch.setattr(validate, "RANGES_PER_PROCESS", 3)
+    assert validate.parallel_workers(read_roster(path), 2) == 2
+    forked = prepare(path, scope=school, by=registrar, processes=2)
     assert [(r.number, r.values, r.problems, r.action) for r in forked.rows] == [
         (r.number, r.values, r.problems, r.action) for r in plain.rows
     ]
+
+
+def test_the_command_with_a_missing_file(db, school, capsys):
+    with pytest.raises(CommandError):
+        call_command("import_roster", "/nonexistent/roster.xlsx", "--school", school.code)
+    assert "/nonexistent/roster.xlsx" in capsys.readouterr().err
+    assert not ImportBatch.objects.exists()

@@ -4,163 +4,44 @@ The clock stands on 2 March 2026, inside the default transfer window (01-06..03-
 graduation freeze (05-31).
 """
 
-import io
-import itertools
-import os
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
 
 from registrar import approvals
 from registrar.approvals import ApprovalError
 from registrar.choices import Role
-from registrar.models import ApprovalState, AuditEvent, Organisation
-from registrar.orgimport import import_organisations, parse_rows
-from registrar.services import create_class
-from students.models import ProblemKind, ProblemRecord, Status, StatusEvent, Student
-from students.services import register_student
-from tests.conftest import make_user, raw_rows
-from tests.student_helpers import register
+from registrar.models import ApprovalState, AuditEvent, BusinessCalendar
+from students.models import ProblemKind, ProblemRecord, Status, StatusEvent
+from tests.conftest import make_user
+from tests.transfer_helpers import (
+    IN_WINDOW,
+    SHANGHAI,
+    attach_required,
+    chain_of,
+    class_of,
+    enrolled,
+    fresh,
+    png,
+    reload,
+    run_chain,
+    started,
+    submitted,
+)
 from transfers import services
 from transfers.models import Evidence, EvidenceType, Kind, StatusChangeRequest, Suspension
 from transfers.services import TransferError
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-IN_WINDOW = datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
-
-# Beside the shared tree: a second primary school in 江岸区, a city-run senior school of 武汉市, and a
-# school of another province.
-MORE_TREE = [
-    ("1420102002", "花桥小学", "学校", "420102", "小学", "6-3-3"),
-    ("1420100001", "武汉市第一中学", "学校", "420100", "高中", "6-3-3"),
-    ("410000", "河南省", "省", "", "", ""),
-    ("410100", "郑州市", "市", "410000", "", ""),
-    ("410105", "金水区", "区", "410100", "", ""),
-    ("1410105001", "金水区实验小学", "学校", "410105", "小学", "6-3-3"),
-]
-
-_sequence = itertools.count(101)
+pytest_plugins = ["tests.transfer_fixtures"]
 
 
 @pytest.fixture(autouse=True)
 def in_a_transfer_window():
     with time_machine.travel(IN_WINDOW):
         yield
-
-
-@pytest.fixture
-def more_tree(tree):
-    import_organisations(parse_rows(raw_rows(MORE_TREE)))
-    return {node.code: node for node in Organisation.objects.all()}
-
-
-def class_of(school, level, name="1班", capacity=None):
-    grade = school.grades.get(level=level)
-    existing = grade.classes.filter(name=name).first()
-    return existing or create_class(grade, by=None, name=name, capacity=capacity)
-
-
-def enrolled(school_class, *, name="张小明"):
-    """A registered, enrolled student (the registration approved) through the real services."""
-    student = register(None, school_class, name=name, sequence=next(_sequence))
-    return register_student(student, by=None)
-
-
-def png(name="scan.png", size=(300, 300), noise=False):
-    buffer = io.BytesIO()
-    if noise:
-        Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3)).save(buffer, "PNG")
-    else:
-        Image.new("RGB", size, "white").save(buffer, "PNG")
-    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
-
-
-def attach_required(change, by):
-    for group in services.required_evidence(change):
-        services.add_evidence(change, by=by, uploaded_file=png(), kind=group[0])
-
-
-def fresh(change):
-    return StatusChangeRequest.objects.select_related("approval", "student").get(pk=change.pk)
-
-
-def reload(student):
-    return Student.objects.select_related("school", "grade", "school_class").get(pk=student.pk)
-
-
-def started(kind, by, student, **fields):
-    fields.setdefault("reason", "家长申请")
-    if kind == Kind.SUSPENSION:
-        fields.setdefault("category", "illness")
-        fields.setdefault("ends_on", date(2026, 9, 1))
-    if kind == Kind.EXTENSION:
-        fields.setdefault("ends_on", date(2027, 1, 31))
-    if kind == Kind.TRANSFER:
-        fields.setdefault("category", "moved")
-    return services.start_request(kind, by=by, student=student, **fields)
-
-
-def submitted(kind, by, student, **fields):
-    change = started(kind, by, student, **fields)
-    attach_required(change, by)
-    return services.submit_request(change, by=by)
-
-
-def chain_of(change):
-    approval = fresh(change).approval
-    return [(step.role, step.node.code) for step in approval.steps.filter(round=approval.round)]
-
-
-def run_chain(change, reviewers):
-    """Approve step after step, each by the reviewer holding it; returns the fresh request."""
-    approval = fresh(change).approval
-    while approval.state in (ApprovalState.SUBMITTED, ApprovalState.IN_REVIEW):
-        step = approval.current_step
-        user = next(u for u in reviewers if u.node_id == step.node_id and step.role in u.roles)
-        approval = approvals.approve(approval, by=user, step_id=step.pk)
-    return fresh(change)
-
-
-@pytest.fixture
-def first_class(school):
-    return class_of(school, 1)
-
-
-@pytest.fixture
-def student(first_class):
-    return enrolled(first_class)
-
-
-@pytest.fixture
-def huaqiao(more_tree):
-    return more_tree["1420102002"]
-
-
-@pytest.fixture
-def huaqiao_registrar(huaqiao):
-    return make_user("huaqiao", huaqiao, [Role.SCHOOL_REGISTRAR])
-
-
-@pytest.fixture
-def pupil_at_huaqiao(huaqiao):
-    return enrolled(class_of(huaqiao, 3), name="李小红")
-
-
-@pytest.fixture
-def third_class(school):
-    return class_of(school, 3)
-
-
-@pytest.fixture
-def suspended(registrar, principal, county_reviewer, student):
-    change = submitted(Kind.SUSPENSION, registrar, student, ends_on=date(2026, 12, 31))
-    run_chain(change, [principal, county_reviewer])
-    return reload(student)
 
 
 # --- transfers along their chains ----------------------------------------------------------------------
@@ -434,8 +315,6 @@ def test_transfers_start_only_in_a_window(registrar, pupil_at_huaqiao, third_cla
 
 
 def test_the_window_follows_the_province_calendar(registrar, pupil_at_huaqiao, third_class, tree):
-    from registrar.models import BusinessCalendar
-
     BusinessCalendar.objects.create(province=tree["420000"], transfer_windows="06-26..09-15")
     with pytest.raises(TransferError, match="2026-06-26"):
         started(Kind.TRANSFER, registrar, pupil_at_huaqiao, to_class=third_class)
@@ -492,8 +371,6 @@ def test_a_suspension_lasts_at_most_a_year_at_a_time(registrar, student):
 
 
 def test_suspensions_last_at_most_their_total(registrar, principal, county_reviewer, student, tree, school):
-    from registrar.models import BusinessCalendar
-
     BusinessCalendar.objects.create(
         province=tree["420000"], suspension_max_months=3, suspension_total_max_months=4
     )
@@ -645,3 +522,69 @@ def test_the_label_of_the_queue_masks_the_number(registrar, student):
     change = started(Kind.ABROAD, registrar, student)
     label = change.approval.subject_label
     assert label.startswith("张小明 G420102") and student.id_number not in label
+
+
+# --- every kind through every ending -----------------------------------------------------------------
+
+
+def _case(kind, tree, more_tree, registrar, principal, county_reviewer, city_reviewer, school):
+    """(applicant, reviewers, student, fields) for a request of `kind` along its default chain."""
+    fields = {}
+    if kind == Kind.TRANSFER:
+        huaqiao = more_tree["1420102002"]
+        sending = make_user("huaqiao", huaqiao, [Role.SCHOOL_REGISTRAR])
+        student = enrolled(class_of(huaqiao, 3), name="转学生")
+        return registrar, [sending, county_reviewer], student, {"to_class": class_of(school, 3)}
+    if kind == Kind.WITHDRAWAL:
+        sixth = tree["1420102004"]
+        applicant = make_user("liuzhong", sixth, [Role.SCHOOL_REGISTRAR])
+        sixth_principal = make_user("liuzhong_principal", sixth, [Role.PRINCIPAL])
+        return applicant, [sixth_principal, city_reviewer], enrolled(class_of(sixth, 11)), fields
+    reviewers = [principal, county_reviewer]
+    student = enrolled(class_of(school, 3))
+    if kind in (Kind.EXTENSION, Kind.RESUMPTION):
+        run_chain(submitted(Kind.SUSPENSION, registrar, student), reviewers)
+    if kind in (Kind.RESUMPTION, Kind.REPEAT, Kind.SKIP):
+        level = {Kind.RESUMPTION: 3, Kind.REPEAT: 2, Kind.SKIP: 4}[kind]
+        fields["to_class"] = class_of(school, level, name="2班")
+    return registrar, reviewers, reload(student), fields
+
+
+def _record(student):
+    student = reload(student)
+    return (student.status, student.school_id, student.grade_id, student.school_class_id)
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_every_kind_is_rejected_withdrawn_returned_resubmitted_and_approved(
+    kind, tree, more_tree, registrar, principal, county_reviewer, city_reviewer, school
+):
+    applicant, reviewers, student, fields = _case(
+        kind, tree, more_tree, registrar, principal, county_reviewer, city_reviewer, school
+    )
+    before = _record(student)
+
+    def first_reviewer(change):
+        step = fresh(change).approval.current_step
+        return next(u for u in reviewers if u.node_id == step.node_id and step.role in u.roles)
+
+    rejected = submitted(kind, applicant, student, **fields)
+    approvals.reject(fresh(rejected).approval, by=first_reviewer(rejected), comment="不符合条件")
+    assert fresh(rejected).approval.state == ApprovalState.REJECTED and _record(student) == before
+
+    withdrawn = submitted(kind, applicant, student, **fields)
+    services.withdraw_request(withdrawn, by=applicant, comment="家长撤回")
+    assert fresh(withdrawn).approval.state == ApprovalState.WITHDRAWN and _record(student) == before
+
+    change = submitted(kind, applicant, student, **fields)
+    approvals.return_for_revision(fresh(change).approval, by=first_reviewer(change), comment="请补充说明")
+    assert _record(student) == before
+    change = services.update_request(fresh(change), by=applicant, changes={"reason": "已补充说明"})
+    change = services.submit_request(change, by=applicant)
+    change = run_chain(change, reviewers)
+    assert (change.approval.state, change.approval.round) == (ApprovalState.APPROVED, 2)
+    assert reload(student).status == services.NEW_STATUS[kind]
+    if kind == Kind.EXTENSION:
+        assert Suspension.objects.get(student=student, ended_on=None).ends_on == change.ends_on
+    else:
+        assert _record(student) != before

@@ -33,9 +33,9 @@ def get_applicant_change_for(user, pk):
 
 
 def get_evidence_for(user, pk):
-    queryset = Evidence.objects.filter(change__in=StatusChangeRequest.objects.visible_to(user)).select_related(
-        "change__approval"
-    )
+    queryset = Evidence.objects.filter(
+        change__in=StatusChangeRequest.objects.visible_to(user)
+    ).select_related("change__approval")
     return get_object_or_404(queryset, pk=pk)
 
 

@@ -19,7 +19,9 @@ def _class_field(school, levels=None):
     if levels is not None:
         classes = classes.filter(grade__level__in=levels)
     return ClassChoiceField(
-        label=_("Class to join"), queryset=classes.order_by("grade__level", "name"), empty_label=_("Choose a class")
+        label=_("Class to join"),
+        queryset=classes.order_by("grade__level", "name"),
+        empty_label=_("Choose a class"),
     )
 
 

@@ -440,7 +440,9 @@ def start_request(
             ends_on=ends_on if kind in (Kind.SUSPENSION, Kind.EXTENSION) else None,
             created_by=by,
         )
-        if kind == Kind.TRANSFER and (to_class is None or to_class.grade.school_id != by.node_id):
+        if kind == Kind.TRANSFER and to_class is None:
+            raise TransferError(_("Choose the class the student goes to."))
+        if kind == Kind.TRANSFER and to_class.grade.school_id != by.node_id:
             raise TransferError(_("Choose a class of your own school."))
         check_rules(change, today=today, starting=True)
         change.approval = approvals.create_request(

@@ -23,7 +23,14 @@ from registrar.uploads import ViewerFile, serve_private_file
 from students.models import Student
 from transfers import services
 from transfers.access import get_applicant_change_for, get_change_for, get_evidence_for, may_see_full_record
-from transfers.forms import ChangeForm, CommentForm, EvidenceForm, FindStudentForm, ListFilterForm, TransferForm
+from transfers.forms import (
+    ChangeForm,
+    CommentForm,
+    EvidenceForm,
+    FindStudentForm,
+    ListFilterForm,
+    TransferForm,
+)
 from transfers.models import Kind, StatusChangeRequest
 from transfers.services import TransferError
 
@@ -66,20 +73,27 @@ def request_list(request):
             "form": form,
             "page": page,
             "query": query.urlencode(),
-            "can_start": user.node_id is not None and user.node.is_school and user.has_role(Role.SCHOOL_REGISTRAR),
+            "can_start": user.node_id is not None
+            and user.node.is_school
+            and user.has_role(Role.SCHOOL_REGISTRAR),
         },
     )
 
 
-def _files(change):
-    return [
-        ViewerFile.for_upload(
-            evidence,
-            reverse("transfers:evidence", args=[evidence.pk]),
-            reverse("transfers:evidence", args=[evidence.pk]) + "?download=1",
+def _files(evidence):
+    """The viewer's entries, each named by the document it is (户口本_scan.png)."""
+    files = []
+    for item in evidence:
+        file_url = reverse("transfers:evidence", args=[item.pk])
+        files.append(
+            ViewerFile(
+                url=file_url,
+                name=f"{item.get_kind_display()}_{item.download_name}",
+                content_type=item.content_type,
+                download_url=f"{file_url}?download=1",
+            )
         )
-        for evidence in change.evidence.all()
-    ]
+    return files
 
 
 @require_GET
@@ -106,7 +120,7 @@ def detail(request, pk):
             "events": student.status_events.select_related("school", "grade__school", "school_class")
             if full
             else [],
-            "files": _files(change),
+            "files": _files(evidence),
             "evidence": evidence,
             "required": [
                 (group, not {item.kind for item in evidence}.intersection(group))
@@ -151,7 +165,8 @@ def start_transfer(request):
     """Find the student by 学籍号 + 姓名 + ID number, then choose the class and give the reason."""
     school = _registrar_school(request.user)
     found, form = None, None
-    finder = FindStudentForm(request.POST or request.GET or None)
+    # Only ever posted: ID numbers stay out of URLs and server logs.
+    finder = FindStudentForm(request.POST or None)
     if finder.is_valid():
         try:
             found = services.find_student(**finder.lookup())
@@ -182,7 +197,9 @@ def start_transfer(request):
             except TransferError as error:
                 form.add_error(None, error.message)
             else:
-                messages.success(request, _("The transfer request was created. Attach the evidence, then submit it."))
+                messages.success(
+                    request, _("The transfer request was created. Attach the evidence, then submit it.")
+                )
                 return redirect(change)
     return render(
         request,
@@ -242,7 +259,9 @@ def start_kind(request, kind):
 
 def _edit_form(change, data=None):
     school = change.to_school if change.is_transfer else change.student.school
-    initial = {field: getattr(change, field) for field in ("category", "reason", "to_class", "starts_on", "ends_on")}
+    initial = {
+        field: getattr(change, field) for field in ("category", "reason", "to_class", "starts_on", "ends_on")
+    }
     return ChangeForm(
         data, kind=change.kind, school=school, student=change.student, starting=False, initial=initial
     )
@@ -259,13 +278,20 @@ def edit(request, pk):
     if request.method == "POST" and form.is_valid():
         try:
             change = services.update_request(change, by=request.user, changes=form.changes())
-            if "submit" in request.POST:
-                services.submit_request(change, by=request.user, comment=request.POST.get("comment", ""))
         except TransferError as error:
             form.add_error(None, error.message)
         else:
-            done = _("Submitted for review.") if "submit" in request.POST else _("Saved.")
-            messages.success(request, done)
+            if "submit" not in request.POST:
+                messages.success(request, _("Saved."))
+                return redirect(change)
+            # Saved either way; what still stops the submission (missing evidence …) is put right on
+            # the request's page.
+            try:
+                services.submit_request(change, by=request.user)
+            except TransferError as error:
+                messages.error(request, _("Saved, but not submitted: %(reason)s") % {"reason": error.message})
+            else:
+                messages.success(request, _("Submitted for review."))
             return redirect(change)
     returned = change.approval.state == ApprovalState.RETURNED
     return render(
@@ -366,7 +392,9 @@ def print_form(request, pk):
     """转学联系表 or 学籍异动报表 on one A4 page, with boxes for signatures and stamps."""
     change = get_change_for(request.user, pk)
     full = may_see_full_record(request.user, change)
-    decisions = list(change.approval.decisions.select_related("actor", "step__node").filter(step__isnull=False))
+    decisions = list(
+        change.approval.decisions.select_related("actor", "step__node").filter(step__isnull=False)
+    )
     return render(
         request,
         "transfers/print.html",
@@ -388,7 +416,11 @@ def print_form(request, pk):
 def suspensions(request):
     """The school's current suspensions, the earliest end first: resume, extend or end them in time."""
     user = request.user
-    if user.node_id is None or not user.node.is_school or not user.has_role(Role.SCHOOL_REGISTRAR, Role.PRINCIPAL):
+    if (
+        user.node_id is None
+        or not user.node.is_school
+        or not user.has_role(Role.SCHOOL_REGISTRAR, Role.PRINCIPAL)
+    ):
         raise PermissionDenied
     today = timezone.localdate()
     days = calendar_for(user.node).suspension_reminder_days

@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
             name='Correction',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('group', models.CharField(choices=[('new', 'New students'), ('enrolled', 'Students in school'), ('graduate', 'Graduates')], default='enrolled', max_length=10, verbose_name='group')),
+                ('group', models.CharField(choices=[('new', 'New students (first term)'), ('enrolled', 'Students in school'), ('graduate', 'Graduates')], default='enrolled', max_length=10, verbose_name='group')),
                 ('note', models.TextField(blank=True, verbose_name='explanation')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
                 ('applied_at', models.DateTimeField(blank=True, null=True, verbose_name='applied')),
@@ -62,7 +62,7 @@ class Migration(migrations.Migration):
             name='HistoricalCorrection',
             fields=[
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('group', models.CharField(choices=[('new', 'New students'), ('enrolled', 'Students in school'), ('graduate', 'Graduates')], default='enrolled', max_length=10, verbose_name='group')),
+                ('group', models.CharField(choices=[('new', 'New students (first term)'), ('enrolled', 'Students in school'), ('graduate', 'Graduates')], default='enrolled', max_length=10, verbose_name='group')),
                 ('note', models.TextField(blank=True, verbose_name='explanation')),
                 ('created_at', models.DateTimeField(blank=True, editable=False, verbose_name='created')),
                 ('applied_at', models.DateTimeField(blank=True, null=True, verbose_name='applied')),

@@ -1,1 +1,13 @@
 """Roster import and export (花名册): template, reading what offices send, validation, commit, export."""
+
+from django.utils.translation import gettext_lazy as _
+
+from registrar.events import register_actions
+
+register_actions(
+    {
+        "students.roster.checked": _("Roster checked"),
+        "students.roster.imported": _("Roster imported"),
+        "students.roster.exported": _("Roster exported"),
+    }
+)

@@ -58,8 +58,11 @@ def insert_rows(model, columns, rows):
     quoted = ", ".join(f'"{column}"' for column in columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            raw = cursor.cursor
-            with raw.copy(f'COPY "{table}" ({quoted}) FROM STDIN') as copy:
+            # Past Django's cursor wrapper: make a violated constraint an IntegrityError all the same.
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f'COPY "{table}" ({quoted}) FROM STDIN') as copy,
+            ):
                 for row in rows:
                     copy.write_row(row)
             return len(rows)

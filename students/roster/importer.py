@@ -10,7 +10,9 @@
 """
 
 import io
+import time
 from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import PurePosixPath
 
 from django.core.files.base import ContentFile, File
@@ -32,6 +34,7 @@ from students.numbers import J_PREFIX_LENGTH, j_number, region_code
 from students.permissions import ensure_registrar_of
 from students.privacy import mask_id
 from students.roster import bulk
+from students.roster.database import check_database, chunks
 from students.roster.exporter import safe_cell
 from students.roster.reader import RosterFileError, read_roster
 from students.roster.template import GRADE_LABELS, GUARDIAN_FIELDS
@@ -41,9 +44,8 @@ from students.roster.validate import (
     UPDATE,
     Plan,
     add,
-    check_database,
     check_rows,
-    chunks,
+    collector_paused,
     start_plan,
 )
 
@@ -70,8 +72,11 @@ class RosterInvalid(StudentError):
 # --- checking -------------------------------------------------------------------------------------
 
 
-def check_file(source, *, scope, by=None, today=None, create_classes=False, progress=None):
-    """Read and check each row on its own (no database but the schools in scope)."""
+def check_file(source, *, scope, by=None, today=None, create_classes=False, progress=None, processes=1):
+    """Read and check each row on its own (no database but the schools in scope).
+
+    `processes` > 1 lets a large file be checked by forked processes (the command line only).
+    """
     try:
         sheet = read_roster(source)
     except RosterFileError as error:
@@ -79,13 +84,20 @@ def check_file(source, *, scope, by=None, today=None, create_classes=False, prog
         plan.file_errors.append(error.message)
         return plan
     plan = start_plan(sheet, scope=scope, by=by, today=today, create_classes=create_classes)
-    return check_rows(sheet, plan, progress=progress)
+    with Clock(plan.timings)("reading and checking rows"):
+        return check_rows(sheet, plan, progress=progress, processes=processes)
 
 
-def prepare(source, *, scope, by=None, today=None, create_classes=False, progress=None):
+def prepare(source, *, scope, by=None, today=None, create_classes=False, progress=None, processes=1):
     """The whole check of a file: each row, then the file against the database."""
     plan = check_file(
-        source, scope=scope, by=by, today=today, create_classes=create_classes, progress=progress
+        source,
+        scope=scope,
+        by=by,
+        today=today,
+        create_classes=create_classes,
+        progress=progress,
+        processes=processes,
     )
     check_database(plan)
     return plan
@@ -98,22 +110,26 @@ def commit(plan, *, by, register, reason="", batch=None):
     """Write a checked plan in one transaction, or raise RosterInvalid and write nothing.
 
     The schools are locked and the database checks run again first: the file was checked a while
-    ago and another import may have filled a class since.
+    ago and another import may have filled a class since. `plan.timings` gets the time of each step.
     """
     reason = reason or _("Roster import")
-    with transaction.atomic(), bulk.fast_writes():
+    clock = Clock(plan.timings)
+    with clock("commit"), transaction.atomic(), bulk.fast_writes(), collector_paused():
         school_ids = sorted({row.school.pk for row in plan.rows if row.school is not None})
         list(Organisation.objects.select_for_update().filter(pk__in=school_ids).order_by("pk"))
-        check_database(plan)
+        with clock("database checks"):
+            check_database(plan)
         if not plan.is_valid:
             raise RosterInvalid(plan)
         writer = Writer(plan, by=by, register=register, reason=reason)
         writer.create_classes()
-        writer.issue_numbers()
+        with clock("registration numbers"):
+            writer.issue_numbers()
         if not plan.is_valid:
             raise RosterInvalid(plan)
-        writer.write_new()
-        writer.write_updates()
+        with clock("writing"):
+            writer.write_new()
+            writer.write_updates()
         if batch is not None:
             fill_counts(batch, plan)
             batch.state = ImportBatch.State.DONE
@@ -133,6 +149,65 @@ def commit(plan, *, by, register, reason="", batch=None):
         )
         writer.enter_review()
     return writer
+
+
+class Clock:
+    """Adds the seconds a `with clock(name):` block takes to `timings[name]`."""
+
+    def __init__(self, timings):
+        self.timings = timings
+
+    @contextmanager
+    def __call__(self, name):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0) + time.perf_counter() - started
+
+
+# --- the command line -----------------------------------------------------------------------------
+
+
+def import_file(source, *, scope, by=None, register=True, reason="", processes=1, create_classes=False):
+    """The command line's import: check the file (in `processes` processes if large) and write it.
+
+    Returns (plan, batch), or raises RosterInvalid having written nothing. The file is copied into
+    private storage with the batch record.
+    """
+    plan = check_file(source, scope=scope, by=by, create_classes=create_classes, processes=processes)
+    return plan, commit_checked(source, plan, by=by, register=register, reason=reason)
+
+
+def commit_checked(source, plan, *, by, register, reason=""):
+    """Write a plan from `check_file` with the command's batch record; raises RosterInvalid."""
+    reason = reason or _("Roster import: %(file)s") % {"file": PurePosixPath(str(source)).name}
+    if not plan.is_valid:
+        # Bad rows already: report the database's side too, and keep no copy of the file.
+        check_database(plan)
+        raise RosterInvalid(plan)
+    with transaction.atomic():
+        batch = command_batch(source, plan, by=by, register=register)
+        try:
+            commit(plan, by=by, register=register, reason=reason, batch=batch)
+        except (RosterInvalid, StudentError):
+            if batch.file:
+                batch.file.storage.delete(batch.file.name)
+            raise
+    return batch
+
+
+def command_batch(source, plan, *, by, register):
+    """The batch record of a command-line import, the file copied into private storage."""
+    batch = ImportBatch(node=plan.scope, created_by=by, source=ImportBatch.Source.COMMAND, register=register)
+    batch.original_name = PurePosixPath(str(source)).name[:255]
+    with open(source, "rb") as handle:
+        batch.file.save(batch.original_name, File(handle), save=False)
+    batch.summary = {"warnings": plan.warnings}
+    fill_counts(batch, plan)
+    batch.state = ImportBatch.State.RUNNING
+    batch.save()
+    return batch
 
 
 WRITE_CHUNK = 5000
@@ -231,6 +306,12 @@ class Writer:
         self.now = timezone.now()
         self.today = timezone.localdate()
         self.numbers = {}
+        self.used_numbers = set()
+        self.j_sequences = {}
+        # The file's own J numbers: a new one must not take a sequence the file gives someone else.
+        self.file_j_sequences = {}
+        self.regions = {}
+        self.layout = None
         self.classes_created = []
         self.registering_ids = []
         self.new_rows = [row for row in plan.rows if row.action == NEW]
@@ -258,15 +339,24 @@ class Writer:
                 raise StudentError(error.message) from error
             self.classes_created.append(new.created)
 
-    def issue_numbers(self):
-        """学籍号 for new rows: the file's own, or (register) G + resident ID, else the next J number."""
+    def issue_numbers(self, rows=None):
+        """学籍号 for new rows: the file's own, or (register) G + resident ID, else the next J number.
+
+        May be called chunk by chunk: the numbers handed out so far are remembered.
+        """
         plan = self.plan
-        given = {row: plan.value(row, "number") for row in self.new_rows if plan.value(row, "number")}
+        rows = self.new_rows if rows is None else rows
+        given = {row: plan.value(row, "number") for row in rows if plan.value(row, "number")}
         self.numbers.update(given)
+        self.used_numbers.update(given.values())
+        for number in given.values():
+            if number.startswith("J") and number[J_PREFIX_LENGTH:18].isdigit():
+                prefix = number[:J_PREFIX_LENGTH]
+                sequence = int(number[J_PREFIX_LENGTH:18])
+                self.file_j_sequences[prefix] = max(self.file_j_sequences.get(prefix, 0), sequence)
         if not self.register:
             return
-        used = set(given.values())
-        wanting = [row for row in self.new_rows if row not in given]
+        wanting = [row for row in rows if row not in given]
         candidates = {}
         for row in wanting:
             id_number = plan.value(row, "id_number")
@@ -276,52 +366,61 @@ class Writer:
         taken = set()
         for chunk in chunks(set(candidates.values())):
             taken.update(Student.objects.filter(number__in=chunk).values_list("number", flat=True))
-        highest = self._highest_j_sequences({region_code(row.school) for row in wanting}, used)
         for row in wanting:
             candidate = candidates.get(row)
-            if candidate and candidate not in taken and candidate not in used:
+            if candidate and candidate not in taken and candidate not in self.used_numbers:
                 number = candidate
             else:
-                region = region_code(row.school)
-                birth_date = plan.value(row, "birth_date", None)
-                prefix = f"J{region}{birth_date:%Y%m%d}"
-                sequence = highest.get(prefix, 0) + 1
-                if sequence > 999:
-                    add(
-                        row,
-                        (),
-                        _("Every J registration number for %(prefix)s is taken. Ask the administrator.")
-                        % {"prefix": prefix},
-                    )
+                number = self._next_j_number(row)
+                if number is None:
                     continue
-                highest[prefix] = sequence
-                number = j_number(region, birth_date, sequence)
-            used.add(number)
+            self.used_numbers.add(number)
             self.numbers[row] = number
 
-    @staticmethod
-    def _highest_j_sequences(regions, used):
-        highest = defaultdict(int)
-        numbers = list(used)
-        for region in regions:
-            numbers += Student.objects.filter(number__startswith=f"J{region}").values_list(
-                "number", flat=True
+    def _next_j_number(self, row):
+        school = row.school
+        region = self.regions.get(school.pk)
+        if region is None:
+            region = self.regions[school.pk] = region_code(school)
+        sequences = self.j_sequences.get(region)
+        if sequences is None:
+            sequences = self.j_sequences[region] = self._highest_j_sequences(region)
+        birth_date = self.plan.value(row, "birth_date", None)
+        prefix = f"J{region}{birth_date:%Y%m%d}"
+        sequence = max(sequences.get(prefix, 0), self.file_j_sequences.get(prefix, 0)) + 1
+        if sequence > 999:
+            add(
+                row,
+                (),
+                _("Every J registration number for %(prefix)s is taken. Ask the administrator.")
+                % {"prefix": prefix},
             )
-        for number in numbers:
-            if number.startswith("J") and number[J_PREFIX_LENGTH:18].isdigit():
+            return None
+        sequences[prefix] = sequence
+        return j_number(region, birth_date, sequence)
+
+    @staticmethod
+    def _highest_j_sequences(region):
+        """For each J prefix (J + region + birth date) of the region: the highest sequence issued."""
+        highest = defaultdict(int)
+        issued = Student.objects.filter(number__startswith=f"J{region}").values_list("number", flat=True)
+        for number in issued:
+            if number[J_PREFIX_LENGTH:18].isdigit():
                 prefix = number[:J_PREFIX_LENGTH]
                 highest[prefix] = max(highest[prefix], int(number[J_PREFIX_LENGTH:18]))
         return highest
 
     # new students
 
-    def write_new(self):
+    def write_new(self, rows=None):
         """Insert the new students and their family members in chunks; their history rows and status
         events are then copied from them inside the database."""
-        rows = self.new_rows
+        rows = self.new_rows if rows is None else rows
         if not rows:
             return
-        layout = NewStudentLayout(self)
+        if self.layout is None:
+            self.layout = NewStudentLayout(self)
+        layout = self.layout
         ids = bulk.allocate_ids(Student, len(rows))
         for start in range(0, len(rows), WRITE_CHUNK):
             chunk = rows[start : start + WRITE_CHUNK]
@@ -615,16 +714,3 @@ def run_batch(batch_id):
         batch.finished_at = timezone.now()
         batch.save()
     return batch.state
-
-
-def save_command_batch(path, plan, *, by, register):
-    """The batch record of an import from the command line: the file copied to private storage."""
-    batch = ImportBatch(node=plan.scope, created_by=by, source=ImportBatch.Source.COMMAND, register=register)
-    batch.original_name = PurePosixPath(str(path)).name[:255]
-    with open(path, "rb") as handle:
-        batch.file.save(batch.original_name, File(handle), save=False)
-    batch.summary = {"warnings": plan.warnings}
-    fill_counts(batch, plan)
-    batch.state = ImportBatch.State.RUNNING
-    batch.save()
-    return batch

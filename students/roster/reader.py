@@ -6,6 +6,7 @@ common); columns may come in any order, and columns we do not know are reported,
 
 import unicodedata
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.utils.translation import gettext as _
 from python_calamine import CalamineError, CalamineWorkbook
@@ -53,11 +54,24 @@ class RosterSheet:
     # Rows in the sheet, counted from the first (as Excel numbers them) to the last used one.
     height: int = 0
     rows_iter: object = field(repr=False, default=None)
+    # The python-calamine sheet, for reading a range of rows again (a forked process does).
+    source_sheet: object = field(repr=False, default=None)
 
     def rows(self):
         """(row number in the sheet, cells) for every data row that is not entirely empty."""
+        return self._data_rows(self.rows_iter)
+
+    def rows_between(self, low, high):
+        """The data rows numbered low ≤ number < high, read afresh from the sheet."""
+        for number, cells in self._data_rows(_numbered(self.source_sheet)):
+            if number >= high:
+                return
+            if number >= low:
+                yield number, cells
+
+    def _data_rows(self, numbered):
         width = len(self.headers)
-        for number, cells in self.rows_iter:
+        for number, cells in numbered:
             if number <= self.header_row:
                 continue
             if not any(cell != "" and (cell.__class__ is not str or cell.strip()) for cell in cells):
@@ -68,13 +82,13 @@ class RosterSheet:
 
 
 def open_workbook(source):
+    if not hasattr(source, "read") and not Path(source).is_file():
+        raise RosterFileError(_("No such file: %(file)s") % {"file": source})
     try:
         if hasattr(source, "read"):
             source.seek(0)
             return CalamineWorkbook.from_filelike(source)
         return CalamineWorkbook.from_path(str(source))
-    except FileNotFoundError as error:
-        raise RosterFileError(_("No such file: %(file)s") % {"file": source}) from error
     except (CalamineError, OSError, ValueError) as error:
         raise RosterFileError(
             _("The file is not an Excel workbook (.xlsx or .xls) that can be read: %(error)s")
@@ -137,6 +151,7 @@ def read_roster(source):
             headers=headers,
             height=sheet.end[0] + 1 if sheet.end else number,
             rows_iter=rows,
+            source_sheet=sheet,
         )
     raise RosterFileError(
         _("No header row found in the first %(count)d rows: the first sheet needs the columns %(columns)s.")

@@ -1,18 +1,18 @@
+import os
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from registrar.models import Organisation
 from students.roster.importer import (
     RosterInvalid,
-    check_file,
-    commit,
-    save_command_batch,
+    import_file,
+    prepare,
     write_error_workbook,
 )
-from students.roster.validate import NEW, UNCHANGED, UPDATE, check_database
+from students.roster.validate import NEW, UNCHANGED, UPDATE
 
 # Problems printed on the terminal; the error workbook holds them all.
 SHOWN_PROBLEMS = 30
@@ -43,25 +43,17 @@ class Command(BaseCommand):
         scope = Organisation.objects.filter(code=school).first()
         if scope is None:
             raise CommandError(_("No school or region with the code %(code)s.") % {"code": school})
-        plan = check_file(file, scope=scope, create_classes=create_classes)
+        processes = settings.REGISTRAR.get("IMPORT_PROCESSES") or os.cpu_count() or 1
         try:
             if dry_run:
-                check_database(plan)
+                plan = prepare(file, scope=scope, create_classes=create_classes, processes=processes)
                 if not plan.is_valid:
                     raise RosterInvalid(plan)
             else:
-                with transaction.atomic():
-                    batch = save_command_batch(file, plan, by=None, register=True)
-                    commit(
-                        plan,
-                        by=None,
-                        register=True,
-                        batch=batch,
-                        reason=_("Roster import: %(file)s") % {"file": batch.original_name},
-                    )
+                plan, _batch = import_file(
+                    file, scope=scope, register=True, processes=processes, create_classes=create_classes
+                )
         except RosterInvalid as error:
-            if not dry_run:
-                batch.file.storage.delete(batch.file.name)
             self.report_problems(error.plan, errors)
             raise CommandError(error.message, returncode=1) from error
         for warning in plan.warnings:
@@ -84,6 +76,9 @@ class Command(BaseCommand):
                 "%(unchanged)d unchanged. %(seconds).1f s."
             )
         self.stdout.write(message % counts)
+        if options["verbosity"] >= 2:
+            for step, seconds in plan.timings.items():
+                self.stdout.write(f"  {step}: {seconds:.2f} s")
 
     def report_problems(self, plan, errors):
         listed = plan.problem_messages()

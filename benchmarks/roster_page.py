@@ -1,0 +1,223 @@
+"""Benchmark: the roster (花名册) page over a million students.
+
+Builds, in a database of its own, a province of 1,000,000 students in 500 schools (bulk inserts, no
+history: this measures reading), then times the roster page as the users open it: a school registrar
+(first page, a later page, a name search, an ID search) and a county and a city reviewer (all their
+schools, an ID search). Prints the time and the number of queries of each page.
+
+    .venv/bin/python benchmarks/roster_page.py                     # PostgreSQL on 127.0.0.1
+    .venv/bin/python benchmarks/roster_page.py --students 200000   # smaller
+    .venv/bin/python benchmarks/roster_page.py --reuse              # keep the data of a previous run
+
+Target: every page under 0.5 s (first request after the data is loaded, warm cache otherwise).
+"""
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--students", type=int, default=1_000_000)
+    parser.add_argument("--schools", type=int, default=500)
+    parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/registrar_bench_roster")
+    parser.add_argument("--reuse", action="store_true", help="use the data already in the benchmark database")
+    return parser.parse_args()
+
+
+def create_database(url):
+    if not url.startswith("postgres"):
+        return
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def build(students_wanted, schools_wanted):
+    from stdnum.iso7064 import mod_11_2
+
+    from registrar.models import Grade, Organisation, SchoolClass, User
+    from registrar.orgimport import import_organisations, parse_rows
+    from students.models import Status, Student
+
+    counties = [f"4201{n:02d}" for n in (2, 3, 4, 5, 6, 7, 11, 12, 13, 14)]
+    rows = [
+        {"code": "420000", "name": "湖北省", "kind": "省", "parent": ""},
+        {"code": "420100", "name": "武汉市", "kind": "市", "parent": "420000"},
+    ]
+    rows += [{"code": code, "name": f"县{code}", "kind": "区", "parent": "420100"} for code in counties]
+    per_county = schools_wanted // len(counties)
+    for county in counties:
+        for n in range(per_county):
+            rows.append(
+                {
+                    "code": f"1{county}{n:03d}",
+                    "name": f"{county}第{n + 1}学校",
+                    "kind": "学校",
+                    "parent": county,
+                    "stages": "九年一贯制",
+                    "school_system": "6-3",
+                }
+            )
+    for number, row in enumerate(rows, start=2):
+        row.setdefault("stages", "")
+        row.setdefault("school_system", "")
+        row["number"] = number
+    started = time.perf_counter()
+    import_organisations(parse_rows(rows))
+    grades = list(Grade.objects.select_related("school"))
+    SchoolClass.objects.bulk_create(
+        [SchoolClass(grade=grade, name=f"{n}班", capacity=60) for grade in grades for n in range(1, 5)],
+        batch_size=5000,
+    )
+    classes = list(SchoolClass.objects.select_related("grade__school"))
+    print(f"tree: {len(rows)} nodes, {len(classes)} classes in {time.perf_counter() - started:.1f} s")
+
+    rng = random.Random(1)
+    surnames = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+    given = "子轩浩然宇航俊杰梓豪博文欣怡梓涵诗涵雨桐可馨佳怡思琪紫萱一诺"
+    started = time.perf_counter()
+    batch = []
+    for index in range(students_wanted):
+        school_class = classes[index % len(classes)]
+        grade = school_class.grade
+        # Unique (birth date, sequence) per index, so every ID number is unique.
+        birth = date(2008, 1, 1) + timedelta(days=(index // 1000) % 5000)
+        region = grade.school.parent.code
+        sequence = index % 1000
+        body = f"{region}{birth:%Y%m%d}{sequence:03d}"
+        id_number = body + mod_11_2.calc_check_digit(body)
+        name = (
+            rng.choice(surnames)
+            + given[rng.randrange(0, len(given) - 1)]
+            + given[rng.randrange(0, len(given))]
+        )
+        batch.append(
+            Student(
+                number=f"G{id_number}" if index % 50 else None,
+                name=name,
+                gender="1" if sequence % 2 else "2",
+                birth_date=birth,
+                birth_place="湖北省",
+                native_place="湖北省",
+                ethnicity="01",
+                nationality="156",
+                id_type="1",
+                id_number=id_number if index % 50 else "",
+                overseas="00",
+                health="10",
+                hukou_place="湖北省武汉市",
+                hukou_type="2",
+                address="武汉市",
+                phone="13800000000",
+                school=grade.school,
+                grade=grade,
+                school_class=school_class,
+                enrolled_on=date(2025 - grade.level + 1, 9, 1),
+                admission="11",
+                attendance="1",
+                status=Status.ENROLLED if index % 50 else Status.GRADUATED,
+            )
+        )
+        if len(batch) == 20_000:
+            Student.objects.bulk_create(batch)
+            batch = []
+            print(f"  {index + 1} students …", end="\r", flush=True)
+    Student.objects.bulk_create(batch)
+    print(f"students: {Student.objects.count()} in {time.perf_counter() - started:.1f} s")
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    school = Organisation.objects.filter(kind="school").order_by("code").first()
+    users = {
+        "school": (school, ["school_registrar"]),
+        "county": (school.parent, ["county_reviewer"]),
+        "city": (Organisation.objects.get(code="420100"), ["city_reviewer"]),
+    }
+    for username, (node, roles) in users.items():
+        User.objects.get_or_create(username=f"bench_{username}", defaults={"node": node, "roles": roles})
+
+
+def measure():
+    from django.db import connection, reset_queries
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.urls import reverse
+
+    from registrar.models import User
+    from students.models import Student
+
+    # Lets the test client see each response's context (the page's row count).
+    setup_test_environment()
+    school_user = User.objects.get(username="bench_school")
+    sample = Student.objects.filter(school=school_user.node).exclude(id_number="").order_by("id")[10]
+    url = reverse("students:roster")
+    cases = [
+        ("school registrar, first page", "bench_school", {}),
+        ("school registrar, page 20", "bench_school", {"page": 20}),
+        ("school registrar, name search", "bench_school", {"q": sample.name[:1]}),
+        ("school registrar, ID search", "bench_school", {"q": sample.id_number}),
+        ("school registrar, grade and class", "bench_school", {"grade": 3, "status": "enrolled"}),
+        ("county reviewer, all schools", "bench_county", {}),
+        ("county reviewer, page 500", "bench_county", {"page": 500}),
+        ("county reviewer, ID search", "bench_county", {"q": sample.id_number}),
+        ("city reviewer, all schools", "bench_city", {}),
+        ("city reviewer, registration number", "bench_city", {"q": sample.number}),
+        ("city reviewer, name search", "bench_city", {"q": sample.name}),
+    ]
+    print(f"\n{'page':<38}{'median ms':>10}{'max ms':>9}{'queries':>9}{'rows':>9}")
+    worst = 0.0
+    for label, username, params in cases:
+        client = Client()
+        client.force_login(User.objects.get(username=username))
+        timings = []
+        for _ in range(5):
+            reset_queries()
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                response = client.get(url, params)
+                timings.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, (label, response.status_code)
+        rows = response.context["page"].paginator.count
+        worst = max(worst, statistics.median(timings))
+        print(f"{label:<38}{statistics.median(timings):>10.1f}{max(timings):>9.1f}{len(queries):>9}{rows:>9}")
+    print(f"\nslowest page (median): {worst:.1f} ms — target 500 ms: {'met' if worst < 500 else 'NOT met'}")
+
+
+def main():
+    args = parse_args()
+    create_database(args.database)
+    os.environ["DATABASE_URL"] = args.database
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registrar.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    if not args.reuse:
+        call_command("flush", interactive=False, verbosity=0)
+        build(args.students, args.schools)
+    measure()
+
+
+if __name__ == "__main__":
+    main()
