@@ -18,8 +18,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from students.models import KEY_FIELDS, Student
-from students.validation import RECORD_FIELDS, field_label
+from students.models import Student
+from students.validation import field_label, key_fields
 
 
 class Reason(models.TextChoices):
@@ -65,24 +65,15 @@ DEFAULT_EVIDENCE = {
 # needs the page of the graduate registration form.
 GRADUATE_EVIDENCE = [[EvidenceKind.GRADUATE_FORM]]
 
+
 # Fields that place a student rather than describe them: moved by status changes, never corrected.
-NOT_CORRECTABLE = ("grade", "school_class", "enrolled_on")
-
-
 def config(name, default):
     return getattr(settings, "REGISTRAR", {}).get(name, default)
 
 
 def correction_fields():
-    """The fields a correction changes: the national key fields and those the province adds."""
-    extra = tuple(config("CORRECTION_FIELDS", ()))
-    for name in extra:
-        if name not in RECORD_FIELDS or name in NOT_CORRECTABLE:
-            raise ImproperlyConfigured(
-                f'REGISTRAR["CORRECTION_FIELDS"]: {name!r} is not a field of the student record '
-                f"that a correction may change."
-            )
-    return KEY_FIELDS + tuple(name for name in extra if name not in KEY_FIELDS)
+    """The fields a correction changes: the student record's key fields."""
+    return key_fields()
 
 
 def input_errors_first_term_only():

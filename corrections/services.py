@@ -108,7 +108,8 @@ def check_student(student, *, today):
 
 def ensure_free(student, *, exclude_request=None):
     try:
-        ensure_student_free(student, exclude_request=exclude_request)
+        # A correction (变更) is how a school resolves a problem record such as a wrong ID number.
+        ensure_student_free(student, exclude_request=exclude_request, problems_block=False)
     except StudentError as error:
         raise CorrectionError(error.message) from None
 

@@ -17,7 +17,9 @@ from registrar.models import AuditEvent
 def stamp(obj, *, by, reason=""):
     """Tell django-simple-history who makes the next save of `obj`, and why."""
     obj._history_user = by
-    obj._change_reason = reason or None
+    # simple-history keeps the reason in a 100-character column; the full text stays in the
+    # decision or audit event that the service writes beside it.
+    obj._change_reason = str(reason)[:100] if reason else None
     return obj
 
 
@@ -70,6 +72,7 @@ class TimelineEntry:
     reason: str = ""
     changes: list = field(default_factory=list)
     action: str = ""
+    url: str = ""
 
 
 def _display(record, field_name):
@@ -149,6 +152,7 @@ def event_entries(events):
             title=describe(event),
             reason=event.reason,
             action=event.action,
+            url=event.data.get("url", "") if isinstance(event.data, dict) else "",
         )
         for event in events
     ]

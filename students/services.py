@@ -17,7 +17,6 @@ from registrar.models import Grade, SchoolClass
 from students.errors import StudentError
 from students.identity import normalise_id_number, normalise_name
 from students.models import (
-    KEY_FIELDS,
     LIVE_STATUSES,
     LOCKED_STATUSES,
     Guardian,
@@ -34,6 +33,7 @@ from students.validation import (
     RECORD_FIELDS,
     field_label,
     fill_from_id,
+    key_fields,
     normalise_guardian,
     normalise_record,
     record_data,
@@ -361,7 +361,7 @@ def update_student(student, *, by, changes, reason=""):
         student = lock_student(student)
         ensure_registrar_of(by, student.school)
         ensure_unlocked(student)
-        key = [field for field in changes if field in KEY_FIELDS]
+        key = [field for field in changes if field in key_fields()]
         if key:
             raise StudentError(
                 _("Key fields (%(fields)s) change only through a key-data correction.")
@@ -520,8 +520,11 @@ def subject_key(student):
     return f"student:{student.pk}"
 
 
-def ensure_student_free(student, *, exclude_request=None):
-    """Refuse a new change while another request is open or a problem record is unresolved (domain §6, §8)."""
+def ensure_student_free(student, *, exclude_request=None, problems_block=True):
+    """Refuse a new change while another request is open or a problem record is unresolved (domain §6, §8).
+
+    A key-data correction is one way to resolve a problem record (变更), so it passes
+    `problems_block=False`."""
     open_request = open_request_for(subject_key(student), exclude=exclude_request)
     if open_request is not None:
         raise StudentError(
@@ -532,7 +535,7 @@ def ensure_student_free(student, *, exclude_request=None):
                 "state": open_request.get_state_display(),
             }
         )
-    problem = ProblemRecord.objects.unresolved().filter(student=student).first()
+    problem = ProblemRecord.objects.unresolved().filter(student=student).first() if problems_block else None
     if problem is not None:
         raise StudentError(
             _("%(name)s has an unresolved problem record (%(problem)s): resolve it first.")

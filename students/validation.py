@@ -17,6 +17,8 @@ from collections import defaultdict
 from datetime import date
 from functools import cache, lru_cache
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -103,6 +105,22 @@ EDITABLE_FIELDS = (
     "disability",
 )
 RECORD_FIELDS = (*KEY_FIELDS, *EDITABLE_FIELDS, "grade")
+# Placement changes by status changes (留级, 跳级, 转学), never by a correction.
+NOT_CORRECTABLE = ("grade", "school_class", "enrolled_on")
+
+
+def key_fields():
+    """The key fields (domain §7): the national ones and those the province adds through
+    settings.REGISTRAR["CORRECTION_FIELDS"]. They change only through a key-data correction."""
+    extra = tuple(getattr(settings, "REGISTRAR", {}).get("CORRECTION_FIELDS", ()))
+    for name in extra:
+        if name not in RECORD_FIELDS or name in NOT_CORRECTABLE:
+            raise ImproperlyConfigured(
+                f'REGISTRAR["CORRECTION_FIELDS"]: {name!r} is not a field of the student record '
+                f"that a correction may change."
+            )
+    return KEY_FIELDS + tuple(name for name in extra if name not in KEY_FIELDS)
+
 
 GUARDIAN_FIELDS = ("name", "relation", "phone", "id_type", "id_number", "is_guardian")
 GUARDIAN_REQUIRED = ("name", "relation", "phone")

@@ -58,9 +58,11 @@ class Command(BaseCommand):
         from students.demo import seed_students
 
         students = seed_students([row["code"] for row in demo_tree_rows()], per_class=class_size)
+        from corrections.demo import seed_correction_demo
         from transfers.demo import seed_transfer_demo
 
         seed_transfer_demo()
+        seed_correction_demo()
         self.stdout.write(
             f"Organisations: {len(result.created)} created, {result.unchanged} unchanged; "
             f"classes created: {classes}; users created: {users}; students created: {students}."
