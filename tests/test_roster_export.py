@@ -193,3 +193,17 @@ def test_a_county_reviewer_exports_the_county(client_for, county_reviewer, impor
 def test_the_export_view_requires_login(client, db):
     url = reverse("students:roster_export")
     assert client.get(url)["Location"].startswith(reverse("login"))
+
+
+def test_the_error_workbook_keeps_formula_like_text_as_text(tmp_path, school, school_class):
+    from students.roster.importer import prepare, write_error_workbook
+
+    row = pupil(1, 现住址="=1+1", 民族="火星族")
+    plan = prepare(write_file(tmp_path / "in.xlsx", [row]), scope=school)
+    out = write_error_workbook(plan, tmp_path / "errors.xlsx")
+    with zipfile.ZipFile(out) as archive:
+        assert "<f>" not in archive.read("xl/worksheets/sheet1.xml").decode()
+    sheet = openpyxl.load_workbook(out).worksheets[0]
+    header = [cell.value for cell in sheet[1]]
+    cell = sheet.cell(row=2, column=header.index("现住址") + 1)
+    assert (cell.value, cell.data_type) == ("=1+1", "s")

@@ -173,3 +173,9 @@ def test_photo_is_404_without_one_and_outside_scope(client_for, registrar, outsi
     url = reverse("students:photo", args=[enrolled.pk])
     assert client_for(registrar).get(url).status_code == 404
     assert client_for(outsider).get(url).status_code == 404
+
+
+def test_roster_offers_export_of_the_current_filter(client_for, registrar, enrolled):
+    page = client_for(registrar).get(reverse("students:roster"), {"q": "张"}).content.decode()
+    assert reverse("students:roster_export") + "?q=" in page
+    assert reverse("students:roster_imports") in page

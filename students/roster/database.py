@@ -179,8 +179,14 @@ def check_database(plan):
     if not schools:
         return plan
     checker = DatabaseChecker(plan, schools)
-    checker.place_rows(plan.rows)
-    checker.match_rows(plan.rows)
+    # Chunk by chunk, so that re-importing a county's file does not hold 100,000 students at once:
+    # a student found unchanged is let go, one to update is kept for the writing.
+    for rows in chunks(plan.rows):
+        checker.place_rows(rows)
+        checker.match_rows(rows)
+        for row in rows:
+            if row.action == UNCHANGED:
+                row.student = None
     checker.check_room(plan.rows)
     return plan
 
