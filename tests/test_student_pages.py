@@ -179,3 +179,13 @@ def test_roster_offers_export_of_the_current_filter(client_for, registrar, enrol
     page = client_for(registrar).get(reverse("students:roster"), {"q": "张"}).content.decode()
     assert reverse("students:roster_export") + "?q=" in page
     assert reverse("students:roster_imports") in page
+
+
+def test_an_inactive_or_unplaced_user_sees_no_student(registrar, enrolled):
+    from registrar.models import User
+    from students.models import Student
+
+    nobody = User.objects.create_user("nobody", password="pw")
+    assert not Student.objects.visible_to(nobody).exists()
+    registrar.is_active = False
+    assert not Student.objects.visible_to(registrar).exists()
