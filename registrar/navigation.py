@@ -6,6 +6,8 @@ from django.apps import apps
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from registrar.choices import Role
+
 
 @dataclass
 class NavItem:
@@ -27,4 +29,7 @@ def registrar_nav_items(user):
     if user.node_id is not None:
         label = _("My school") if user.node.is_school else _("My area")
         items.append(NavItem(label, reverse("registrar:node", args=[user.node.code])))
+    reviewers = (Role.PRINCIPAL, Role.COUNTY_REVIEWER, Role.CITY_REVIEWER, Role.SCHOOL_REGISTRAR)
+    if user.node_id is not None and user.has_role(*reviewers):
+        items.append(NavItem(_("Reviews"), reverse("registrar:approvals")))
     return items

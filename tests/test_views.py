@@ -377,3 +377,9 @@ def test_superuser_admin_pages_load(client_for, tree, school_class):
 def test_an_english_browser_still_gets_chinese(client, db):
     response = client.get(reverse("login"), headers={"accept-language": "en-US,en;q=0.9"})
     assert "登录" in response.content.decode()
+
+
+def test_reviewers_find_their_queue_in_the_navigation(client_for, county_reviewer, class_teacher):
+    queue = reverse("registrar:approvals")
+    assert queue in client_for(county_reviewer).get(reverse("registrar:dashboard")).content.decode()
+    assert queue not in client_for(class_teacher).get(reverse("registrar:dashboard")).content.decode()
