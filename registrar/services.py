@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from registrar.audit import record_event, stamp
-from registrar.choices import NodeKind, Role
+from registrar.choices import NodeKind
 from registrar.models import Grade, Organisation, SchoolClass, default_capacity
 
 
@@ -14,11 +14,6 @@ class RegistrarError(Exception):
     def __init__(self, message):
         super().__init__(message)
         self.message = message
-
-
-def ensure_school_registrar(user, school):
-    if not (user.has_role(Role.SCHOOL_REGISTRAR) and user.node_id == school.pk):
-        raise RegistrarError(_("Only the registrar of this school may do this."))
 
 
 @transaction.atomic

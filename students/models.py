@@ -48,8 +48,6 @@ RESIDENT_ID = "1"
 
 
 class StudentQuerySet(ScopedQuerySet):
-    scope_path = "school__path"
-
     def visible_to(self, user):
         if not user.is_authenticated or not user.is_active:
             return self.none()

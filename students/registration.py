@@ -18,7 +18,13 @@ from registrar.audit import record_event
 from registrar.models import ApprovalState, Decision
 from students.errors import StudentError
 from students.models import Status, Student
-from students.services import record_status_event, register_student, replace_guardians, revise_registration
+from students.services import (
+    create_student,
+    record_status_event,
+    register_student,
+    replace_guardians,
+    revise_registration,
+)
 
 KIND = "students.registration"
 
@@ -59,6 +65,14 @@ def submit_for_review(students, *, by):
             Student.objects.filter(pk__in=[student.pk for student in group]).update(registration=request)
             requests.append(submit(request, by=by))
     return requests
+
+
+def enter_student(*, by, school, data, guardians):
+    """新生注册 from the form: the entry and its review request together, or neither."""
+    with transaction.atomic():
+        student = create_student(by=by, school=school, data=data, guardians=guardians)
+        submit_for_review([student], by=by)
+    return student
 
 
 def can_revise(student):

@@ -120,10 +120,9 @@ def create(request):
     family = GuardianFormSet(request.POST or None, instance=Student(), prefix="guardians")
     if request.method == "POST" and form.is_valid() and family.is_valid():
         try:
-            student = services.create_student(
+            student = registration.enter_student(
                 by=request.user, school=school, data=form.record_data(), guardians=family.guardian_data()
             )
-            registration.submit_for_review([student], by=request.user)
         except StudentError as error:
             add_record_errors(error.errors or {"__all__": [error.message]}, form, family)
         else:

@@ -11,8 +11,8 @@ from registrar.approvals import approve, reject, return_for_revision, withdraw
 from registrar.models import ApprovalRequest, ApprovalState
 from registrar.services import create_class
 from students.models import Status, Student
-from students.registration import submit_for_review
-from students.services import create_student, register_student
+from students.registration import enter_student, submit_for_review
+from students.services import register_student
 from tests.conftest import make_user
 from tests.student_helpers import guardian_data, make_id, register, student_data
 
@@ -322,11 +322,27 @@ def test_a_file_that_is_no_image_is_refused(client_for, enrolled, registrar):
     assert not enrolled.photo
 
 
-def test_create_student_service_is_used_by_the_form(registrar, school_class):
-    # The same rules as the form: the service refuses a record without guardians.
+def test_an_entry_without_family_is_refused_and_nothing_is_queued(registrar, school_class):
     from students.errors import StudentError
 
+    school = school_class.grade.school
     with pytest.raises(StudentError):
-        create_student(
-            by=registrar, school=school_class.grade.school, data=student_data(school_class), guardians=[]
+        enter_student(by=registrar, school=school, data=student_data(school_class), guardians=[])
+    assert not Student.objects.exists()
+    assert not ApprovalRequest.objects.exists()
+
+
+def test_a_failed_submission_leaves_no_entry_behind(registrar, school_class, monkeypatch):
+    from registrar.approvals import ApprovalError
+    from students import registration
+
+    def refuse(students, *, by):
+        raise ApprovalError("审核链配置错误")
+
+    monkeypatch.setattr(registration, "submit_for_review", refuse)
+    school = school_class.grade.school
+    with pytest.raises(ApprovalError):
+        enter_student(
+            by=registrar, school=school, data=student_data(school_class), guardians=[guardian_data()]
         )
+    assert not Student.objects.exists()
