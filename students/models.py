@@ -113,6 +113,8 @@ class Student(models.Model):
         on_delete=models.PROTECT,
         related_name="students",
         limit_choices_to={"kind": NodeKind.SCHOOL},
+        # The indexes student_roster and student_school_status begin with school_id.
+        db_index=False,
     )
     grade = models.ForeignKey(
         Grade, verbose_name=_("grade"), on_delete=models.PROTECT, related_name="students"
@@ -148,7 +150,14 @@ class Student(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    # The history is read by student (id) and by date: the copies of the record's own indexes would
+    # only slow down every write (a county's import writes 100,000 history rows). Its user column
+    # keeps no constraint: a history row never stops a user account from going.
+    history = HistoricalRecords(
+        excluded_fields=["updated_at"],
+        no_db_index=["number", "id_number", "school", "grade", "school_class", "registration"],
+        user_db_constraint=False,
+    )
     objects = StudentQuerySet.as_manager()
 
     class Meta:
@@ -172,10 +181,9 @@ class Student(models.Model):
             models.Index(fields=["school", "grade", "school_class", "name"], name="student_roster"),
             models.Index(fields=["school", "status"], name="student_school_status"),
             # Equality and prefix searches (LIKE 'x%'): on PostgreSQL the pattern operator class
-            # serves both; other databases ignore opclasses.
+            # serves both; other databases ignore opclasses. 学籍号 and ID number have theirs already:
+            # Django gives every indexed or unique text column a pattern index (…_like) on PostgreSQL.
             models.Index(fields=["name"], name="student_name_prefix", opclasses=["varchar_pattern_ops"]),
-            models.Index(fields=["number"], name="student_number_prefix", opclasses=["varchar_pattern_ops"]),
-            models.Index(fields=["id_number"], name="student_id_prefix", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self):
@@ -202,7 +210,12 @@ class Student(models.Model):
 
 class Guardian(models.Model):
     student = models.ForeignKey(
-        Student, verbose_name=_("student"), on_delete=models.CASCADE, related_name="guardians"
+        Student,
+        verbose_name=_("student"),
+        on_delete=models.CASCADE,
+        related_name="guardians",
+        # guardian_unique_order (student, order) serves every lookup by student.
+        db_index=False,
     )
     order = models.PositiveSmallIntegerField(_("order"), default=1)
     name = models.CharField(_("name"), max_length=50)
@@ -212,7 +225,7 @@ class Guardian(models.Model):
     id_number = models.CharField(_("ID number"), max_length=30, blank=True)
     is_guardian = models.BooleanField(_("legal guardian"), default=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(user_db_constraint=False)
 
     class Meta:
         verbose_name = _("guardian")
