@@ -496,7 +496,7 @@ def test_large_files_are_checked_by_several_processes(
     plain = prepare(path, scope=school, by=registrar, processes=2)
     assert validate.parallel_workers(read_roster(path), 2) == 1  # below PARALLEL_MIN_ROWS
     monkeypatch.setattr(validate, "PARALLEL_MIN_ROWS", 10)
-    monkeypatch.setattr(validate, "RANGES_PER_PROCESS", 3)
+    monkeypatch.setattr(validate, "PARALLEL_CHUNK", 4)
     assert validate.parallel_workers(read_roster(path), 2) == 2
     forked = prepare(path, scope=school, by=registrar, processes=2)
     assert [(r.number, r.values, r.problems, r.action) for r in forked.rows] == [
@@ -509,3 +509,81 @@ def test_the_command_with_a_missing_file(db, school, capsys):
         call_command("import_roster", "/nonexistent/roster.xlsx", "--school", school.code)
     assert "/nonexistent/roster.xlsx" in capsys.readouterr().err
     assert not ImportBatch.objects.exists()
+
+
+# --- the command's stream: rows written while the rest are checked --------------------------------
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Chunks of two rows, so that a small file streams through several."""
+    from students.roster import validate
+
+    monkeypatch.setattr(validate, "PARALLEL_CHUNK", 2)
+
+
+def stream_import(path, school):
+    from students.roster.importer import import_file
+
+    return import_file(path, scope=school, register=True)
+
+
+def test_the_stream_writes_every_row_of_a_valid_file(roster, school, school_class, small_chunks):
+    plan, batch = stream_import(roster(*[pupil(n) for n in range(1, 8)]), school)
+    assert [row.number for row in plan.rows] == list(range(2, 9))
+    assert Student.objects.filter(status=Status.ENROLLED).count() == 7
+    assert StatusEvent.objects.count() == Student.history.count() == Guardian.objects.count() == 7
+    assert (batch.state, batch.new_count) == (ImportBatch.State.DONE, 7)
+
+
+def test_a_bad_row_late_in_the_stream_undoes_what_was_written(
+    roster, school, school_class, registrar, small_chunks
+):
+    path = roster(*[pupil(n) for n in range(1, 7)], pupil(7, 民族="火星族"))
+    before = snapshot()
+    with pytest.raises(RosterInvalid) as raised:
+        stream_import(path, school)
+    assert snapshot() == before
+    assert not ImportBatch.objects.exists()
+    # The same problems as a check of the whole file reports.
+    assert problems(raised.value.plan) == problems(prepare(path, scope=school))
+    assert "火星族" in only_problem(raised.value.plan, 8)
+
+
+def test_a_twin_late_in_the_stream_is_reported_not_matched(roster, school, school_class, small_chunks):
+    """The second copy must not find the first, just written, as a student of the school."""
+    path = roster(*[pupil(n) for n in range(1, 6)], pupil(1))
+    with pytest.raises(RosterInvalid) as raised:
+        stream_import(path, school)
+    assert not Student.objects.exists()
+    found = problems(raised.value.plan)
+    assert sorted(found) == [2, 7]
+    assert all("2、7" in " ".join(messages) for messages in found.values())
+
+
+def test_a_full_class_is_found_at_the_end_of_the_stream(roster, school, school_class, small_chunks):
+    school_class.capacity = 4
+    school_class.save()
+    with pytest.raises(RosterInvalid) as raised:
+        stream_import(roster(*[pupil(n) for n in range(1, 7)]), school)
+    assert not Student.objects.exists()
+    assert sorted(problems(raised.value.plan)) == [6, 7]
+
+
+def test_a_number_the_stream_gave_away_falls_back_to_the_whole_check(
+    roster, school, school_class, small_chunks
+):
+    """Row 2 gets the first J number of its prefix; row 4 brings that very number in the file. The
+    stream's insert fails, everything is undone and the file is written as a whole instead."""
+    from students.numbers import j_number
+
+    first = pupil_without_id(1)
+    birth = birth_for(1, day=2)
+    given = j_number("420102", birth, 1)
+    rows = [first, pupil(2), pupil_without_id(3, 出生日期=birth.isoformat(), 学籍号=given)]
+    rows[0]["出生日期"] = birth.isoformat()
+    plan, _batch = stream_import(roster(*rows), school)
+    numbers = dict(Student.objects.values_list("name", "number"))
+    assert numbers[rows[2]["姓名"]] == given
+    assert numbers[rows[0]["姓名"]] not in (given, None)
+    assert Student.objects.count() == 3

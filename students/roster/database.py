@@ -17,6 +17,7 @@ from registrar.choices import NodeKind
 from registrar.models import Grade, Organisation, SchoolClass, default_capacity
 from students import codes
 from students.models import KEY_FIELDS, LIVE_STATUSES, LOCKED_STATUSES, Guardian, Status, Student
+from students.roster.bulk import any_of
 from students.roster.template import BY_KEY, GRADE_LABELS, GUARDIAN_FIELDS
 from students.roster.validate import NEW, UNCHANGED, UPDATABLE_KEYS, UPDATE, NewClass, Problem
 
@@ -93,15 +94,15 @@ def find_existing(plan, rows):
     # A cancelled registration never was one: the person may be registered anew.
     queryset = Student.objects.exclude(status=Status.CANCELLED).values_list(*fields)
     for chunk in chunks(numbers):
-        for values in queryset.filter(number__in=chunk):
+        for values in queryset.filter(any_of("number", chunk)):
             found = record(values)
             by_number[found["number"]] = found
     for chunk in chunks(ids):
-        for values in queryset.filter(id_number__in=chunk):
+        for values in queryset.filter(any_of("id_number", chunk)):
             found = record(values)
             by_id[found["id_number"]].append(found)
     for chunk in chunks(names):
-        for values in queryset.filter(id_number="", name__in=chunk):
+        for values in queryset.filter(any_of("name", chunk), id_number=""):
             found = record(values)
             by_person[(found["name"], found["gender"], found["birth_date"])].append(found)
     return by_number, by_id, by_person
@@ -314,7 +315,7 @@ class DatabaseChecker:
         fields = ("id", "student_id", "order", *GUARDIAN_FIELDS)
         record = Existing.with_fields(fields)
         for chunk in chunks([row.student["id"] for row in rows]):
-            guardians = Guardian.objects.filter(student_id__in=chunk).order_by("order", "id")
+            guardians = Guardian.objects.filter(any_of("student_id", chunk)).order_by("order", "id")
             for values in guardians.values_list(*fields):
                 current[values[1]].append(record(values))
         for row in rows:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import PurePosixPath
 
 from django.core.files.base import ContentFile, File
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
@@ -34,7 +34,7 @@ from students.numbers import J_PREFIX_LENGTH, j_number, region_code
 from students.permissions import ensure_registrar_of
 from students.privacy import mask_id
 from students.roster import bulk
-from students.roster.database import check_database, chunks
+from students.roster.database import DatabaseChecker, check_database, chunks
 from students.roster.exporter import safe_cell
 from students.roster.reader import RosterFileError, read_roster
 from students.roster.template import GRADE_LABELS, GUARDIAN_FIELDS
@@ -45,7 +45,9 @@ from students.roster.validate import (
     Plan,
     add,
     check_rows,
+    checked_chunks,
     collector_paused,
+    finish_rows,
     start_plan,
 )
 
@@ -108,29 +110,43 @@ def prepare(source, *, scope, by=None, today=None, create_classes=False, progres
 # --- writing --------------------------------------------------------------------------------------
 
 
-def commit(plan, *, by, register, reason="", batch=None):
+def commit(plan, *, by, register, reason="", batch=None, chunks=None):
     """Write a checked plan in one transaction, or raise RosterInvalid and write nothing.
 
     The schools are locked and the database checks run again first: the file was checked a while
     ago and another import may have filled a class since. `plan.timings` gets the time of each step.
+
+    With `chunks` (an iterator of lists of checked rows, from `checked_chunks`) the plan's rows are
+    still being checked: each chunk is checked against the database and its new students written
+    as it arrives, so that writing overlaps the checking (see Stream).
     """
     reason = reason or _("Roster import")
     clock = Clock(plan.timings)
     with transaction.atomic(), bulk.fast_writes(), collector_paused():
-        school_ids = sorted({row.school.pk for row in plan.rows if row.school is not None})
-        list(Organisation.objects.select_for_update().filter(pk__in=school_ids).order_by("pk"))
-        with clock("database checks"):
-            check_database(plan)
-        if not plan.is_valid:
-            raise RosterInvalid(plan)
+        if chunks is None:
+            school_ids = {row.school.pk for row in plan.rows if row.school is not None}
+        else:
+            school_ids = {school.pk for school in plan.schools.values()}
+        list(Organisation.objects.select_for_update().filter(pk__in=sorted(school_ids)).order_by("pk"))
         writer = Writer(plan, by=by, register=register, reason=reason)
-        writer.create_classes()
-        with clock("registration numbers"):
-            writer.issue_numbers()
-        if not plan.is_valid:
-            raise RosterInvalid(plan)
+        streamed = False
+        if chunks is not None:
+            stream = Stream(plan, writer, clock)
+            streamed = stream.run(chunks)
+            writer = stream.writer
+        if not streamed:
+            with clock("database checks"):
+                check_database(plan)
+            if not plan.is_valid:
+                raise RosterInvalid(plan)
+            writer.create_classes()
+            with clock("registration numbers"):
+                writer.issue_numbers()
+            if not plan.is_valid:
+                raise RosterInvalid(plan)
+            with clock("writing"):
+                writer.write_new()
         with clock("writing"):
-            writer.write_new()
             writer.write_updates()
         if batch is not None:
             fill_counts(batch, plan)
@@ -151,6 +167,111 @@ def commit(plan, *, by, register, reason="", batch=None):
         )
         writer.enter_review()
     return writer
+
+
+class Stream:
+    """Checks chunks of rows against the database and writes their new students as they arrive.
+
+    A county's file is checked by forked processes; meanwhile the database writes the rows they have
+    finished (and, on PostgreSQL, checks their foreign keys at once rather than all at the commit).
+    Writing ahead is optimistic: it goes on only while every row so far is valid, has no twin
+    earlier in the file and gets its 学籍号. At the first problem everything written ahead is rolled
+    back to a savepoint and the remaining chunks are only collected: the plan is then checked and
+    written (or refused) as a whole, exactly as without a stream, so the problems reported are the same.
+    """
+
+    def __init__(self, plan, writer, clock):
+        self.plan = plan
+        self.writer = writer
+        self.clock = clock
+        self.writing = True
+        self.checker = None
+        self.seen = (set(), set(), set())
+
+    def run(self, chunks):
+        """Take every chunk; True when the whole plan is checked and its new students are written."""
+        plan = self.plan
+        schools = {school.pk: school for school in plan.schools.values()}
+        with self.clock("database checks"):
+            self.checker = DatabaseChecker(plan, schools)
+        with bulk.constraints_checked_at_once(), bulk.index_lookups():
+            savepoint = transaction.savepoint()
+            with self.clock("checking rows"):
+                for rows in chunks:
+                    plan.rows += rows
+                    if self.writing and not self.write_ahead(rows):
+                        self.stop_writing(savepoint)
+            finish_rows(plan)
+            if self.writing and plan.is_valid:
+                self.checker.check_room(plan.rows)
+                if not plan.is_valid:
+                    raise RosterInvalid(plan)
+                transaction.savepoint_commit(savepoint)
+                return True
+            if self.writing:
+                self.stop_writing(savepoint)
+            return False
+
+    def stop_writing(self, savepoint):
+        """Undo everything written ahead; the plan is then checked and written as a whole."""
+        transaction.savepoint_rollback(savepoint)
+        self.writing = False
+        writer = self.writer
+        self.writer = Writer(self.plan, by=writer.by, register=writer.register, reason=writer.reason)
+
+    def write_ahead(self, rows):
+        """Check `rows` against the database and write their new students; False at the first problem."""
+        if any(row.problems for row in rows) or self.repeats(rows):
+            return False
+        writer = self.writer
+        with self.clock("database checks"):
+            self.checker.place_rows(rows)
+            self.checker.match_rows(rows)
+        if any(row.problems for row in rows):
+            return False
+        for row in rows:
+            if row.action == UNCHANGED:
+                row.student = None
+        new = [row for row in rows if row.action == NEW]
+        writer.create_classes()
+        with self.clock("registration numbers"):
+            writer.issue_numbers(new)
+        if any(row.problems for row in new):
+            return False
+        try:
+            with self.clock("writing"):
+                writer.write_new(new)
+        except IntegrityError:
+            # A 学籍号 of the file's own that another row was given, say: the whole check says which.
+            return False
+        return True
+
+    def repeats(self, rows):
+        """Whether a row repeats the ID number, 学籍号 or person of an earlier row (check_duplicates
+        says so at the end); such a row would find its twin, just written, in the database."""
+        plan = self.plan
+        ids, numbers, people = self.seen
+        for row in rows:
+            if "id_number" in (row.failed or ()):
+                continue
+            id_number = plan.value(row, "id_number")
+            number = plan.value(row, "number")
+            person = None
+            if not id_number:
+                person = (
+                    plan.value(row, "name"),
+                    plan.value(row, "gender"),
+                    plan.value(row, "birth_date", None),
+                )
+            if id_number in ids or number in numbers or person in people:
+                return True
+            if id_number:
+                ids.add(id_number)
+            if number:
+                numbers.add(number)
+            if person is not None:
+                people.add(person)
+        return False
 
 
 class Clock:
@@ -174,11 +295,24 @@ class Clock:
 def import_file(source, *, scope, by=None, register=True, reason="", processes=1, create_classes=False):
     """The command line's import: check the file (in `processes` processes if large) and write it.
 
-    Returns (plan, batch), or raises RosterInvalid having written nothing. The file is copied into
-    private storage with the batch record.
+    The rows are written as they are checked (see Stream). Returns (plan, batch), or raises
+    RosterInvalid having written nothing. The file is copied into private storage with the batch record.
     """
-    plan = check_file(source, scope=scope, by=by, create_classes=create_classes, processes=processes)
-    return plan, commit_checked(source, plan, by=by, register=register, reason=reason)
+    started = time.perf_counter()
+    try:
+        sheet = read_roster(source)
+    except RosterFileError as error:
+        plan = Plan(source=source, scope=scope, by=by, today=timezone.localdate())
+        plan.file_errors.append(error.message)
+        raise RosterInvalid(plan) from error
+    plan = start_plan(sheet, scope=scope, by=by, create_classes=create_classes)
+    plan.timings["reading the file"] = time.perf_counter() - started
+    if plan.file_errors:
+        raise RosterInvalid(plan)
+    reason = reason or _("Roster import: %(file)s") % {"file": PurePosixPath(str(source)).name}
+    with checked_chunks(sheet, plan, processes=processes) as chunks:
+        batch = commit_with_batch(source, plan, by=by, register=register, reason=reason, chunks=chunks)
+    return plan, batch
 
 
 def commit_checked(source, plan, *, by, register, reason=""):
@@ -188,10 +322,14 @@ def commit_checked(source, plan, *, by, register, reason=""):
         # Bad rows already: report the database's side too, and keep no copy of the file.
         check_database(plan)
         raise RosterInvalid(plan)
+    return commit_with_batch(source, plan, by=by, register=register, reason=reason)
+
+
+def commit_with_batch(source, plan, *, by, register, reason, chunks=None):
     with transaction.atomic():
         batch = command_batch(source, plan, by=by, register=register)
         try:
-            commit(plan, by=by, register=register, reason=reason, batch=batch)
+            commit(plan, by=by, register=register, reason=reason, batch=batch, chunks=chunks)
         except (RosterInvalid, StudentError):
             if batch.file:
                 batch.file.storage.delete(batch.file.name)
@@ -319,17 +457,24 @@ class Writer:
         self.layout = None
         self.classes_created = []
         self.registering_ids = []
-        self.new_rows = [row for row in plan.rows if row.action == NEW]
-        self.update_rows = [row for row in plan.rows if row.action == UPDATE]
+
+    @property
+    def new_rows(self):
+        return [row for row in self.plan.rows if row.action == NEW]
+
+    @property
+    def update_rows(self):
+        return [row for row in self.plan.rows if row.action == UPDATE]
 
     # classes and numbers
 
     def create_classes(self):
         """--create-classes: grades the school teaches but has not set up, and the classes named."""
         plan = self.plan
-        if not plan.new_classes:
+        wanted = [new for new in plan.new_classes.values() if new.created is None]
+        if not wanted:
             return
-        schools = {new.school.pk: new.school for new in plan.new_classes.values()}
+        schools = {new.school.pk: new.school for new in wanted}
         for school_id, school in schools.items():
             if any(key[0] == school_id for key in plan.new_grades) and missing_grade_levels(school):
                 sync_grades(school, by=self.by)
@@ -337,7 +482,7 @@ class Writer:
             (grade.school_id, grade.level): grade
             for grade in Grade.objects.filter(school__in=list(schools)).select_related("school")
         }
-        for new in plan.new_classes.values():
+        for new in wanted:
             try:
                 new.created = create_class(grades[(new.school.pk, new.level)], by=self.by, name=new.name)
             except RegistrarError as error:
@@ -370,7 +515,8 @@ class Writer:
                 candidates[row] = "G" + id_number
         taken = set()
         for chunk in chunks(set(candidates.values())):
-            taken.update(Student.objects.filter(number__in=chunk).values_list("number", flat=True))
+            issued = Student.objects.filter(bulk.any_of("number", chunk))
+            taken.update(issued.values_list("number", flat=True))
         for row in wanting:
             candidate = candidates.get(row)
             if candidate and candidate not in taken and candidate not in self.used_numbers:

@@ -57,6 +57,11 @@ class RosterSheet:
     # The python-calamine sheet, for reading a range of rows again (a forked process does).
     source_sheet: object = field(repr=False, default=None)
 
+    def release(self):
+        """Let the parsed sheet go (the processes forked to check it keep their copies)."""
+        self.rows_iter = None
+        self.source_sheet = None
+
     def rows(self):
         """(row number in the sheet, cells) for every data row that is not entirely empty."""
         return self._data_rows(self.rows_iter)

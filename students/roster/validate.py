@@ -8,10 +8,13 @@ only query is for the schools in scope. The file against the database is databas
 import gc
 import multiprocessing
 import os
+import queue
+import traceback
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -209,6 +212,7 @@ def check_rows(sheet, plan, *, progress=None, processes=1):
 
 def finish_rows(plan):
     """What can only be said of the whole file: duplicates inside it, or that it has no rows."""
+    plan.rows.sort(key=attrgetter("number"))
     check_duplicates(plan)
     if not plan.rows and not plan.file_errors:
         plan.file_errors.append(_("The file has no data rows under its header."))
@@ -216,13 +220,15 @@ def finish_rows(plan):
 
 @contextmanager
 def checked_chunks(sheet, plan, *, processes=1):
-    """An iterator of lists of checked Rows, in file order, PARALLEL_CHUNK rows at a time.
+    """An iterator of lists of checked Rows, PARALLEL_CHUNK rows at a time (finish_rows puts them
+    in file order).
 
     With `processes` > 1 a large file (a county's) is checked by that many forked processes at
-    once (validate_record costs about a tenth of a millisecond a row, and a county has 100,000);
-    the parent reads the file and hands out the chunks. The processes are forked on entering, so
-    enter before opening a transaction. Only the command line asks for it: a web or task worker
-    process is never forked.
+    once (validate_record costs about a twentieth of a millisecond a row, and a county has 100,000).
+    The processes inherit the parsed sheet; each checks one range of rows and sends its rows back
+    chunk by chunk as it goes, so the caller can write the first chunks while the rest are checked.
+    The processes are forked on entering, so enter before opening a transaction. Only the command
+    line asks for it: a web or task worker process is never forked.
     """
     global _FORKED_PLAN
     plan.schools = schools_in_scope(plan.scope)
@@ -236,15 +242,27 @@ def checked_chunks(sheet, plan, *, processes=1):
 
         # A forked process must not inherit (and later close) the parent's database connection.
         connections.close_all()
-        # The processes inherit the parsed sheet: each reads its own ranges of rows from it, and
-        # only the checked rows travel back.
+        context = multiprocessing.get_context("fork")
         _FORKED_PLAN = plan, sheet
+        started = []
         try:
-            with multiprocessing.get_context("fork").Pool(processes=workers) as pool:
-                packed = pool.imap(_check_range, row_ranges(plan, workers))
-                yield ([_unpack(plan, row) for row in rows] for rows in packed)
+            for bounds in row_ranges(plan, workers):
+                channel = context.Queue()
+                process = context.Process(target=_check_range, args=(bounds, channel), daemon=True)
+                process.start()
+                started.append((process, channel))
+            # The processes have their copies of the parsed sheet; this one needs it no more (the
+            # sheet of a county takes over 100 MB, and the writing is still to come).
+            _FORKED_PLAN = None
+            sheet.release()
+            del sheet
+            yield _taking_turns(plan, started)
         finally:
             _FORKED_PLAN = None
+            for process, _channel in started:
+                if process.is_alive():
+                    process.terminate()
+                process.join()
 
 
 @contextmanager
@@ -304,11 +322,12 @@ def convert_slowly(converters, cells):
 
 # Below this many rows one process checks the file: starting more costs more than it saves.
 PARALLEL_MIN_ROWS = 20_000
-# Rows handed on at a time when one process checks the file.
+# Rows handed on at a time.
 PARALLEL_CHUNK = 1000
-# Each forked process takes one range of rows: every range is read from the top of the sheet,
-# so more ranges would read the first rows again and again.
-RANGES_PER_PROCESS = 1
+# How long the parent waits for a forked process that has died without a word (seconds).
+SILENCE_LIMIT = 5
+# How much lower the checking processes run than the parent (see os.nice).
+WORKER_NICENESS = 10
 _FORKED_PLAN = None
 
 
@@ -335,20 +354,72 @@ def _chunked_rows(iterable, size):
 
 
 def row_ranges(plan, workers):
-    """(low, high) row numbers splitting the data rows into a few ranges per process."""
+    """(low, high) row numbers splitting the data rows into one range per process.
+
+    One range each: a range is read from the top of the sheet, so more would read rows again and again.
+    """
     first, end = plan.header_row + 1, plan.sheet_height + 1
-    count = workers * RANGES_PER_PROCESS
-    size = max((end - first + count - 1) // count, 1)
+    size = max((end - first + workers - 1) // workers, 1)
     return [(low, min(low + size, end)) for low in range(first, end, size)]
 
 
-def _check_range(bounds):
-    """In a forked process: check the rows in `bounds` of the inherited sheet; compact results."""
-    plan, sheet = _FORKED_PLAN
-    return [
-        (row.number, row.values, row.problems, row.failed, row.school.code if row.school else None, row.level)
-        for row in check_part(plan, sheet.rows_between(*bounds))
-    ]
+def _check_range(bounds, channel):
+    """In a forked process: check the rows in `bounds` of the inherited sheet, sending compact
+    chunks of them to `channel`, then ("done", None); ("failed", traceback) if anything breaks."""
+    try:
+        # The parent writes what this process has checked: its work is the longer chain, so it goes first.
+        os.nice(WORKER_NICENESS)
+        plan, sheet = _FORKED_PLAN
+        packed = (_pack(row) for row in check_part(plan, sheet.rows_between(*bounds)))
+        for chunk in _chunked_rows(packed, PARALLEL_CHUNK):
+            channel.put(("rows", chunk))
+        channel.put(("done", None))
+    except BaseException:
+        channel.put(("failed", traceback.format_exc()))
+    finally:
+        channel.close()
+        channel.join_thread()
+
+
+def _received(process, channel):
+    """The chunks a forked process sends, in order, until it is done."""
+    silent = 0
+    while True:
+        try:
+            kind, payload = channel.get(timeout=1)
+        except queue.Empty:
+            # A process that died without a word (killed for memory, say) must not hang the import.
+            silent = silent + 1 if process.exitcode is not None else 0
+            if silent >= SILENCE_LIMIT:
+                raise RuntimeError(
+                    f"A process checking the roster ended with status {process.exitcode}."
+                ) from None
+            continue
+        if kind == "rows":
+            yield payload
+        elif kind == "done":
+            return
+        else:
+            raise RuntimeError(f"A process checking the roster failed:\n{payload}")
+
+
+def _pack(row):
+    """A checked row as plain values, to travel between processes (the school by its code)."""
+    school_code = row.school.code if row.school is not None else None
+    return row.number, row.values, row.problems, row.failed, school_code, row.level
+
+
+def _taking_turns(plan, started):
+    """A chunk from each process in turn: none of them piles up what it has checked while the
+    parent is busy with another's (a county's rows held twice would break the memory budget)."""
+    streams = [_received(process, channel) for process, channel in started]
+    while streams:
+        for stream in list(streams):
+            packed = next(stream, None)
+            if packed is None:
+                streams.remove(stream)
+                continue
+            yield [_unpack(plan, row) for row in packed]
 
 
 def _unpack(plan, packed):
