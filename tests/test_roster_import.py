@@ -582,8 +582,29 @@ def test_a_number_the_stream_gave_away_falls_back_to_the_whole_check(
     given = j_number("420102", birth, 1)
     rows = [first, pupil(2), pupil_without_id(3, 出生日期=birth.isoformat(), 学籍号=given)]
     rows[0]["出生日期"] = birth.isoformat()
-    plan, _batch = stream_import(roster(*rows), school)
+    stream_import(roster(*rows), school)
     numbers = dict(Student.objects.values_list("name", "number"))
     assert numbers[rows[2]["姓名"]] == given
     assert numbers[rows[0]["姓名"]] not in (given, None)
     assert Student.objects.count() == 3
+
+
+def test_the_stream_with_forked_processes(transactional_db, roster, school, school_class, monkeypatch):
+    """The command's own path: two processes check, the parent writes as their chunks come in."""
+    from students.roster import validate
+
+    school_class.capacity = 50
+    school_class.save()
+    monkeypatch.setattr(validate, "PARALLEL_MIN_ROWS", 10)
+    monkeypatch.setattr(validate, "PARALLEL_CHUNK", 3)
+    from students.roster.importer import import_file
+
+    plan, _batch = import_file(roster(*[pupil(n) for n in range(1, 21)]), scope=school, processes=2)
+    assert [row.number for row in plan.rows] == list(range(2, 22))
+    assert Student.objects.filter(status=Status.ENROLLED).count() == 20
+
+    bad = roster(*[pupil(n) for n in range(21, 40)], pupil(40, 民族="火星族"))
+    with pytest.raises(RosterInvalid) as raised:
+        import_file(bad, scope=school, processes=2)
+    assert Student.objects.count() == 20
+    assert list(problems(raised.value.plan)) == [21]
