@@ -196,39 +196,27 @@ def fast_writes():
 
 
 @contextmanager
-def constraints_checked_at_once():
-    """On PostgreSQL, check the foreign keys of each statement as it runs rather than at the commit.
+def streaming_writes():
+    """On PostgreSQL, for a bulk write streamed while other processes check the rows to come:
 
-    Django makes them deferred; a bulk write streamed while other processes work then spends its
-    checking time alongside them instead of in one long commit at the end.
+    - foreign keys are checked as each statement runs rather than at the commit (Django makes them
+      deferred): the checking time is spent alongside the other processes, not in one long commit;
+    - rows are looked up by index. The students table of a new system has no statistics yet; for a
+      lookup of 1,000 ID numbers the planner then guesses a large share of the table and scans all
+      of it, a table that grows by a thousand rows a chunk (the checks of a county import grew
+      fourfold). Every lookup the import makes has its index, as a table with statistics would use.
+
+    On an error the rollback (of the transaction or savepoint) restores both settings by itself.
     """
     if connection.vendor != "postgresql":
         yield
         return
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    yield
-    # On an error the rollback (of the transaction or savepoint) restores the mode by itself.
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-
-
-@contextmanager
-def index_lookups():
-    """On PostgreSQL, look rows up by index while a bulk write fills the table (for this transaction).
-
-    The students table of a new system has no statistics yet; for a lookup of 1,000 ID numbers the
-    planner then guesses a large share of the table and scans all of it, a table that grows by a
-    thousand rows a chunk: the checks of a streamed county import grew fourfold. Every lookup the
-    import makes has its index, which is what a table with statistics would use anyway.
-    """
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
     yield
     with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         cursor.execute("SET LOCAL enable_seqscan = DEFAULT")
 
 

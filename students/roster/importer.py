@@ -47,6 +47,7 @@ from students.roster.validate import (
     check_rows,
     checked_chunks,
     collector_paused,
+    duplicate_keys,
     finish_rows,
     start_plan,
 )
@@ -194,7 +195,7 @@ class Stream:
         schools = {school.pk: school for school in plan.schools.values()}
         with self.clock("database checks"):
             self.checker = DatabaseChecker(plan, schools)
-        with bulk.constraints_checked_at_once(), bulk.index_lookups():
+        with bulk.streaming_writes():
             savepoint = transaction.savepoint()
             with self.clock("checking rows"):
                 for rows in chunks:
@@ -249,28 +250,15 @@ class Stream:
     def repeats(self, rows):
         """Whether a row repeats the ID number, 学籍号 or person of an earlier row (check_duplicates
         says so at the end); such a row would find its twin, just written, in the database."""
-        plan = self.plan
-        ids, numbers, people = self.seen
         for row in rows:
-            if "id_number" in (row.failed or ()):
+            keys = duplicate_keys(self.plan, row)
+            if keys is None:
                 continue
-            id_number = plan.value(row, "id_number")
-            number = plan.value(row, "number")
-            person = None
-            if not id_number:
-                person = (
-                    plan.value(row, "name"),
-                    plan.value(row, "gender"),
-                    plan.value(row, "birth_date", None),
-                )
-            if id_number in ids or number in numbers or person in people:
+            if any(key and key in seen for key, seen in zip(keys, self.seen, strict=True)):
                 return True
-            if id_number:
-                ids.add(id_number)
-            if number:
-                numbers.add(number)
-            if person is not None:
-                people.add(person)
+            for key, seen in zip(keys, self.seen, strict=True):
+                if key:
+                    seen.add(key)
         return False
 
 

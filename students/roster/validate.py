@@ -326,8 +326,6 @@ PARALLEL_MIN_ROWS = 20_000
 PARALLEL_CHUNK = 1000
 # How long the parent waits for a forked process that has died without a word (seconds).
 SILENCE_LIMIT = 5
-# How much lower the checking processes run than the parent (see os.nice).
-WORKER_NICENESS = 10
 _FORKED_PLAN = None
 
 
@@ -367,8 +365,6 @@ def _check_range(bounds, channel):
     """In a forked process: check the rows in `bounds` of the inherited sheet, sending compact
     chunks of them to `channel`, then ("done", None); ("failed", traceback) if anything breaks."""
     try:
-        # The parent writes what this process has checked: its work is the longer chain, so it goes first.
-        os.nice(WORKER_NICENESS)
         plan, sheet = _FORKED_PLAN
         packed = (_pack(row) for row in check_part(plan, sheet.rows_between(*bounds)))
         for chunk in _chunked_rows(packed, PARALLEL_CHUNK):
@@ -521,25 +517,28 @@ class RowChecker:
         return guardians
 
 
+def duplicate_keys(plan, row):
+    """What makes two rows the same student: (ID number, 学籍号, person), each "" or None when the row
+    has none; None altogether when its ID number could not be read."""
+    if "id_number" in (row.failed or ()):
+        return None
+    id_number = plan.value(row, "id_number")
+    name = plan.value(row, "name")
+    birth_date = plan.value(row, "birth_date", None)
+    person = (name, plan.value(row, "gender"), birth_date) if not id_number and name and birth_date else None
+    return id_number, plan.value(row, "number"), person
+
+
 def check_duplicates(plan):
     """The same ID number, 学籍号 or (without either) person twice in the file."""
-    ids = defaultdict(list)
-    numbers = defaultdict(list)
-    people = defaultdict(list)
+    ids, numbers, people = found = (defaultdict(list), defaultdict(list), defaultdict(list))
     for row in plan.rows:
-        failed = row.failed or ()
-        id_number = plan.value(row, "id_number")
-        if "id_number" in failed:
+        keys = duplicate_keys(plan, row)
+        if keys is None:
             continue
-        if id_number:
-            ids[id_number].append(row)
-        number = plan.value(row, "number")
-        if number:
-            numbers[number].append(row)
-        name = plan.value(row, "name")
-        birth_date = plan.value(row, "birth_date", None)
-        if not id_number and name and birth_date:
-            people[(name, plan.value(row, "gender"), birth_date)].append(row)
+        for key, group in zip(keys, found, strict=True):
+            if key:
+                group[key].append(row)
     for groups, keys, message in (
         (ids, ("id_number",), _("The same ID number is in rows %(rows)s.")),
         (numbers, ("number",), _("The same registration number is in rows %(rows)s.")),
