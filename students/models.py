@@ -86,9 +86,8 @@ class Student(models.Model):
         _("nationality or region"), max_length=3, choices=codes.nationality_choices
     )
     id_type = models.CharField(_("ID type"), max_length=1, choices=codes.id_type_choices)
-    # Keep db_index: on PostgreSQL, dropping it would also drop the partial unique index below
-    # (Django removes every index on the column).
-    id_number = models.CharField(_("ID number"), max_length=30, blank=True, db_index=True)
+    # Indexed by student_id_number (Meta.indexes): one index for equality and prefix searches.
+    id_number = models.CharField(_("ID number"), max_length=30, blank=True)
     overseas = models.CharField(
         _("Hong Kong, Macao, Taiwan or overseas"), max_length=2, choices=codes.overseas_choices
     )
@@ -181,9 +180,11 @@ class Student(models.Model):
             models.Index(fields=["school", "grade", "school_class", "name"], name="student_roster"),
             models.Index(fields=["school", "status"], name="student_school_status"),
             # Equality and prefix searches (LIKE 'x%'): on PostgreSQL the pattern operator class
-            # serves both; other databases ignore opclasses. 学籍号 and ID number have theirs already:
-            # Django gives every indexed or unique text column a pattern index (…_like) on PostgreSQL.
+            # serves both; other databases ignore opclasses. (db_index=True would make two indexes on
+            # PostgreSQL, a plain one and a pattern one, each written for every new student.) 学籍号
+            # has its pattern index already: Django gives a unique text column one (…_like).
             models.Index(fields=["name"], name="student_name_prefix", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["id_number"], name="student_id_number", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self):

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import PurePosixPath
 
 from django.core.files.base import ContentFile, File
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
@@ -197,12 +197,23 @@ class Stream:
             self.checker = DatabaseChecker(plan, schools)
         with bulk.streaming_writes():
             savepoint = transaction.savepoint()
-            with self.clock("checking rows"):
-                for rows in chunks:
-                    plan.rows += rows
-                    if self.writing and not self.write_ahead(rows):
+            with bulk.WritingBehind() as self.behind:
+                with self.clock("checking rows"):
+                    chunks = iter(chunks)
+                    while True:
+                        with self.clock("waiting for checked rows"):
+                            rows = next(chunks, None)
+                        if rows is None:
+                            break
+                        plan.rows += rows
+                        if self.writing and not self.write_ahead(rows):
+                            self.stop_writing(savepoint)
+                finish_rows(plan)
+                if self.writing:
+                    with self.clock("waiting for the writes"):
+                        written = self.written()
+                    if not written:
                         self.stop_writing(savepoint)
-            finish_rows(plan)
             if self.writing and plan.is_valid:
                 self.checker.check_room(plan.rows)
                 if not plan.is_valid:
@@ -215,15 +226,38 @@ class Stream:
 
     def stop_writing(self, savepoint):
         """Undo everything written ahead; the plan is then checked and written as a whole."""
+        self.behind.failure()
         transaction.savepoint_rollback(savepoint)
         self.writing = False
         writer = self.writer
         self.writer = Writer(self.plan, by=writer.by, register=writer.register, reason=writer.reason)
 
+    def written(self):
+        """Wait for the writes submitted; False if one was refused (see write_ahead)."""
+        try:
+            self.behind.drain()
+        except IntegrityError:
+            return False
+        return True
+
     def write_ahead(self, rows):
-        """Check `rows` against the database and write their new students; False at the first problem."""
+        """Check `rows` against the database and hand their new students to the writing thread;
+        False at the first problem."""
         if any(row.problems for row in rows) or self.repeats(rows):
             return False
+        try:
+            return self._write_ahead(rows)
+        except DatabaseError as error:
+            # A write refused, say a 学籍号 of the file's own that another row was given: the whole
+            # check says which. If it was an earlier chunk's, this chunk's queries failed after it.
+            failure = self.behind.failure()
+            if isinstance(failure or error, IntegrityError):
+                return False
+            if failure is not None:
+                raise failure from error
+            raise
+
+    def _write_ahead(self, rows):
         writer = self.writer
         with self.clock("database checks"):
             self.checker.place_rows(rows)
@@ -234,18 +268,24 @@ class Stream:
             if row.action == UNCHANGED:
                 row.student = None
         new = [row for row in rows if row.action == NEW]
-        writer.create_classes()
+        if writer.wants_classes():
+            # Creating a class takes a savepoint of its own: not while the thread writes.
+            self.behind.drain()
+            writer.create_classes()
         with self.clock("registration numbers"):
             writer.issue_numbers(new)
         if any(row.problems for row in new):
             return False
-        try:
-            with self.clock("writing"):
-                writer.write_new(new)
-        except IntegrityError:
-            # A 学籍号 of the file's own that another row was given, say: the whole check says which.
-            return False
+        with self.clock("making the rows to write"):
+            writer.write_new(new, submit=self.submit)
         return True
+
+    def submit(self, job):
+        def timed():
+            with self.clock("writing"):
+                job()
+
+        self.behind.submit(timed)
 
     def repeats(self, rows):
         """Whether a row repeats the ID number, 学籍号 or person of an earlier row (check_duplicates
@@ -344,6 +384,10 @@ def command_batch(source, plan, *, by, register):
 WRITE_CHUNK = 5000
 
 
+def guardian_columns():
+    return [column for _attname, column in bulk.columns_of(Guardian)]
+
+
 class NewStudentLayout:
     """Where each value of a new student goes in the rows of the five tables written for it.
 
@@ -368,6 +412,10 @@ class NewStudentLayout:
 
         self.history_values = bulk.history_values(
             Student, when=now, reason=writer.reason, kind="+", user_id=writer.user_id
+        )
+        self.guardian_columns = guardian_columns()
+        self.guardian_history_values = bulk.history_values(
+            Guardian, when=now, reason=writer.reason, kind="+", user_id=writer.user_id
         )
         event_columns = dict(bulk.columns_of(StatusEvent, exclude=("id",)))
         approver = (
@@ -443,6 +491,8 @@ class Writer:
         self.file_j_sequences = {}
         self.regions = {}
         self.layout = None
+        self.student_ids = bulk.Ids(Student)
+        self.guardian_ids = bulk.Ids(Guardian)
         self.classes_created = []
         self.registering_ids = []
 
@@ -455,6 +505,9 @@ class Writer:
         return [row for row in self.plan.rows if row.action == UPDATE]
 
     # classes and numbers
+
+    def wants_classes(self):
+        return any(new.created is None for new in self.plan.new_classes.values())
 
     def create_classes(self):
         """--create-classes: grades the school teaches but has not set up, and the classes named."""
@@ -551,46 +604,78 @@ class Writer:
 
     # new students
 
-    def write_new(self, rows=None):
+    def write_new(self, rows=None, *, submit=None):
         """Insert the new students and their family members in chunks; their history rows and status
-        events are then copied from them inside the database."""
+        events are then copied from them inside the database.
+
+        The rows to insert are made here; `submit` (a WritingBehind's) is given each chunk's writing
+        to do, by default done at once.
+        """
         rows = self.new_rows if rows is None else rows
         if not rows:
             return
         if self.layout is None:
             self.layout = NewStudentLayout(self)
-        layout = self.layout
-        ids = bulk.allocate_ids(Student, len(rows))
         for start in range(0, len(rows), WRITE_CHUNK):
-            chunk = rows[start : start + WRITE_CHUNK]
-            chunk_ids = ids[start : start + WRITE_CHUNK]
-            students, guardians = [], []
-            for row, student_id in zip(chunk, chunk_ids, strict=True):
-                number = self.numbers.get(row)
-                if not number:
-                    self.registering_ids.append(student_id)
-                students.append(layout.student(row, student_id, number))
-                guardians += layout.guardians(row, student_id)
+            job = self._new_students(rows[start : start + WRITE_CHUNK])
+            if submit is None:
+                job()
+            else:
+                submit(job)
+
+    def _new_students(self, rows):
+        """The writing of `rows`' students and family members, ready to run."""
+        layout = self.layout
+        ids = self.student_ids.take(len(rows))
+        students, guardians = [], []
+        for row, student_id in zip(rows, ids, strict=True):
+            number = self.numbers.get(row)
+            if not number:
+                self.registering_ids.append(student_id)
+            students.append(layout.student(row, student_id, number))
+            guardians += layout.guardians(row, student_id)
+        guardian_rows, guardian_ids = self._guardian_rows(guardians)
+        # History rows and status events are copied from the rows just written, in one round trip.
+        copies = [
+            bulk.insert_select_statement(Student.history.model, layout.history_values, Student, ids),
+            bulk.insert_select_statement(StatusEvent, layout.event_values, Student, ids),
+        ]
+        if guardian_ids:
+            copies.append(
+                bulk.insert_select_statement(
+                    Guardian.history.model, layout.guardian_history_values, Guardian, guardian_ids
+                )
+            )
+
+        def write():
             bulk.insert_rows(Student, layout.student_columns, students)
-            bulk.insert_select(Student.history.model, layout.history_values, Student, chunk_ids)
-            bulk.insert_select(StatusEvent, layout.event_values, Student, chunk_ids)
-            self._insert_guardians(guardians)
+            bulk.insert_rows(Guardian, layout.guardian_columns, guardian_rows)
+            bulk.execute_all(copies)
+
+        return write
 
     def _insert_guardians(self, guardians):
         """`guardians`: (student id, order, {field: value}) for each new family member."""
-        if not guardians:
+        rows, ids = self._guardian_rows(guardians)
+        if not rows:
             return
-        ids = bulk.allocate_ids(Guardian, len(guardians))
-        columns = bulk.columns_of(Guardian)
-        rows = []
-        for guardian_id, (student_id, order, data) in zip(ids, guardians, strict=True):
-            values = self._guardian_values(guardian_id, student_id, order, data)
-            rows.append(tuple(values[attname] for attname, _column in columns))
-        bulk.insert_rows(Guardian, [column for _a, column in columns], rows)
+        bulk.insert_rows(Guardian, guardian_columns(), rows)
         history = bulk.history_values(
             Guardian, when=bulk.datetime_value(self.now), reason=self.reason, kind="+", user_id=self.user_id
         )
         bulk.insert_select(Guardian.history.model, history, Guardian, ids)
+
+    def _guardian_rows(self, guardians):
+        """The table rows of new family members, and their ids."""
+        if not guardians:
+            return [], []
+        ids = self.guardian_ids.take(len(guardians))
+        attnames = [attname for attname, _column in bulk.columns_of(Guardian)]
+        rows = []
+        for guardian_id, (student_id, order, data) in zip(ids, guardians, strict=True):
+            values = self._guardian_values(guardian_id, student_id, order, data)
+            rows.append(tuple(values[attname] for attname in attnames))
+        return rows, ids
 
     @staticmethod
     def _guardian_values(guardian_id, student_id, order, data):

@@ -9,6 +9,7 @@ import gc
 import multiprocessing
 import os
 import queue
+import threading
 import traceback
 from collections import defaultdict
 from contextlib import contextmanager
@@ -256,7 +257,7 @@ def checked_chunks(sheet, plan, *, processes=1):
             _FORKED_PLAN = None
             sheet.release()
             del sheet
-            yield _taking_turns(plan, started)
+            yield _receiving(plan, started)
         finally:
             _FORKED_PLAN = None
             for process, _channel in started:
@@ -366,9 +367,9 @@ def _check_range(bounds, channel):
     chunks of them to `channel`, then ("done", None); ("failed", traceback) if anything breaks."""
     try:
         plan, sheet = _FORKED_PLAN
-        packed = (_pack(row) for row in check_part(plan, sheet.rows_between(*bounds)))
-        for chunk in _chunked_rows(packed, PARALLEL_CHUNK):
-            channel.put(("rows", chunk))
+        for chunk in _chunked_rows(check_part(plan, sheet.rows_between(*bounds)), PARALLEL_CHUNK):
+            shared = Sharing()
+            channel.put(("rows", [_pack(row, shared) for row in chunk]))
         channel.put(("done", None))
     except BaseException:
         channel.put(("failed", traceback.format_exc()))
@@ -399,23 +400,65 @@ def _received(process, channel):
             raise RuntimeError(f"A process checking the roster failed:\n{payload}")
 
 
-def _pack(row):
+class Sharing:
+    """In a chunk, one object for each distinct value of a column (湖北省武汉市江岸区, a class name …).
+
+    A row's cells are each a new object; shared, a chunk of a thousand rows travels (pickle sends
+    an object once) and stays in memory with one copy of each repeated value.
+    """
+
+    def __init__(self):
+        self.columns = {}
+
+    def values(self, values):
+        columns = self.columns
+        shared = []
+        for position, value in enumerate(values):
+            # Only text and dates: 1 == True, and a number must not come back as a flag.
+            if value.__class__ is str or value.__class__ is date:
+                seen = columns.get(position)
+                if seen is None:
+                    seen = columns[position] = {}
+                value = seen.setdefault(value, value)
+            shared.append(value)
+        return tuple(shared)
+
+
+def _pack(row, shared):
     """A checked row as plain values, to travel between processes (the school by its code)."""
     school_code = row.school.code if row.school is not None else None
-    return row.number, row.values, row.problems, row.failed, school_code, row.level
+    return row.number, shared.values(row.values), row.problems, row.failed, school_code, row.level
 
 
-def _taking_turns(plan, started):
-    """A chunk from each process in turn: none of them piles up what it has checked while the
-    parent is busy with another's (a county's rows held twice would break the memory budget)."""
-    streams = [_received(process, channel) for process, channel in started]
-    while streams:
-        for stream in list(streams):
-            packed = next(stream, None)
-            if packed is None:
-                streams.remove(stream)
-                continue
-            yield [_unpack(plan, row) for row in packed]
+def _receiving(plan, started):
+    """The chunks of every process as they come. Each process's chunks are taken off its channel at
+    once by a thread of this process: a process that has checked its rows ends there and then, rather
+    than wait with its rows (and its copy of the sheet) until the import has written the rows before."""
+    arrived = queue.Queue()
+
+    def receive(process, channel):
+        try:
+            for packed in _received(process, channel):
+                arrived.put(("rows", packed))
+        except BaseException as error:  # handed to the importing thread
+            arrived.put(("failed", error))
+        finally:
+            arrived.put(("done", None))
+
+    threads = [
+        threading.Thread(target=receive, args=pair, name="roster-receiver", daemon=True) for pair in started
+    ]
+    for thread in threads:
+        thread.start()
+    running = len(threads)
+    while running:
+        kind, payload = arrived.get()
+        if kind == "rows":
+            yield [_unpack(plan, row) for row in payload]
+        elif kind == "failed":
+            raise payload
+        else:
+            running -= 1
 
 
 def _unpack(plan, packed):
