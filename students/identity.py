@@ -86,7 +86,13 @@ def resident_id_facts(number):
 
 def resident_check_digit(number):
     """The check digit for the first 17 digits of `number` (ISO 7064 MOD 11-2)."""
-    return mod_11_2.calc_check_digit(number[:17])
+    return _check_digit(number[:17])
+
+
+@lru_cache(maxsize=1024)
+def _check_digit(digits):
+    # A record's check asks twice for the same number (check_id, then is_valid_resident_id).
+    return mod_11_2.calc_check_digit(digits)
 
 
 @lru_cache(maxsize=4096)

@@ -185,18 +185,23 @@ def normalise_phone(text):
     return WHITESPACE_RE.sub("", unicodedata.normalize("NFKC", str(text)))
 
 
+# How each text field is tidied; any other is stripped.
+NORMALISERS = {
+    **dict.fromkeys(NAME_FIELDS, normalise_name),
+    "id_number": normalise_id_number,
+    "phone": normalise_phone,
+    "postcode": normalise_phone,
+}
+
+
 def _normalise_text(field, value):
-    if value is None and field in TEXT_FIELDS:
-        return ""
-    if not isinstance(value, str):
-        return value
-    if field in NAME_FIELDS:
-        return normalise_name(value)
-    if field == "id_number":
-        return normalise_id_number(value)
-    if field in ("phone", "postcode"):
-        return normalise_phone(value)
-    return value.strip()
+    if value.__class__ is not str:
+        if value is None and field in TEXT_FIELDS:
+            return ""
+        if not isinstance(value, str):
+            return value
+    normalise = NORMALISERS.get(field)
+    return normalise(value) if normalise is not None else value.strip()
 
 
 def normalise_record(data):
@@ -222,7 +227,7 @@ def fill_from_id(data):
 
 
 def _empty(value):
-    return value is None or (isinstance(value, str) and not value)
+    return value is None or value == ""
 
 
 def _level_of(grade):
@@ -248,25 +253,27 @@ def _check_name(value, field, model=Student):
 
 
 def _check_texts(data, errors, model, required):
+    get = data.get
     for field in required:
-        if _empty(data.get(field)):
+        value = get(field)
+        if value is None or value == "":
             errors[field].append(_("Fill in %(field)s.") % {"field": field_label(field, model)})
     limits = max_lengths(model)
     for field, value in data.items():
-        if not isinstance(value, str) or not value:
-            continue
-        max_length = limits.get(field)
-        if max_length and len(value) > max_length:
-            errors[field].append(
-                _("%(field)s has at most %(count)s characters.")
-                % {"field": field_label(field, model), "count": max_length}
-            )
+        if value.__class__ is str or isinstance(value, str):
+            max_length = limits.get(field)
+            if max_length and len(value) > max_length:
+                errors[field].append(
+                    _("%(field)s has at most %(count)s characters.")
+                    % {"field": field_label(field, model), "count": max_length}
+                )
 
 
 def _check_codes(data, errors, code_fields, model):
+    get = data.get
     for field, table_name in code_fields.items():
-        value = data.get(field)
-        if not _empty(value) and value not in code_set(table_name):
+        value = get(field)
+        if value is not None and value != "" and value not in code_set(table_name):
             errors[field].append(
                 _("%(value)s is not a valid code for %(field)s.")
                 % {"value": value, "field": field_label(field, model)}
