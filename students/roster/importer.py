@@ -277,15 +277,17 @@ class Stream:
         if any(row.problems for row in new):
             return False
         with self.clock("making the rows to write"):
-            writer.write_new(new, submit=self.submit)
+            jobs = list(writer.new_student_jobs(new))
+        for job in jobs:
+            self.behind.submit(self.timed(job))
         return True
 
-    def submit(self, job):
-        def timed():
+    def timed(self, job):
+        def write():
             with self.clock("writing"):
                 job()
 
-        self.behind.submit(timed)
+        return write
 
     def repeats(self, rows):
         """Whether a row repeats the ID number, 学籍号 or person of an earlier row (check_duplicates
@@ -604,24 +606,20 @@ class Writer:
 
     # new students
 
-    def write_new(self, rows=None, *, submit=None):
+    def write_new(self, rows=None):
         """Insert the new students and their family members in chunks; their history rows and status
-        events are then copied from them inside the database.
+        events are then copied from them inside the database."""
+        for job in self.new_student_jobs(rows):
+            job()
 
-        The rows to insert are made here; `submit` (a WritingBehind's) is given each chunk's writing
-        to do, by default done at once.
-        """
+    def new_student_jobs(self, rows=None):
+        """The writing of the new students, a chunk at a time: each job's rows are made when it is
+        taken and written when it is called."""
         rows = self.new_rows if rows is None else rows
-        if not rows:
-            return
-        if self.layout is None:
+        if rows and self.layout is None:
             self.layout = NewStudentLayout(self)
         for start in range(0, len(rows), WRITE_CHUNK):
-            job = self._new_students(rows[start : start + WRITE_CHUNK])
-            if submit is None:
-                job()
-            else:
-                submit(job)
+            yield self._new_students(rows[start : start + WRITE_CHUNK])
 
     def _new_students(self, rows):
         """The writing of `rows`' students and family members, ready to run."""
