@@ -195,13 +195,11 @@ NORMALISERS = {
 
 
 def _normalise_text(field, value):
-    if value.__class__ is not str:
-        if value is None and field in TEXT_FIELDS:
-            return ""
-        if not isinstance(value, str):
-            return value
-    normalise = NORMALISERS.get(field)
-    return normalise(value) if normalise is not None else value.strip()
+    if value is None and field in TEXT_FIELDS:
+        return ""
+    if not isinstance(value, str):
+        return value
+    return NORMALISERS.get(field, str.strip)(value)
 
 
 def normalise_record(data):
@@ -253,14 +251,12 @@ def _check_name(value, field, model=Student):
 
 
 def _check_texts(data, errors, model, required):
-    get = data.get
     for field in required:
-        value = get(field)
-        if value is None or value == "":
+        if _empty(data.get(field)):
             errors[field].append(_("Fill in %(field)s.") % {"field": field_label(field, model)})
     limits = max_lengths(model)
     for field, value in data.items():
-        if value.__class__ is str or isinstance(value, str):
+        if isinstance(value, str):
             max_length = limits.get(field)
             if max_length and len(value) > max_length:
                 errors[field].append(
@@ -270,10 +266,9 @@ def _check_texts(data, errors, model, required):
 
 
 def _check_codes(data, errors, code_fields, model):
-    get = data.get
     for field, table_name in code_fields.items():
-        value = get(field)
-        if value is not None and value != "" and value not in code_set(table_name):
+        value = data.get(field)
+        if not _empty(value) and value not in code_set(table_name):
             errors[field].append(
                 _("%(value)s is not a valid code for %(field)s.")
                 % {"value": value, "field": field_label(field, model)}

@@ -263,9 +263,9 @@ def streaming_writes():
     - foreign keys are checked as each statement runs rather than at the commit (Django makes them
       deferred): the checking time is spent alongside the other processes, not in one long commit;
     - rows are looked up by index. The students table of a new system has no statistics yet; for a
-      lookup of 1,000 ID numbers the planner then guesses a large share of the table and scans all
-      of it, a table that grows by a thousand rows a chunk (the checks of a county import grew
-      fourfold). Every lookup the import makes has its index, as a table with statistics would use.
+      lookup of a chunk's thousands of ID numbers the planner then guesses a large share of the table
+      and scans all of it, a table that grows by a chunk at a time (the checks of a county import
+      grew fourfold). Every lookup the import makes has its index, as a table with statistics would use.
 
     On an error the rollback (of the transaction or savepoint) restores both settings by itself.
     """
@@ -361,9 +361,9 @@ class WritingBehind:
 
     def drain(self):
         """Wait for every job submitted so far; raise the first failure."""
-        if self.threaded:
-            self.jobs.join()
-        self._raise()
+        error = self.failure()
+        if error is not None:
+            raise error
 
     def failure(self):
         """After the caller's query failed: wait for the jobs and give the error of the one that failed

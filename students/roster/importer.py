@@ -388,10 +388,6 @@ def command_batch(source, plan, *, by, register):
 WRITE_CHUNK = 5000
 
 
-def guardian_columns():
-    return [column for _attname, column in bulk.columns_of(Guardian)]
-
-
 class NewStudentLayout:
     """Where each value of a new student goes in the rows of the five tables written for it.
 
@@ -414,13 +410,8 @@ class NewStudentLayout:
         self.base = base
         self.copy = [(plan.index[key], position[key]) for key in plan.index if key in position]
 
-        self.history_values = bulk.history_values(
-            Student, when=now, reason=writer.reason, kind="+", user_id=writer.user_id
-        )
-        self.guardian_columns = guardian_columns()
-        self.guardian_history_values = bulk.history_values(
-            Guardian, when=now, reason=writer.reason, kind="+", user_id=writer.user_id
-        )
+        self.history_values = writer.history(Student, "+")
+        self.guardian_history_values = writer.history(Guardian, "+")
         event_columns = dict(bulk.columns_of(StatusEvent, exclude=("id",)))
         approver = (
             bulk.Sql(f'CASE WHEN "status" = %s THEN {int(writer.user_id)} END', [Status.ENROLLED.value])
@@ -507,6 +498,12 @@ class Writer:
     @property
     def update_rows(self):
         return [row for row in self.plan.rows if row.action == UPDATE]
+
+    def history(self, model, kind):
+        """The `insert_select` values of `model`'s history rows written by this import (kind +, ~ or -)."""
+        return bulk.history_values(
+            model, when=bulk.datetime_value(self.now), reason=self.reason, kind=kind, user_id=self.user_id
+        )
 
     # classes and numbers
 
@@ -649,7 +646,7 @@ class Writer:
 
         def write():
             bulk.insert_rows(Student, layout.student_columns, students)
-            bulk.insert_rows(Guardian, layout.guardian_columns, guardian_rows)
+            self._insert_guardian_rows(guardian_rows)
             bulk.execute_all(copies)
 
         return write
@@ -657,16 +654,11 @@ class Writer:
     def _insert_guardians(self, guardians):
         """`guardians`: (student id, order, {field: value}) for each new family member."""
         rows, ids = self._guardian_rows(guardians)
-        if not rows:
-            return
-        bulk.insert_rows(Guardian, guardian_columns(), rows)
-        history = bulk.history_values(
-            Guardian, when=bulk.datetime_value(self.now), reason=self.reason, kind="+", user_id=self.user_id
-        )
-        bulk.insert_select(Guardian.history.model, history, Guardian, ids)
+        self._insert_guardian_rows(rows)
+        bulk.insert_select(Guardian.history.model, self.history(Guardian, "+"), Guardian, ids)
 
     def _guardian_rows(self, guardians):
-        """The table rows of new family members, and their ids."""
+        """The table rows of new family members (in the order of the table's columns), and their ids."""
         if not guardians:
             return [], []
         ids = self.guardian_ids.take(len(guardians))
@@ -676,6 +668,10 @@ class Writer:
             values = self._guardian_values(guardian_id, student_id, order, data)
             rows.append(tuple(values[attname] for attname in attnames))
         return rows, ids
+
+    @staticmethod
+    def _insert_guardian_rows(rows):
+        bulk.insert_rows(Guardian, [column for _attname, column in bulk.columns_of(Guardian)], rows)
 
     @staticmethod
     def _guardian_values(guardian_id, student_id, order, data):
@@ -712,12 +708,12 @@ class Writer:
         for fields, values in groups.items():
             bulk.update_rows(Student, [Student._meta.get_field(field).column for field in fields], values)
         changed = [row.student["id"] for row in rows if row.changes]
-        history = bulk.history_values(Student, when=now, reason=self.reason, kind="~", user_id=self.user_id)
+        history = self.history(Student, "~")
         for chunk in chunks(changed):
             bulk.insert_select(Student.history.model, history, Student, chunk)
-        self._write_guardian_changes(rows, now)
+        self._write_guardian_changes(rows)
 
-    def _write_guardian_changes(self, rows, now):
+    def _write_guardian_changes(self, rows):
         creates, updates, deletes = [], [], []
         for row in rows:
             for operation in row.guardian_changes or ():
@@ -729,14 +725,9 @@ class Writer:
                 else:
                     deletes.append(operation[1])
 
-        def history(kind):
-            return bulk.history_values(
-                Guardian, when=now, reason=self.reason, kind=kind, user_id=self.user_id
-            )
-
         if deletes:
             # The history row of a deletion keeps the member's last values: written before the row goes.
-            bulk.insert_select(Guardian.history.model, history("-"), Guardian, deletes)
+            bulk.insert_select(Guardian.history.model, self.history(Guardian, "-"), Guardian, deletes)
             bulk.delete_rows(Guardian, deletes)
         if updates:
             groups = defaultdict(list)
@@ -745,9 +736,8 @@ class Writer:
                 groups[fields].append((*[changes[key] for key in fields], guardian_id))
             for fields, values in groups.items():
                 bulk.update_rows(Guardian, list(fields), values)
-            bulk.insert_select(
-                Guardian.history.model, history("~"), Guardian, [pk for pk, _changes in updates]
-            )
+            updated = [pk for pk, _changes in updates]
+            bulk.insert_select(Guardian.history.model, self.history(Guardian, "~"), Guardian, updated)
         self._insert_guardians(creates)
 
     def enter_review(self):

@@ -405,7 +405,7 @@ def _received(process, channel):
 class Sharing:
     """In a chunk, one object for each distinct value of a column (湖北省武汉市江岸区, a class name …).
 
-    A row's cells are each a new object; shared, a chunk of a thousand rows travels (pickle sends
+    A row's cells are each a new object; shared, a chunk of thousands of rows travels (pickle sends
     an object once) and stays in memory with one copy of each repeated value.
     """
 
