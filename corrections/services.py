@@ -8,7 +8,7 @@ the 学籍号, and leaves the old → new in the record's history.
 """
 
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,26 +18,30 @@ from corrections.errors import CorrectionError
 from corrections.models import Correction, Evidence, FieldChange, Group
 from corrections.rules import EvidenceKind, Reason
 from registrar import approvals
-from registrar.approvals import ApprovalError
 from registrar.audit import record_event, stamp
 from registrar.choices import Role
-from registrar.models import ApprovalRequest, ApprovalState
-from registrar.uploads import UploadError, clean_evidence
-from students.errors import StudentError
+from registrar.errors import ApprovalError, DomainError
+from registrar.uploads import clean_evidence
+from students import lifecycle
 from students.identity import RESIDENT_ID, check_id, is_valid_resident_id, resident_id_facts
-from students.models import LIVE_STATUSES, Status, Student
-from students.privacy import mask_number
-from students.services import duplicate_message, ensure_student_free, find_live_duplicate, subject_key
+from students.models import LIVE_STATUSES, Event, Status, Student
+from students.services import (
+    apply_key_changes,
+    duplicate_message,
+    ensure_student_free,
+    find_live_duplicate,
+    lock_student,
+    subject_key,
+    subject_label,
+)
 from students.validation import normalise_record, validate_changes
 
 KIND = "corrections.correction"
 
-# Only a registered student in school has key data to correct: a registration still in review is
-# revised instead, and a record that ended is locked.
-CORRECTABLE_STATUSES = (Status.ENROLLED, Status.SUSPENDED)
+# Only a registered student in school has key data to correct (the lifecycle table says which
+# statuses): a registration still in review is revised instead, and a record that ended is locked.
+CORRECTABLE_STATUSES = lifecycle.sources(Event.KEY_DATA_CORRECTED)
 GRADUATE_STATUSES = (Status.GRADUATED, Status.COMPLETED, Status.DROPPED_OUT)
-# The applicant may change the request only while no reviewer holds it.
-EDITABLE_STATES = (ApprovalState.DRAFT, ApprovalState.RETURNED)
 EVIDENCE_MIN_SIZE = (200, 200)
 MAX_EVIDENCE = 20
 # The fields whose change is checked against the ID number and the other records.
@@ -106,12 +110,10 @@ def check_student(student, *, today):
         )
 
 
-def ensure_free(student, *, exclude_request=None):
-    try:
-        # A correction (变更) is how a school resolves a problem record such as a wrong ID number.
-        ensure_student_free(student, exclude_request=exclude_request, problems_block=False)
-    except StudentError as error:
-        raise CorrectionError(error.message) from None
+def ensure_free(student, *, exclude_approval=None):
+    # A correction (变更) is how a school resolves a problem record such as a wrong ID number: problem
+    # records do not block it.
+    ensure_student_free(student, exclude_approval=exclude_approval, problems_block=False)
 
 
 def blockers(student, *, today=None):
@@ -121,7 +123,7 @@ def blockers(student, *, today=None):
     for check in (lambda: check_student(student, today=today), lambda: ensure_free(student)):
         try:
             check()
-        except CorrectionError as error:
+        except DomainError as error:
             problems.append(error.message)
     return problems
 
@@ -320,23 +322,6 @@ def _change_data(correction):
     return {change.field: [change.old_value, change.new_value] for change in correction.changes.all()}
 
 
-def _lock_student(student):
-    return (
-        Student.objects.select_for_update(of=("self",))
-        .select_related("school", "grade__school", "school_class")
-        .get(pk=student.pk)
-    )
-
-
-def _lock_approval(correction):
-    return ApprovalRequest.objects.select_for_update(of=("self",)).get(pk=correction.approval_id)
-
-
-def subject_label(student):
-    # Queues show this: the 学籍号 of a G number embeds the ID number, so it is masked.
-    return f"{student.name} {mask_number(student.number)}"
-
-
 def create_correction(student, *, by, changes, note="", today=None):
     """A new request in draft for `student`: `changes` is {field: (new value, Reason)}.
 
@@ -346,7 +331,7 @@ def create_correction(student, *, by, changes, note="", today=None):
     """
     today = today or timezone.localdate()
     with transaction.atomic():
-        student = _lock_student(student)
+        student = lock_student(student)
         ensure_applicant(by, student)
         check_student(student, today=today)
         ensure_free(student)
@@ -373,16 +358,9 @@ def create_correction(student, *, by, changes, note="", today=None):
 
 def _editable(correction, by):
     """The request, locked, if `by` may change it now."""
-    approval = _lock_approval(correction)
+    approval = approvals.lock_for_edit(correction.approval, by=by)
     correction = Correction.objects.select_related("student__school", "student__grade").get(pk=correction.pk)
-    if not approvals.may_act_as_applicant(approval, by):
-        raise PermissionDenied
     ensure_applicant(by, correction.student)
-    if approval.state not in EDITABLE_STATES:
-        raise CorrectionError(
-            _("This request is %(state)s: it can be changed only as a draft or when returned for revision.")
-            % {"state": approval.get_state_display()}
-        )
     correction.approval = approval
     return correction
 
@@ -392,7 +370,7 @@ def update_correction(correction, *, by, changes, note="", today=None):
     today = today or timezone.localdate()
     with transaction.atomic():
         correction = _editable(correction, by)
-        student = _lock_student(correction.student)
+        student = lock_student(correction.student)
         rows = normalise_changes(student, changes)
         errors = check_changes(student, rows, by=by, today=today)
         if errors:
@@ -419,10 +397,7 @@ def add_evidence(correction, *, by, kind, uploaded_file):
     """
     if kind not in EvidenceKind.values:
         raise CorrectionError(_("Choose what the image shows."))
-    try:
-        clean = clean_evidence(uploaded_file, allow_pdf=False, min_size=EVIDENCE_MIN_SIZE)
-    except UploadError as error:
-        raise CorrectionError(error.message) from None
+    clean = clean_evidence(uploaded_file, allow_pdf=False, min_size=EVIDENCE_MIN_SIZE)
     with transaction.atomic():
         correction = _editable(correction, by)
         if correction.evidence.count() >= MAX_EVIDENCE:
@@ -476,8 +451,8 @@ def submit_problems(correction, *, today=None):
     problems = []
     try:
         check_student(student, today=today)
-        ensure_free(student, exclude_request=correction.approval)
-    except CorrectionError as error:
+        ensure_free(student, exclude_approval=correction.approval)
+    except DomainError as error:
         return [error.message]
     changes = list(correction.changes.all())
     stale = [
@@ -531,11 +506,8 @@ def on_submitted(approval, by):
 
 
 def submit_correction(correction, *, by, comment=""):
-    return approvals.submit(correction.approval, by=by, comment=comment)
-
-
-def resubmit_correction(correction, *, by, comment=""):
-    return approvals.resubmit(correction.approval, by=by, comment=comment)
+    """Send a draft for review, or a returned request again (the engine's one path, `send`)."""
+    return approvals.send(correction.approval, by=by, comment=comment)
 
 
 def withdraw_correction(correction, *, by, comment=""):
@@ -556,12 +528,13 @@ def history_reason(correction):
 
 def apply_correction(approval, by):
     """The engine's on_approved hook: write the new values into the record, in the decision's
-    transaction. Anything that no longer holds (the record changed, another record took the ID)
-    raises ApprovalError, and the final approval is undone with it."""
+    transaction, through the one writer of key fields (`students.services.apply_key_changes`).
+    Anything that no longer holds (the record changed, another record took the ID) raises a
+    DomainError, and the final approval is undone with it."""
     correction = Correction.objects.select_related("student").get(approval=approval)
-    student = _lock_student(correction.student)
+    student = lock_student(correction.student)
     if student.status not in CORRECTABLE_STATUSES:
-        raise ApprovalError(
+        raise CorrectionError(
             _("The record of %(name)s is now %(status)s: the correction cannot be applied.")
             % {"name": student.name, "status": student.get_status_display()}
         )
@@ -569,7 +542,7 @@ def apply_correction(approval, by):
     for change in changes:
         current = rules.to_text(change.field, getattr(student, change.field))
         if current != change.old_value:
-            raise ApprovalError(
+            raise CorrectionError(
                 _(
                     "The %(field)s of the record is now %(current)s, no longer %(old)s as when the request "
                     "was made: return the request for revision."
@@ -590,20 +563,9 @@ def apply_correction(approval, by):
     ]
     message = check_duplicates(student, rows, by=by)
     if message:
-        raise ApprovalError(message)
-    for row in rows:
-        setattr(student, row["field"], row["new"])
+        raise CorrectionError(message)
     reason = history_reason(correction)
-    stamp(student, by=by, reason=reason)
-    try:
-        # The partial unique constraints back the duplicate check: a registration of the same ID
-        # committed a moment ago is refused here. The savepoint keeps the transaction usable.
-        with transaction.atomic():
-            student.save(update_fields=[row["field"] for row in rows])
-    except IntegrityError:
-        raise ApprovalError(
-            _("Another record took this ID number a moment ago: the correction cannot be applied.")
-        ) from None
+    apply_key_changes(student, {row["field"]: row["new"] for row in rows}, by=by, reason=reason)
     record_event(
         "corrections.correction.applied",
         actor=by,

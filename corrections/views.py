@@ -14,7 +14,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from corrections import services
-from corrections.errors import CorrectionError
 from corrections.forms import CommentForm, CorrectionForm, EvidenceForm, ListFilterForm
 from corrections.models import Correction, Evidence, FieldChange
 from corrections.packet import packet_response
@@ -22,9 +21,11 @@ from registrar import approvals
 from registrar.access import require_role
 from registrar.choices import Role
 from registrar.dashboard import WaitingItem
-from registrar.models import ApprovalRequest, ApprovalState, DecisionAction
+from registrar.errors import DomainError
+from registrar.models import ApprovalRequest, ApprovalState
 from registrar.navigation import NavItem
 from registrar.uploads import ViewerFile, serve_private_file
+from registrar.views_approvals import report_bulk
 from students.access import get_student_for
 
 PAGE_SIZE = 25
@@ -80,12 +81,6 @@ def get_correction_for(user, pk, *, roles=()):
     return correction
 
 
-def _may_edit(correction, user):
-    return correction.approval.state in services.EDITABLE_STATES and approvals.may_act_as_applicant(
-        correction.approval, user
-    )
-
-
 def _error(request, error):
     messages.error(request, error.message)
 
@@ -106,7 +101,7 @@ def create(request, student_pk):
             correction = services.create_correction(
                 student, by=request.user, changes=form.changes, note=form.cleaned_data["note"]
             )
-        except CorrectionError as error:
+        except DomainError as error:
             form.add_service_errors(error.errors or {"__all__": [error.message]})
         else:
             messages.success(
@@ -129,7 +124,7 @@ def create(request, student_pk):
 def edit(request, pk):
     """Change the fields of a draft, or of a request returned for revision."""
     correction = get_correction_for(request.user, pk, roles=[Role.SCHOOL_REGISTRAR])
-    if not _may_edit(correction, request.user):
+    if not approvals.may_edit(correction.approval, request.user):
         messages.error(
             request, _("This request can be changed only as a draft or when returned for revision.")
         )
@@ -143,7 +138,7 @@ def edit(request, pk):
             services.update_correction(
                 correction, by=request.user, changes=form.changes, note=form.cleaned_data["note"]
             )
-        except CorrectionError as error:
+        except DomainError as error:
             form.add_service_errors(error.errors or {"__all__": [error.message]})
         else:
             messages.success(request, _("The request is saved."))
@@ -186,12 +181,8 @@ def detail(request, pk):
     )
     evidence = list(correction.evidence.all())
     files = _viewer_files(correction, evidence)
-    may_edit = _may_edit(correction, request.user)
-    returned = None
-    if correction.approval.state == ApprovalState.RETURNED:
-        returned = (
-            correction.approval.decisions.filter(action=DecisionAction.RETURNED).order_by("-pk").first()
-        )
+    may_edit = approvals.may_edit(correction.approval, request.user)
+    returned = approvals.return_decision(correction.approval)
     problems = services.submit_problems(correction) if may_edit else []
     return render(
         request,
@@ -239,7 +230,7 @@ def evidence_add(request, pk):
             kind=form.cleaned_data["kind"],
             uploaded_file=form.cleaned_data["file"],
         )
-    except CorrectionError as error:
+    except DomainError as error:
         _error(request, error)
     else:
         messages.success(request, _("Added: %(name)s") % {"name": evidence.get_kind_display()})
@@ -254,7 +245,7 @@ def evidence_delete(request, pk, evidence_pk):
     evidence = get_object_or_404(Evidence, pk=evidence_pk, correction=correction)
     try:
         services.remove_evidence(evidence, by=request.user)
-    except CorrectionError as error:
+    except DomainError as error:
         _error(request, error)
     else:
         messages.success(request, _("Removed: %(name)s") % {"name": evidence.get_kind_display()})
@@ -286,7 +277,7 @@ def withdraw(request, pk):
     if request.method == "POST" and form.is_valid():
         try:
             services.withdraw_correction(correction, by=request.user, comment=form.cleaned_data["comment"])
-        except approvals.ApprovalError as error:
+        except DomainError as error:
             _error(request, error)
         else:
             messages.success(request, _("The request is withdrawn."))
@@ -349,39 +340,12 @@ def review(request):
 
 
 def _bulk_approve(request):
-    """Each ticked request is approved through the engine in its own transaction; one refusal stops
-    no other."""
-    wanted = []
-    for value in request.POST.getlist("selected"):
-        pk, _sep, step_id = value.partition(":")
-        if pk.isdigit() and step_id.isdigit():
-            wanted.append((int(pk), int(step_id)))
-    if not wanted:
+    """The engine's bulk approval, as on the reviewer's queue."""
+    selection = approvals.parse_selection(request.POST.getlist("selected"))
+    if not selection:
         messages.warning(request, _("Tick the requests to approve first."))
-        return redirect("corrections:review")
-    found = (
-        Correction.objects.visible_to(request.user)
-        .select_related("approval")
-        .in_bulk([pk for pk, _ in wanted])
-    )
-    approved = 0
-    for pk, step_id in wanted:
-        correction = found.get(pk)
-        if correction is None:
-            messages.error(request, _("Request %(pk)s was not found.") % {"pk": pk})
-            continue
-        label = correction.approval.subject_label
-        try:
-            approvals.approve(correction.approval, by=request.user, step_id=step_id)
-        except approvals.ApprovalError as error:
-            messages.error(request, f"{label}：{error.message}")
-        except PermissionDenied:
-            messages.error(request, _("%(subject)s: you may not decide this step.") % {"subject": label})
-        else:
-            approved += 1
-            messages.success(request, _("Approved: %(subject)s") % {"subject": label})
-    if approved > 1:
-        messages.info(request, _("%(count)d requests approved.") % {"count": approved})
+    else:
+        report_bulk(request, approvals.approve_many(request.user, selection))
     return redirect("corrections:review")
 
 

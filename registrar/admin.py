@@ -199,7 +199,7 @@ class ApprovalStepInline(ReadOnlyInline):
         "decided_at",
     ]
     readonly_fields = fields
-    fk_name = "request"
+    fk_name = "approval"
 
 
 class DecisionInline(ReadOnlyInline):

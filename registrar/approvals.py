@@ -6,18 +6,29 @@ service locks the request row, checks that the step is still the one the user sa
 user may act on it, changes the state, records a `Decision`, stamps the history, writes an audit
 event, and calls the kind's hook inside the same transaction, so that the effect of the last
 approval is applied together with the decision or not at all.
+
+This is also the workflow layer every app stands on, so that a new workflow writes only its model
+(a OneToOneField to `ApprovalRequest`), its rules (`validate_submit`), its apply function
+(`on_approved`), its kind (`registrar.kinds.register_kind`) and its pages:
+- the applicant side: `may_edit`, `lock_for_edit` (the editable check), `last_comment`,
+  `return_decision`;
+- one path to send a case for review, `send` (submit a draft or resubmit a return; the kind's
+  `subject_label` and `context` hooks are taken again each time);
+- one bulk approval, `approve_many` with `parse_selection`, for every queue page;
+- errors: `registrar.errors.DomainError` and its `ApprovalError`; a hook's DomainError undoes the
+  decision and reaches the page unchanged.
+Requests are called `approval` everywhere (in Django, `request` is the HTTP request).
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_fsm import has_transition_perm
@@ -25,9 +36,19 @@ from django_fsm import has_transition_perm
 from registrar import chains, workdays
 from registrar.access import require_role
 from registrar.audit import record_event, stamp
-from registrar.choices import Role
-from registrar.events import register_actions
+from registrar.errors import ApprovalError, DomainError
+from registrar.kinds import (
+    KINDS,
+    ApprovalKind,
+    get_kind,
+    kind_choices,
+    kind_label,
+    may_act_as_applicant,
+    may_decide_step,
+    register_kind,
+)
 from registrar.models import (
+    EDITABLE_STATES,
     ApprovalRequest,
     ApprovalState,
     ApprovalStep,
@@ -36,6 +57,18 @@ from registrar.models import (
     Organisation,
     StepState,
 )
+
+__all__ = [
+    "KINDS",
+    "ApprovalError",
+    "ApprovalKind",
+    "get_kind",
+    "kind_choices",
+    "kind_label",
+    "may_act_as_applicant",
+    "may_decide_step",
+    "register_kind",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -59,112 +92,55 @@ ACTION_LABELS = {
 }
 
 
-class ApprovalError(Exception):
-    """A rule of the approval engine was broken; the message is shown to the user as it is."""
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
-
-
-# --- kinds ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ApprovalKind:
-    """What the engine needs to know about one kind of request.
-
-    Hooks are called as `hook(request, by)` inside the service's transaction, with the locked,
-    already updated request; an exception in a hook (ApprovalError for a rule) undoes the whole
-    decision. `on_submitted` runs on the first submission and on every resubmission.
-    """
-
-    name: str  # stable, dotted: "transfers.transfer"
-    label: Any  # shown in queues: gettext_lazy("转学")
-    on_approved: Any = None  # the last step approved: apply the change
-    on_rejected: Any = None
-    on_returned: Any = None
-    on_withdrawn: Any = None
-    on_submitted: Any = None
-    # validate_submit(request) raises ApprovalError when the case is not ready to be (re)submitted.
-    validate_submit: Any = None
-    # chain_key(request, context) -> "kind:scope:segment"; default: default_chain_key.
-    chain_key: Any = None
-    # get_absolute_url(request) -> the workflow's page for this request (it embeds the panel).
-    get_absolute_url: Any = None
-    # Who may create, submit, resubmit and withdraw: these roles at the applying node.
-    applicant_roles: tuple = (Role.SCHOOL_REGISTRAR,)
-    allow_bulk_approve: bool = True
-
-
-KINDS = {}
-
-EVENT_TITLES = {
-    "created": gettext_lazy("request created"),
-    "submitted": gettext_lazy("submitted for review"),
-    "resubmitted": gettext_lazy("resubmitted for review"),
-    "step_approved": gettext_lazy("one step approved"),
-    "approved": gettext_lazy("finally approved"),
-    "rejected": gettext_lazy("request rejected"),
-    "returned": gettext_lazy("request returned for revision"),
-    "withdrawn": gettext_lazy("request withdrawn"),
-}
-
-
-def register_kind(kind):
-    """Make a kind known to the engine (call it from AppConfig.ready). The last registration wins."""
-    if not kind.name or ":" in kind.name or "*" in kind.name:
-        raise ImproperlyConfigured(f"Approval kind name {kind.name!r}: a dotted name without ':' or '*'.")
-    KINDS[kind.name] = kind
-    register_actions(
-        {
-            f"{kind.name}.{event}": format_lazy("{}：{}", kind.label, title)
-            for event, title in EVENT_TITLES.items()
-        }
-    )
-    return kind
-
-
-def get_kind(name):
-    try:
-        return KINDS[name]
-    except KeyError:
-        raise ImproperlyConfigured(f"Approval kind {name!r} is not registered.") from None
-
-
-def kind_label(name):
-    kind = KINDS.get(name)
-    return str(kind.label) if kind else name
-
-
-def kind_choices():
-    return sorted(((name, str(kind.label)) for name, kind in KINDS.items()), key=lambda pair: pair[1])
-
-
-# --- permissions ----------------------------------------------------------------------------------
-
-
-def may_act_as_applicant(request, user):
-    """The applicant side: a user at the applying node with one of the kind's applicant roles."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    kind = KINDS.get(request.kind)
-    if kind is None:
-        return False
-    return user.node_id == request.applicant_node_id and user.has_role(*kind.applicant_roles)
-
-
-def may_decide_step(step, user):
-    """The step's role at the step's node: nobody else decides it, not even a superuser."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    return step.state == StepState.CURRENT and user.node_id == step.node_id and step.role in user.roles
-
-
-def available_actions(request, user):
-    """The actions `user` may take on `request` now, from the FSM's available transitions."""
-    names = {transition.name for transition in request.get_available_user_state_transitions(user)}
+def available_actions(approval, user):
+    """The actions `user` may take on `approval` now, from the FSM's available transitions."""
+    names = {transition.name for transition in approval.get_available_user_state_transitions(user)}
     return [action for action in ACTIONS if action in names]
+
+
+# --- the applicant's side: editing a case --------------------------------------------------------
+
+
+def is_editable(approval):
+    """Draft, or returned for revision: no reviewer holds the case."""
+    return approval.state in EDITABLE_STATES
+
+
+def may_edit(approval, user):
+    """`user` may change the case now: the applicant side, while no reviewer holds it."""
+    return is_editable(approval) and may_act_as_applicant(approval, user)
+
+
+def lock_for_edit(approval, *, by):
+    """The request row locked for the applicant's change of its case; PermissionDenied for anyone
+    but the applicant side, ApprovalError when a reviewer holds it (or it is closed)."""
+    locked = ApprovalRequest.objects.select_for_update(of=("self",)).get(pk=approval.pk)
+    if not may_act_as_applicant(locked, by):
+        raise PermissionDenied
+    if not is_editable(locked):
+        raise ApprovalError(
+            _("This request is %(state)s: it can be changed only as a draft or after a return.")
+            % {"state": locked.get_state_display()}
+        )
+    return locked
+
+
+def last_comment(approval):
+    """The comment of the latest decision: the reason of a rejection, return or withdrawal."""
+    decision = Decision.objects.filter(approval=approval).order_by("-created_at", "-pk").first()
+    return decision.comment if decision else ""
+
+
+def return_decision(approval):
+    """The decision that returned the request, while it waits for the applicant's revision."""
+    if approval.state != ApprovalState.RETURNED:
+        return None
+    return (
+        Decision.objects.filter(approval=approval, action=DecisionAction.RETURNED)
+        .select_related("actor", "step__node")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
 
 
 # --- context and chains ---------------------------------------------------------------------------
@@ -182,15 +158,15 @@ def _split_context(context, school):
     return nodes, facts
 
 
-def case_context(request):
+def case_context(approval):
     """The context the request was created with: named Organisations and plain facts."""
-    by_code = Organisation.objects.in_bulk(list(request.nodes.values()), field_name="code")
-    context = dict(request.facts)
-    context.update({name: by_code.get(code) for name, code in request.nodes.items()})
+    by_code = Organisation.objects.in_bulk(list(approval.nodes.values()), field_name="code")
+    context = dict(approval.facts)
+    context.update({name: by_code.get(code) for name, code in approval.nodes.items()})
     return context
 
 
-def default_chain_key(request, context):
+def default_chain_key(approval, context):
     """kind × scope × segment: the scope from the context, or from its receiving and sending
     schools; the segment from the context, or the school's only segment."""
     scope = context.get("scope")
@@ -199,16 +175,16 @@ def default_chain_key(request, context):
         scope = chains.scope_between(receiving, sending)
     segment = context.get("segment")
     if segment is None:
-        segments = request.school.segments()
+        segments = approval.school.segments()
         segment = segments[0] if len(segments) == 1 else None
-    return chains.chain_key(request.kind, scope=scope, segment=segment)
+    return chains.chain_key(approval.kind, scope=scope, segment=segment)
 
 
-def plan_chain(request):
+def plan_chain(approval):
     """(chain key, [ResolvedStep]) for the request as its case stands now; ApprovalError if not."""
-    kind = get_kind(request.kind)
-    context = case_context(request)
-    key = (kind.chain_key or default_chain_key)(request, context)
+    kind = get_kind(approval.kind)
+    context = case_context(approval)
+    key = (kind.chain_key or default_chain_key)(approval, context)
     try:
         matched, specs = chains.find_chain(key)
         steps = chains.resolve(specs, context)
@@ -236,7 +212,7 @@ def create_request(kind, *, by, school, subject_label, context=None, subject_key
     if not school.path.startswith(by.node.path):
         raise PermissionDenied
     nodes, facts = _split_context(context, school)
-    request = ApprovalRequest(
+    approval = ApprovalRequest(
         kind=kind,
         subject_label=subject_label[:200],
         subject_key=subject_key,
@@ -246,10 +222,10 @@ def create_request(kind, *, by, school, subject_label, context=None, subject_key
         nodes=nodes,
         facts=facts,
     )
-    stamp(request, by=by)
-    request.save()
-    record_event(f"{kind}.created", actor=by, obj=request)
-    return request
+    stamp(approval, by=by)
+    approval.save()
+    record_event(f"{kind}.created", actor=by, obj=approval)
+    return approval
 
 
 def open_request_for(subject_key, *, exclude=None):
@@ -260,31 +236,31 @@ def open_request_for(subject_key, *, exclude=None):
     return requests.order_by("created_at").first()
 
 
-def _lock(request):
+def _lock(approval):
     return (
         ApprovalRequest.objects.select_for_update(of=("self",))
         .select_related("current_step", "school", "applicant_node")
-        .get(pk=request.pk)
+        .get(pk=approval.pk)
     )
 
 
-def _check_transition(request, method, by, action):
-    if not method._django_fsm.has_transition(request.state):
+def _check_transition(approval, method, by, action):
+    if not method._django_fsm.has_transition(approval.state):
         raise ApprovalError(
             _("This request is %(state)s: it cannot be %(action)s now.")
-            % {"state": request.get_state_display(), "action": str(ACTION_LABELS[action]).lower()}
+            % {"state": approval.get_state_display(), "action": str(ACTION_LABELS[action]).lower()}
         )
     if not has_transition_perm(method, by):
         raise PermissionDenied
 
 
-def _start_round(request, *, now):
-    request.chain_key, resolved = plan_chain(request)
-    request.round += 1
+def _start_round(approval, *, now):
+    approval.chain_key, resolved = plan_chain(approval)
+    approval.round += 1
     steps = ApprovalStep.objects.bulk_create(
         [
             ApprovalStep(
-                request=request, round=request.round, position=position, role=step.role, node=step.node
+                approval=approval, round=approval.round, position=position, role=step.role, node=step.node
             )
             for position, step in enumerate(resolved, start=1)
         ]
@@ -292,9 +268,9 @@ def _start_round(request, *, now):
     # bulk_create returns primary keys on PostgreSQL and SQLite alike.
     first = steps[0]
     _start_step(first, now=now)
-    request.current_step = first
-    request.submitted_at = now
-    request.decided_at = None
+    approval.current_step = first
+    approval.submitted_at = now
+    approval.decided_at = None
 
 
 def _start_step(step, *, now):
@@ -304,77 +280,92 @@ def _start_step(step, *, now):
     step.save(update_fields=["state", "started_at", "due_date"])
 
 
-def _close_remaining(request):
+def _close_remaining(approval):
     ApprovalStep.objects.filter(
-        request=request, round=request.round, state__in=[StepState.WAITING, StepState.CURRENT]
+        approval=approval, round=approval.round, state__in=[StepState.WAITING, StepState.CURRENT]
     ).update(state=StepState.SKIPPED)
 
 
-def _save(request, *, by, reason, fields):
-    stamp(request, by=by, reason=reason)
-    request.save(update_fields=fields)
+def _save(approval, *, by, reason, fields):
+    stamp(approval, by=by, reason=reason)
+    approval.save(update_fields=fields)
 
 
-def _run_hook(kind, name, request, by):
+def _run_hook(kind, name, approval, by):
     hook = getattr(kind, name)
     if hook is not None:
-        hook(request, by)
+        hook(approval, by)
 
 
-def _check_submittable(kind, request):
+def _check_submittable(kind, approval):
     if kind.validate_submit is not None:
-        kind.validate_submit(request)
+        kind.validate_submit(approval)
 
 
 _ROUND_FIELDS = ["state", "chain_key", "round", "current_step", "submitted_at", "decided_at"]
 
 
-def submit(request, *, by, comment=""):
-    """Draft → submitted: resolve the chain and start its first step."""
-    with transaction.atomic():
-        request = _lock(request)
-        kind = get_kind(request.kind)
-        _check_transition(request, request.submit, by, SUBMIT)
-        _check_submittable(kind, request)
-        now = timezone.now()
-        request.submit()
-        _start_round(request, now=now)
-        _save(request, by=by, reason=comment, fields=_ROUND_FIELDS)
-        Decision.objects.create(request=request, actor=by, action=DecisionAction.SUBMITTED, comment=comment)
-        record_event(
-            f"{request.kind}.submitted", actor=by, obj=request, reason=comment, chain=request.chain_key
-        )
-        _run_hook(kind, "on_submitted", request, by)
-    return request
-
-
-def resubmit(request, *, by, comment="", context=None, subject_label=None):
-    """Returned → submitted: the chain starts again from its first step, resolved anew.
-
-    `context` (optional) replaces the case's nodes and facts when the revision changed them.
-    """
-    with transaction.atomic():
-        request = _lock(request)
-        kind = get_kind(request.kind)
-        _check_transition(request, request.resubmit, by, RESUBMIT)
-        fields = list(_ROUND_FIELDS)
-        if context is not None:
-            request.nodes, request.facts = _split_context(context, request.school)
-            fields += ["nodes", "facts"]
-        if subject_label:
-            request.subject_label = subject_label[:200]
+def _refresh_case(kind, approval):
+    """The case as it stands now, from the kind's hooks: the queue's label and the nodes and facts
+    the chain is resolved from. Returns the fields that changed."""
+    fields = []
+    if kind.subject_label is not None:
+        label = str(kind.subject_label(approval))[:200]
+        if label != approval.subject_label:
+            approval.subject_label = label
             fields.append("subject_label")
-        _check_submittable(kind, request)
+    if kind.context is not None:
+        nodes, facts = _split_context(kind.context(approval), approval.school)
+        if (nodes, facts) != (approval.nodes, approval.facts):
+            approval.nodes, approval.facts = nodes, facts
+            fields += ["nodes", "facts"]
+    return fields
+
+
+def _send(approval, *, by, comment, action=None):
+    """Draft → submitted, or returned → submitted: the case is taken as it stands, checked by the
+    kind's `validate_submit`, and the chain (resolved anew) starts from its first step."""
+    with transaction.atomic():
+        approval = _lock(approval)
+        kind = get_kind(approval.kind)
+        if action is None:
+            action = RESUBMIT if approval.state == ApprovalState.RETURNED else SUBMIT
+        method = approval.submit if action == SUBMIT else approval.resubmit
+        _check_transition(approval, method, by, action)
+        fields = _ROUND_FIELDS + _refresh_case(kind, approval)
+        _check_submittable(kind, approval)
         now = timezone.now()
-        request.resubmit()
-        _start_round(request, now=now)
-        _save(request, by=by, reason=comment, fields=fields)
-        Decision.objects.create(request=request, actor=by, action=DecisionAction.RESUBMITTED, comment=comment)
-        record_event(
-            f"{request.kind}.resubmitted", actor=by, obj=request, reason=comment, chain=request.chain_key
+        method()
+        _start_round(approval, now=now)
+        _save(approval, by=by, reason=comment, fields=fields)
+        decision, event = (
+            (DecisionAction.SUBMITTED, "submitted")
+            if action == SUBMIT
+            else (DecisionAction.RESUBMITTED, "resubmitted")
         )
-        _run_hook(kind, "on_submitted", request, by)
-    return request
+        Decision.objects.create(approval=approval, actor=by, action=decision, comment=comment)
+        record_event(
+            f"{approval.kind}.{event}", actor=by, obj=approval, reason=comment, chain=approval.chain_key
+        )
+        _run_hook(kind, "on_submitted", approval, by)
+    return approval
+
+
+def send(approval, *, by, comment=""):
+    """Submit a draft, or resubmit a request returned for revision: the one path of every page
+    (the panel's buttons and each workflow's own "submit")."""
+    return _send(approval, by=by, comment=comment)
+
+
+def submit(approval, *, by, comment=""):
+    """Draft → submitted: resolve the chain and start its first step."""
+    return _send(approval, by=by, comment=comment, action=SUBMIT)
+
+
+def resubmit(approval, *, by, comment=""):
+    """Returned → submitted: the chain starts again from its first step, resolved anew from the
+    case as the revision left it."""
+    return _send(approval, by=by, comment=comment, action=RESUBMIT)
 
 
 def _parse_step_id(step_id):
@@ -386,13 +377,13 @@ def _parse_step_id(step_id):
         raise ApprovalError(_("This step does not exist.")) from None
 
 
-def _check_step_seen(request, by, step_id):
+def _check_step_seen(approval, by, step_id):
     """The step the user decided on must still be the current one; if someone else decided it in
     the meantime, say who and when."""
     step_id = _parse_step_id(step_id)
-    if step_id is None or step_id == request.current_step_id:
+    if step_id is None or step_id == approval.current_step_id:
         return
-    seen = ApprovalStep.objects.select_related("decided_by").filter(pk=step_id, request=request).first()
+    seen = ApprovalStep.objects.select_related("decided_by").filter(pk=step_id, approval=approval).first()
     if seen is None:
         raise ApprovalError(_("This step does not exist."))
     was_theirs = by.node_id == seen.node_id and seen.role in (by.roles or [])
@@ -409,22 +400,22 @@ def _check_step_seen(request, by, step_id):
         )
     raise ApprovalError(
         _("This step is no longer waiting for a decision: the request is now %(state)s.")
-        % {"state": request.get_state_display()}
+        % {"state": approval.get_state_display()}
     )
 
 
-def _decide(request, *, by, action, comment, step_id):
+def _decide(approval, *, by, action, comment, step_id):
     comment = (comment or "").strip()
     with transaction.atomic():
-        request = _lock(request)
-        kind = get_kind(request.kind)
-        _check_step_seen(request, by, step_id)
-        method = getattr(request, action)
-        _check_transition(request, method, by, action)
+        approval = _lock(approval)
+        kind = get_kind(approval.kind)
+        _check_step_seen(approval, by, step_id)
+        method = getattr(approval, action)
+        _check_transition(approval, method, by, action)
         if action in (REJECT, RETURN) and not comment:
             raise ApprovalError(_("Give the reason for rejecting or returning the request."))
         now = timezone.now()
-        step = request.current_step
+        step = approval.current_step
         step.decided_by = by
         step.decided_at = now
         step.comment = comment
@@ -433,113 +424,182 @@ def _decide(request, *, by, action, comment, step_id):
             step.state = StepState.APPROVED
             step.save(update_fields=["state", "decided_by", "decided_at", "comment"])
             following = (
-                ApprovalStep.objects.filter(request=request, round=request.round, position__gt=step.position)
+                ApprovalStep.objects.filter(
+                    approval=approval, round=approval.round, position__gt=step.position
+                )
                 .order_by("position")
                 .first()
             )
-            request.approve(final=following is None)
+            approval.approve(final=following is None)
             if following is None:
-                request.current_step = None
-                request.decided_at = now
+                approval.current_step = None
+                approval.decided_at = now
                 decision, event, hook = DecisionAction.APPROVED, "approved", "on_approved"
             else:
                 _start_step(following, now=now)
-                request.current_step = following
+                approval.current_step = following
                 decision, event, hook = DecisionAction.APPROVED, "step_approved", None
         else:
             step.state = StepState.REJECTED if action == REJECT else StepState.RETURNED
             step.save(update_fields=["state", "decided_by", "decided_at", "comment"])
             method()
-            _close_remaining(request)
-            request.current_step = None
-            request.decided_at = now
+            _close_remaining(approval)
+            approval.current_step = None
+            approval.decided_at = now
             if action == REJECT:
                 decision, event, hook = DecisionAction.REJECTED, "rejected", "on_rejected"
             else:
                 decision, event, hook = DecisionAction.RETURNED, "returned", "on_returned"
-        _save(request, by=by, reason=comment, fields=fields)
-        Decision.objects.create(request=request, step=step, actor=by, action=decision, comment=comment)
+        _save(approval, by=by, reason=comment, fields=fields)
+        Decision.objects.create(approval=approval, step=step, actor=by, action=decision, comment=comment)
         record_event(
-            f"{request.kind}.{event}",
+            f"{approval.kind}.{event}",
             actor=by,
-            obj=request,
+            obj=approval,
             reason=comment,
             step=step.position,
             role=step.role,
         )
         if hook:
-            _run_hook(kind, hook, request, by)
-    return request
+            _run_hook(kind, hook, approval, by)
+    return approval
 
 
-def approve(request, *, by, comment="", step_id=None):
+def approve(approval, *, by, comment="", step_id=None):
     """Approve the current step; on the last step the request is approved and `on_approved` runs.
 
     `step_id` is the step the user saw (the panel's form sends it): when another reviewer decided
     it in the meantime, ApprovalError says who and when.
     """
-    return _decide(request, by=by, action=APPROVE, comment=comment, step_id=step_id)
+    return _decide(approval, by=by, action=APPROVE, comment=comment, step_id=step_id)
 
 
-def reject(request, *, by, comment, step_id=None):
+def reject(approval, *, by, comment, step_id=None):
     """Reject for good, with the reason (required)."""
-    return _decide(request, by=by, action=REJECT, comment=comment, step_id=step_id)
+    return _decide(approval, by=by, action=REJECT, comment=comment, step_id=step_id)
 
 
-def return_for_revision(request, *, by, comment, step_id=None):
+def return_for_revision(approval, *, by, comment, step_id=None):
     """Send back to the applicant to revise and resubmit, with the reason (required)."""
-    return _decide(request, by=by, action=RETURN, comment=comment, step_id=step_id)
+    return _decide(approval, by=by, action=RETURN, comment=comment, step_id=step_id)
 
 
-def withdraw(request, *, by, comment=""):
+def withdraw(approval, *, by, comment=""):
     """The applicant takes the request back while it is still open."""
     with transaction.atomic():
-        request = _lock(request)
-        kind = get_kind(request.kind)
-        _check_transition(request, request.withdraw, by, WITHDRAW)
+        approval = _lock(approval)
+        kind = get_kind(approval.kind)
+        _check_transition(approval, approval.withdraw, by, WITHDRAW)
         now = timezone.now()
-        request.withdraw()
-        _close_remaining(request)
-        request.current_step = None
-        request.decided_at = now
-        _save(request, by=by, reason=comment, fields=["state", "current_step", "decided_at"])
-        Decision.objects.create(request=request, actor=by, action=DecisionAction.WITHDRAWN, comment=comment)
-        record_event(f"{request.kind}.withdrawn", actor=by, obj=request, reason=comment)
-        _run_hook(kind, "on_withdrawn", request, by)
-    return request
+        approval.withdraw()
+        _close_remaining(approval)
+        approval.current_step = None
+        approval.decided_at = now
+        _save(approval, by=by, reason=comment, fields=["state", "current_step", "decided_at"])
+        Decision.objects.create(approval=approval, actor=by, action=DecisionAction.WITHDRAWN, comment=comment)
+        record_event(f"{approval.kind}.withdrawn", actor=by, obj=approval, reason=comment)
+        _run_hook(kind, "on_withdrawn", approval, by)
+    return approval
 
 
-SERVICES = {
-    APPROVE: lambda request, by, comment, step_id: approve(request, by=by, comment=comment, step_id=step_id),
-    REJECT: lambda request, by, comment, step_id: reject(request, by=by, comment=comment, step_id=step_id),
-    RETURN: lambda request, by, comment, step_id: return_for_revision(
-        request, by=by, comment=comment, step_id=step_id
-    ),
-    SUBMIT: lambda request, by, comment, step_id: submit(request, by=by, comment=comment),
-    RESUBMIT: lambda request, by, comment, step_id: resubmit(request, by=by, comment=comment),
-    WITHDRAW: lambda request, by, comment, step_id: withdraw(request, by=by, comment=comment),
-}
-
-
-def decide(request, *, action, by, comment="", step_id=None):
+def decide(approval, *, action, by, comment="", step_id=None):
     """Run one of ACTIONS by name (what the panel's form posts)."""
-    if action not in SERVICES:
-        raise ApprovalError(_("Unknown action."))
-    return SERVICES[action](request, by, comment, step_id)
+    if action in REVIEW_ACTIONS:
+        return _decide(approval, by=by, action=action, comment=comment, step_id=step_id)
+    if action in (SUBMIT, RESUBMIT):
+        return _send(approval, by=by, comment=comment, action=action)
+    if action == WITHDRAW:
+        return withdraw(approval, by=by, comment=comment)
+    raise ApprovalError(_("Unknown action."))
+
+
+# --- bulk approval -------------------------------------------------------------------------------
+
+# A primary key as a form posts it: digits, and small enough for every database's integer.
+_MAX_PK = 2**63 - 1
+
+
+def parse_selection(values):
+    """[(approval pk, step id)] from ticked rows posted as "pk:step_id"; anything else is dropped
+    quietly (a tampered or stale form refuses nothing but itself)."""
+    selected = []
+    for value in values:
+        pk, _sep, step_id = str(value).partition(":")
+        if not (pk.isdigit() and step_id.isdigit() and len(pk) < 20 and len(step_id) < 20):
+            continue
+        pk, step_id = int(pk), int(step_id)
+        if 0 < pk <= _MAX_PK and 0 < step_id <= _MAX_PK and (pk, step_id) not in selected:
+            selected.append((pk, step_id))
+    return selected
+
+
+def bulk_refusal(approval):
+    """Why `approval` may not be approved from a queue's ticked rows ("" when it may)."""
+    kind = KINDS.get(approval.kind)
+    if kind is None or not kind.allow_bulk_approve:
+        return _("%(subject)s: this kind of request must be approved on its own page.") % {
+            "subject": approval.subject_label
+        }
+    return ""
+
+
+@dataclass
+class BulkResult:
+    """What a bulk approval did, request by request in the order given: (approved?, text), the text
+    being the subject when approved and the message when refused."""
+
+    outcomes: list = field(default_factory=list)
+
+    @property
+    def approved(self):
+        return [text for ok, text in self.outcomes if ok]
+
+    @property
+    def refused(self):
+        return [text for ok, text in self.outcomes if not ok]
+
+
+def approve_many(user, selection, *, comment=""):
+    """Approve each selected (approval pk, step id) through `approve`, each in its own transaction:
+    one refusal stops no other. Only requests the user sees are touched; kinds that must be decided
+    on their own page are refused. Every queue page (the engine's and each workflow's) uses this."""
+    result = BulkResult()
+    found = ApprovalRequest.objects.visible_to(user).in_bulk([pk for pk, _step in selection])
+    for pk, step_id in selection:
+        approval = found.get(pk)
+        if approval is None:
+            result.outcomes.append((False, _("Request %(pk)s was not found.") % {"pk": pk}))
+            continue
+        refusal = bulk_refusal(approval)
+        if refusal:
+            result.outcomes.append((False, refusal))
+            continue
+        subject = approval.subject_label
+        try:
+            approve(approval, by=user, comment=comment, step_id=step_id)
+        except DomainError as error:
+            result.outcomes.append((False, f"{subject}：{error.message}"))
+        except PermissionDenied:
+            result.outcomes.append(
+                (False, _("%(subject)s: you may not decide this step.") % {"subject": subject})
+            )
+        else:
+            result.outcomes.append((True, subject))
+    return result
 
 
 # --- reading ---------------------------------------------------------------------------------------
 
 
-def get_request_for(user, pk, *, roles=()):
+def get_approval_for(user, pk, *, roles=()):
     """The request if the user's node covers its school, applicant or one of its steps (else 404);
     403 without one of `roles`."""
     queryset = ApprovalRequest.objects.visible_to(user).select_related(
         "school", "applicant", "applicant_node", "current_step__node"
     )
-    request = get_object_or_404(queryset, pk=pk)
+    approval = get_object_or_404(queryset, pk=pk)
     require_role(user, roles)
-    return request
+    return approval
 
 
 def next_waiting(user, *, exclude=None):
@@ -557,7 +617,7 @@ def overdue_below(user, *, now=None):
     today = timezone.localdate(now or timezone.now())
     return ApprovalStep.objects.filter(
         state=StepState.CURRENT,
-        request__state__in=[ApprovalState.SUBMITTED, ApprovalState.IN_REVIEW],
+        approval__state__in=[ApprovalState.SUBMITTED, ApprovalState.IN_REVIEW],
         due_date__lt=today,
         node__path__startswith=user.node.path,
     ).exclude(node_id=user.node_id)
@@ -588,7 +648,7 @@ def recompute_due_dates():
 
 @dataclass
 class Panel:
-    request: ApprovalRequest
+    approval: ApprovalRequest
     steps: list
     planned: list
     plan_error: str
@@ -598,29 +658,29 @@ class Panel:
     overdue: bool
 
 
-def panel(request, user, *, now=None):
+def panel(approval, user, *, now=None):
     """What `registrar/approvals/_panel.html` shows to `user`: the chain of the latest round (or, in
     draft, the chain it would have), every decision, and the actions the user may take."""
     now = now or timezone.now()
     steps = list(
-        request.steps.filter(round=request.round).select_related("node", "decided_by").order_by("position")
+        approval.steps.filter(round=approval.round).select_related("node", "decided_by").order_by("position")
     )
     for step in steps:
         step.is_overdue = workdays.is_overdue(step, now)
     planned, plan_error = [], ""
-    if request.state == ApprovalState.DRAFT:
+    if approval.state == ApprovalState.DRAFT:
         try:
-            planned = plan_chain(request)[1]
+            planned = plan_chain(approval)[1]
         except ApprovalError as error:
             plan_error = error.message
-    current = next((step for step in steps if step.pk == request.current_step_id), None)
+    current = next((step for step in steps if step.pk == approval.current_step_id), None)
     return Panel(
-        request=request,
+        approval=approval,
         steps=steps,
         planned=planned,
         plan_error=plan_error,
-        decisions=list(request.decisions.select_related("actor", "step__node")),
-        actions=[(action, ACTION_LABELS[action]) for action in available_actions(request, user)],
+        decisions=list(approval.decisions.select_related("actor", "step__node")),
+        actions=[(action, ACTION_LABELS[action]) for action in available_actions(approval, user)],
         current_step=current,
         overdue=bool(current and current.is_overdue),
     )

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Model
 from django.utils.translation import gettext as _
 
-from registrar.models import AuditEvent
+from registrar.models import AuditEvent, Grade, Organisation, SchoolClass
 
 
 def stamp(obj, *, by, reason=""):
@@ -21,6 +22,46 @@ def stamp(obj, *, by, reason=""):
     # decision or audit event that the service writes beside it.
     obj._change_reason = str(reason)[:100] if reason else None
     return obj
+
+
+def changed_values(obj, changes):
+    """The part of `changes` ({field: new value}) that differs from what `obj` holds."""
+    return {name: value for name, value in changes.items() if getattr(obj, name) != value}
+
+
+def save_changes(obj, changes, *, by, reason="", check=None, save=None):
+    """Diff and save: set the fields of `changes` that differ, stamp the history, and save only
+    those fields. `check(obj)` (optional) judges the object with the new values set, before it is
+    saved (raise to refuse; the caller's transaction undoes the rest); `save(fields)` replaces the
+    plain save when the caller saves in its own way. Returns {field: [before, after]} as the audit
+    log keeps them ({} and no save when nothing changed)."""
+    changed = changed_values(obj, changes)
+    if not changed:
+        return {}
+    before = {name: plain(getattr(obj, name)) for name in changed}
+    for name, value in changed.items():
+        setattr(obj, name, value)
+    if check is not None:
+        check(obj)
+    stamp(obj, by=by, reason=reason)
+    if save is None:
+        obj.save(update_fields=list(changed))
+    else:
+        save(list(changed))
+    return {name: [before[name], plain(value)] for name, value in changed.items()}
+
+
+def plain(value):
+    """A value as the audit log's JSON keeps it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, Model):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
 
 
 def record_event(action, *, actor, obj=None, node=None, reason="", **data):
@@ -41,8 +82,6 @@ def record_event(action, *, actor, obj=None, node=None, reason="", **data):
 
 def owning_node(obj):
     """The node of the tree an object belongs to; models say so with `audit_node`."""
-    from registrar.models import Grade, Organisation, SchoolClass
-
     if isinstance(obj, Organisation):
         return obj
     if isinstance(obj, Grade):

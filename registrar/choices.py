@@ -86,3 +86,44 @@ ROLE_NODE_KINDS = {
     Role.CITY_REVIEWER: {NodeKind.CITY},
     Role.PROVINCE_ADMIN: {NodeKind.PROVINCE},
 }
+
+
+# --- The approval engine -----------------------------------------------------------------------
+
+
+class ApprovalState(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    IN_REVIEW = "in_review", _("In review")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    RETURNED = "returned", _("Returned for revision")
+    WITHDRAWN = "withdrawn", _("Withdrawn by the applicant")
+
+
+# Waiting for a reviewer's decision.
+REVIEW_STATES = (ApprovalState.SUBMITTED, ApprovalState.IN_REVIEW)
+# Not finished: counts as 在办业务 for the case it belongs to.
+OPEN_STATES = (ApprovalState.DRAFT, ApprovalState.SUBMITTED, ApprovalState.IN_REVIEW, ApprovalState.RETURNED)
+
+
+class StepState(models.TextChoices):
+    WAITING = "waiting", _("Waiting for its turn")
+    CURRENT = "current", _("Being reviewed")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    RETURNED = "returned", _("Returned for revision")
+    SKIPPED = "skipped", _("Not reached")
+
+
+class DecisionAction(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    RETURNED = "returned", _("Returned for revision")
+    WITHDRAWN = "withdrawn", _("Withdrawn by the applicant")
+    RESUBMITTED = "resubmitted", _("Resubmitted")
+
+
+# The applicant may change the case only while no reviewer holds it.
+EDITABLE_STATES = (ApprovalState.DRAFT, ApprovalState.RETURNED)

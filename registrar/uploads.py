@@ -34,6 +34,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from registrar.errors import DomainError
+
 MB = 1024 * 1024
 
 DEFAULTS = {
@@ -67,12 +69,8 @@ def config(name):
     return getattr(settings, "REGISTRAR", {}).get(name, DEFAULTS[name])
 
 
-class UploadError(Exception):
+class UploadError(DomainError):
     """An uploaded file was refused; the message says why, in the user's language."""
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
 
 
 class UnrecognisedFile(UploadError):

@@ -2,7 +2,6 @@
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from registrar import approvals, workdays
 from registrar.access import require_role
 from registrar.choices import Role
+from registrar.errors import DomainError
 from registrar.models import ApprovalRequest, Organisation
 
 PAGE_SIZE = 25
@@ -96,8 +96,7 @@ def queue(request):
     page.object_list = _with_ages(list(page.object_list), lambda row: row.current_step, today)
     for row in page.object_list:
         row.kind_label = approvals.kind_label(row.kind)
-        kind = approvals.KINDS.get(row.kind)
-        row.bulk_ok = kind is not None and kind.allow_bulk_approve
+        row.bulk_ok = not approvals.bulk_refusal(row)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -130,45 +129,23 @@ def _returned(request):
 
 
 def _bulk_approve(request):
-    """Approve each ticked row through the same service, each in its own transaction; one failure
-    does not stop the others."""
-    wanted = []
-    for value in request.POST.getlist("selected"):
-        pk, _sep, step_id = value.partition(":")
-        if pk.isdigit() and step_id.isdigit():
-            wanted.append((int(pk), int(step_id)))
-    if not wanted:
+    selection = approvals.parse_selection(request.POST.getlist("selected"))
+    if not selection:
         messages.warning(request, _("Tick the requests to approve first."))
-        return redirect(_queue_url(request))
-    found = ApprovalRequest.objects.visible_to(request.user).in_bulk([pk for pk, _step in wanted])
-    approved = 0
-    for pk, step_id in wanted:
-        approval = found.get(pk)
-        if approval is None:
-            messages.error(request, _("Request %(pk)s was not found.") % {"pk": pk})
-            continue
-        kind = approvals.KINDS.get(approval.kind)
-        if kind is not None and not kind.allow_bulk_approve:
-            messages.error(
-                request,
-                _("%(subject)s: this kind of request must be approved on its own page.")
-                % {"subject": approval.subject_label},
-            )
-            continue
-        try:
-            approvals.approve(approval, by=request.user, step_id=step_id)
-        except approvals.ApprovalError as error:
-            messages.error(request, f"{approval.subject_label}：{error.message}")
-        except PermissionDenied:
-            messages.error(
-                request, _("%(subject)s: you may not decide this step.") % {"subject": approval.subject_label}
-            )
-        else:
-            approved += 1
-            messages.success(request, _("Approved: %(subject)s") % {"subject": approval.subject_label})
-    if approved > 1:
-        messages.info(request, _("%(count)d requests approved.") % {"count": approved})
+    else:
+        report_bulk(request, approvals.approve_many(request.user, selection))
     return redirect(_queue_url(request))
+
+
+def report_bulk(request, result):
+    """One message per request of a bulk approval, and the count when there were several."""
+    for approved, text in result.outcomes:
+        if approved:
+            messages.success(request, _("Approved: %(subject)s") % {"subject": text})
+        else:
+            messages.error(request, text)
+    if len(result.approved) > 1:
+        messages.info(request, _("%(count)d requests approved.") % {"count": len(result.approved)})
 
 
 def _queue_url(request):
@@ -180,7 +157,7 @@ def _queue_url(request):
 @require_GET
 def detail(request, pk):
     """The request's own page is the workflow's; a kind without one gets this generic page."""
-    approval = approvals.get_request_for(request.user, pk)
+    approval = approvals.get_approval_for(request.user, pk)
     kind = approvals.KINDS.get(approval.kind)
     if kind is not None and kind.get_absolute_url is not None:
         return redirect(kind.get_absolute_url(approval))
@@ -190,7 +167,7 @@ def detail(request, pk):
 @require_POST
 def decide(request, pk):
     """One decision from the panel; reviewers then go on to the next request waiting for them."""
-    approval = approvals.get_request_for(request.user, pk)
+    approval = approvals.get_approval_for(request.user, pk)
     form = DecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose an action."))
@@ -204,7 +181,7 @@ def decide(request, pk):
             comment=form.cleaned_data["comment"],
             step_id=form.cleaned_data["step_id"],
         )
-    except approvals.ApprovalError as error:
+    except DomainError as error:
         messages.error(request, error.message)
         return redirect("registrar:approval", pk=approval.pk)
     messages.success(request, DONE_MESSAGES[action] % {"subject": approval.subject_label})
@@ -223,13 +200,13 @@ def overdue(request):
     steps = approvals.overdue_below(request.user)
     kind = request.GET.get("kind", "")
     if kind:
-        steps = steps.filter(request__kind=kind)
-    steps = steps.select_related("node", "request__school").order_by("due_date", "started_at", "pk")
+        steps = steps.filter(approval__kind=kind)
+    steps = steps.select_related("node", "approval__school").order_by("due_date", "started_at", "pk")
     page = Paginator(steps, PAGE_SIZE).get_page(request.GET.get("page"))
     today = timezone.localdate()
     page.object_list = _with_ages(list(page.object_list), lambda step: step, today)
     for step in page.object_list:
-        step.kind_label = approvals.kind_label(step.request.kind)
+        step.kind_label = approvals.kind_label(step.approval.kind)
     return render(
         request,
         "registrar/approvals/overdue.html",

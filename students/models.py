@@ -28,6 +28,39 @@ class Status(models.TextChoices):
     DROPPED_OUT = "dropped_out", _("Left after study")
 
 
+class Event(models.TextChoices):
+    """What changed a student's status (students/lifecycle.py holds what each event allows)."""
+
+    # Registration (students/registration.py, the roster import)
+    ENTERED = "entered", _("registration entered")
+    REGISTERED = "registered", _("registration approved")
+    IMPORTED_ENROLLED = "imported_enrolled", _("enrolled by a roster import")
+    CANCELLED = "cancelled", _("registration cancelled")
+    # 学籍异动 (transfers/)
+    TRANSFERRED_OUT = "transferred_out", _("transfer out")
+    TRANSFERRED_IN = "transferred_in", _("transfer in")
+    SUSPENDED = "suspended", _("suspension")
+    SUSPENSION_EXTENDED = "suspension_extended", _("suspension extension")
+    RESUMED = "resumed", _("resumption")
+    REPEATED = "repeated", _("repeating a grade")
+    SKIPPED = "skipped", _("skipping a grade")
+    WITHDRAWN = "withdrawn", _("withdrawal")
+    WENT_ABROAD = "went_abroad", _("going abroad")
+    DIED = "died", _("death")
+    LEFT = "left", _("other departure")
+    # The school year (graduation/, promotion and intake)
+    GRADUATED = "graduated", _("graduation")
+    COMPLETED = "completed", _("completion without graduating")
+    DROPPED_OUT = "dropped_out", _("leaving after study")
+    CERTIFICATE_EXCHANGED = "certificate_exchanged", _("completion exchanged for graduation")
+    GRADUATION_REVERSED = "graduation_reversed", _("graduation reversed")
+    PROMOTED = "promoted", _("promotion to the next grade")
+    PROMOTION_UNDONE = "promotion_undone", _("promotion undone")
+    ADMITTED = "admitted", _("intake at the next stage")
+    # Changes of the record that keep its status (no status event): the statuses they need.
+    KEY_DATA_CORRECTED = "key_data_corrected", _("key-data correction")
+
+
 # A live registration: the person may hold only one of these at a time (严禁双学籍).
 LIVE_STATUSES = (Status.REGISTERING, Status.ENROLLED, Status.SUSPENDED)
 # Graduated or departed: the record is read-only everywhere.
@@ -248,6 +281,8 @@ class StatusEvent(models.Model):
     student = models.ForeignKey(
         Student, verbose_name=_("student"), on_delete=models.PROTECT, related_name="status_events"
     )
+    # What happened (students/lifecycle.py): empty on events recorded before events were named.
+    event = models.CharField(_("event"), max_length=30, choices=Event.choices, blank=True)
     from_status = models.CharField(_("from"), max_length=20, choices=Status.choices, blank=True)
     to_status = models.CharField(_("to"), max_length=20, choices=Status.choices)
     occurred_on = models.DateField(_("date"))

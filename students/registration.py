@@ -13,11 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from registrar.approvals import ApprovalError, ApprovalKind, create_request, submit
+from registrar.approvals import ApprovalError, ApprovalKind, create_request, is_editable, last_comment, submit
 from registrar.audit import record_event
-from registrar.models import ApprovalState, Decision
+from students import lifecycle
 from students.errors import StudentError
-from students.models import Status, Student
+from students.models import Event, Status, Student
 from students.services import (
     create_student,
     record_status_event,
@@ -48,23 +48,23 @@ def submit_for_review(students, *, by):
         ),
         key=lambda student: (student.school_id, student.grade.segment, student.pk),
     )
-    requests = []
+    approvals = []
     with transaction.atomic():
         for (_school_id, segment), group in groupby(students, key=lambda s: (s.school_id, s.grade.segment)):
             group = list(group)
             waiting = [student for student in group if student.status == Status.REGISTERING]
             if len(waiting) != len(group) or any(student.registration_id for student in group):
                 raise StudentError(_("Only new registrations that are not yet in review can be submitted."))
-            request = create_request(
+            approval = create_request(
                 KIND,
                 by=by,
                 school=group[0].school,
                 subject_label=_label(group),
                 context={"segment": str(segment)},
             )
-            Student.objects.filter(pk__in=[student.pk for student in group]).update(registration=request)
-            requests.append(submit(request, by=by))
-    return requests
+            Student.objects.filter(pk__in=[student.pk for student in group]).update(registration=approval)
+            approvals.append(submit(approval, by=by))
+    return approvals
 
 
 def enter_student(*, by, school, data, guardians):
@@ -79,8 +79,8 @@ def can_revise(student):
     """A registration is corrected while it is not yet, or no longer, in a reviewer's hands."""
     if student.status != Status.REGISTERING:
         return False
-    request = student.registration
-    return request is None or request.state in (ApprovalState.DRAFT, ApprovalState.RETURNED)
+    approval = student.registration
+    return approval is None or is_editable(approval)
 
 
 def revise(student, *, by, changes, guardians, reason=""):
@@ -97,45 +97,47 @@ def revise(student, *, by, changes, guardians, reason=""):
         return replace_guardians(student, by=by, guardians=guardians, reason=reason)
 
 
-def students_of(request):
-    return Student.objects.filter(registration=request).select_related(
+def students_of(approval):
+    return Student.objects.filter(registration=approval).select_related(
         "school", "grade__school", "school_class"
     )
 
 
-def _validate_submit(request):
-    if students_of(request).exclude(status=Status.REGISTERING).exists():
-        raise ApprovalError(_("Some students of this registration are no longer in review."))
-    if not students_of(request).exists():
+def _validate_submit(approval):
+    """Every student of the batch must still be a registration the review can approve."""
+    students = list(Student.objects.filter(registration=approval).only("pk", "name", "status"))
+    if not students:
         raise ApprovalError(_("This registration holds no student."))
+    moved_on = [student for student in students if not lifecycle.allows(student.status, Event.REGISTERED)]
+    if moved_on:
+        raise ApprovalError(
+            _("Some students of this registration are no longer in review: %(names)s.")
+            % {"names": "、".join(student.name for student in moved_on[:10])}
+        )
 
 
-def _approved(request, by):
+def _approved(approval, by):
     today = timezone.localdate()
-    for student in students_of(request).filter(status=Status.REGISTERING):
+    for student in students_of(approval).filter(status=Status.REGISTERING):
         register_student(student, by=by, occurred_on=today, approved_by=by)
 
 
-def _last_comment(request):
-    decision = Decision.objects.filter(request=request).order_by("-created_at", "-pk").first()
-    return decision.comment if decision else ""
-
-
-def _cancel(request, by, *, reason, action):
+def _cancel(approval, by, *, action):
     today = timezone.localdate()
-    for student in students_of(request).filter(status=Status.REGISTERING):
+    reason = last_comment(approval)
+    for student in students_of(approval).filter(status=Status.REGISTERING):
         record_status_event(
-            student, to_status=Status.CANCELLED, by=by, occurred_on=today, reason=reason, action=action
+            student, event=Event.CANCELLED, by=by, occurred_on=today, reason=reason, action=action
         )
         record_event(action, actor=by, obj=student, reason=reason)
 
 
-def _rejected(request, by):
-    _cancel(request, by, reason=_last_comment(request), action="students.registration.rejected")
+def _rejected(approval, by):
+    _cancel(approval, by, action="students.registration.rejected")
 
 
-def _withdrawn(request, by):
-    _cancel(request, by, reason=_last_comment(request), action="students.registration.withdrawn")
+def _withdrawn(approval, by):
+    _cancel(approval, by, action="students.registration.withdrawn")
 
 
 REGISTRATION = ApprovalKind(
@@ -145,5 +147,5 @@ REGISTRATION = ApprovalKind(
     on_rejected=_rejected,
     on_withdrawn=_withdrawn,
     validate_submit=_validate_submit,
-    get_absolute_url=lambda request: reverse("students:registration", args=[request.pk]),
+    get_absolute_url=lambda approval: reverse("students:registration", args=[approval.pk]),
 )

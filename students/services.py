@@ -6,16 +6,17 @@ writes an audit event. `record_status_event` is the one place that writes a Stat
 """
 
 from django.db import IntegrityError, transaction
-from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from registrar.approvals import open_request_for
-from registrar.audit import record_event, stamp
+from registrar.audit import changed_values, record_event, save_changes, stamp
 from registrar.choices import NodeKind
 from registrar.models import Grade, SchoolClass
 from students.errors import StudentError
 from students.identity import normalise_id_number, normalise_name
+from students.lifecycle import NEW, Event
+from students.lifecycle import check as check_lifecycle
 from students.models import (
     LIVE_STATUSES,
     LOCKED_STATUSES,
@@ -27,6 +28,7 @@ from students.models import (
 )
 from students.numbers import issue_number
 from students.permissions import ensure_covers, ensure_registrar_of
+from students.privacy import mask_number
 from students.validation import (
     EDITABLE_FIELDS,
     GUARDIAN_FIELDS,
@@ -44,15 +46,20 @@ from students.validation import (
 
 __all__ = [
     "StudentError",
+    "apply_key_changes",
     "check_class_room",
     "class_enrolment",
     "create_student",
     "duplicate_message",
+    "ensure_student_free",
     "find_live_duplicate",
+    "lock_student",
     "record_status_event",
     "register_student",
     "replace_guardians",
     "revise_registration",
+    "subject_key",
+    "subject_label",
     "update_student",
 ]
 
@@ -69,24 +76,14 @@ def ensure_unlocked(student):
 
 
 def lock_student(student):
+    """The student's row, locked until the transaction ends: every service that changes a student
+    (or decides on a request about one) takes this lock first, so two offices acting at once on
+    the same student are put one after the other."""
     return (
         Student.objects.select_for_update(of=("self",))
         .select_related("school", "grade__school", "school_class__grade__school")
         .get(pk=student.pk)
     )
-
-
-def _plain(value):
-    """A value as the audit log's JSON keeps it."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, Model):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
 
 
 # Duplicates (严禁双学籍) ---------------------------------------------------------------------------
@@ -248,7 +245,7 @@ def create_student(*, by, school, data, guardians):
             guardian.save()
         record_status_event(
             student,
-            to_status=Status.REGISTERING,
+            event=Event.ENTERED,
             by=by,
             occurred_on=timezone.localdate(),
             action="students.registration.created",
@@ -279,7 +276,7 @@ def register_student(student, *, by, occurred_on=None, approved_by=None):
         number = issue_number(student, by=by, reason=_("Registration approved"))
         record_status_event(
             student,
-            to_status=Status.ENROLLED,
+            event=Event.REGISTERED,
             by=by,
             occurred_on=occurred_on or timezone.localdate(),
             action="students.registration.approved",
@@ -318,37 +315,34 @@ def revise_registration(student, *, by, changes, reason=""):
                     changes[field] = facts[field]
         if "grade" in changes:
             changes["grade"] = _resolve_grade(student.school, changes["grade"])
-        changed = {field: value for field, value in changes.items() if getattr(student, field) != value}
+        changed = changed_values(student, changes)
         if not changed:
             return student
         members = student.guardians.all()
         family = [{field: getattr(member, field) for field in GUARDIAN_FIELDS} for member in members]
-        errors = validate_record({**record_data(student), **changed}, family, school=student.school)
+        merged = {**record_data(student), **changed}
+        errors = validate_record(merged, family, school=student.school)
         if errors:
             refuse(errors)
-        before = {field: _plain(getattr(student, field)) for field in changed}
-        for field, value in changed.items():
-            setattr(student, field, value)
         other = find_live_duplicate(
-            id_number=student.id_number,
-            name=student.name,
-            gender=student.gender,
-            birth_date=student.birth_date,
+            id_number=merged.get("id_number"),
+            name=merged["name"],
+            gender=merged["gender"],
+            birth_date=merged["birth_date"],
             exclude=student,
         )
         if other is not None:
             _refuse_duplicate(other, by)
         if "school_class" in changed:
-            check_class_room(student.school_class)
-        stamp(student, by=by, reason=reason)
-        _save_guarding_duplicates(student, by=by, update_fields=list(changed))
-        record_event(
-            "students.registration.revised",
-            actor=by,
-            obj=student,
+            check_class_room(changed["school_class"])
+        logged = save_changes(
+            student,
+            changed,
+            by=by,
             reason=reason,
-            changes={field: [before[field], _plain(value)] for field, value in changed.items()},
+            save=lambda fields: _save_guarding_duplicates(student, by=by, update_fields=fields),
         )
+        record_event("students.registration.revised", actor=by, obj=student, reason=reason, changes=logged)
     return student
 
 
@@ -373,7 +367,7 @@ def update_student(student, *, by, changes, reason=""):
                 _("%(fields)s cannot be edited here.") % {"fields": "、".join(field_label(f) for f in other)}
             )
         changes = normalise_record(changes)
-        changed = {field: value for field, value in changes.items() if getattr(student, field) != value}
+        changed = changed_values(student, changes)
         if not changed:
             return student
         errors = validate_changes(student, changed)
@@ -381,19 +375,37 @@ def update_student(student, *, by, changes, reason=""):
             refuse(errors)
         if "school_class" in changed and student.is_live:
             check_class_room(changed["school_class"])
-        before = {field: _plain(getattr(student, field)) for field in changed}
-        for field, value in changed.items():
-            setattr(student, field, value)
-        stamp(student, by=by, reason=reason)
-        student.save(update_fields=list(changed))
-        record_event(
-            "students.student.updated",
-            actor=by,
-            obj=student,
-            reason=reason,
-            changes={field: [before[field], _plain(value)] for field, value in changed.items()},
-        )
+        logged = save_changes(student, changed, by=by, reason=reason)
+        record_event("students.student.updated", actor=by, obj=student, reason=reason, changes=logged)
     return student
+
+
+def apply_key_changes(student, values, *, by, reason):
+    """Write approved key-data values ({field: value}) into the record, with history; never the
+    学籍号, which stays as issued (domain §4, §7).
+
+    The one writer of key fields once a student is registered: a key-data correction's last approval
+    calls it in the decision's transaction. The lifecycle table says which statuses may be corrected;
+    the live-registration constraints back the duplicate checks the correction made before (a
+    registration of the same ID committed a moment ago is refused with where it is). Returns
+    {field: [before, after]} for the caller's audit event.
+    """
+    unknown = set(values) - set(key_fields())
+    if unknown:
+        raise ValueError(f"not key fields: {sorted(unknown)}")
+    with transaction.atomic():
+        current = lock_student(student)
+        check_lifecycle(current.status, Event.KEY_DATA_CORRECTED, name=current.name)
+        logged = save_changes(
+            current,
+            values,
+            by=by,
+            reason=reason,
+            save=lambda fields: _save_guarding_duplicates(current, by=by, update_fields=fields),
+        )
+    for field in values:
+        setattr(student, field, getattr(current, field))
+    return logged
 
 
 def replace_guardians(student, *, by, guardians, reason=""):
@@ -444,7 +456,7 @@ def replace_guardians(student, *, by, guardians, reason=""):
 def record_status_event(
     student,
     *,
-    to_status,
+    event,
     by,
     occurred_on,
     reason="",
@@ -456,19 +468,22 @@ def record_status_event(
 ):
     """Write one StatusEvent and bring Student.status, school, grade and class in line with it.
 
-    The one place that writes a StatusEvent: registration, transfers, suspensions, graduation and
-    reversals all come through here. It checks that the new placement hangs together (the grade of
-    the school, the class of the grade), that the class has room when a student arrives, and that the
-    person does not end up with two live registrations. It does not judge whether the change is
-    allowed (that is the workflow's business) and writes no AuditEvent: the caller records its own
-    action. `student` is updated in place.
+    The one writer of a student's status: registration, transfers, suspensions, graduation,
+    promotion and reversals all come through here (the roster import's bulk writer asks the same
+    table). The new status is the one `event` leads to in the lifecycle table
+    (students/lifecycle.py); an event the current status does not allow is refused, whoever asks.
+    It also checks that the new placement hangs together (the grade of the school, the class of the
+    grade), that the class has room when a student arrives, and that the person does not end up
+    with two live registrations. Whether the case allows the change (evidence, windows …) is the
+    workflow's business; it writes no AuditEvent: the caller records its own action. `student` is
+    updated in place.
     """
-    if to_status not in Status.values:
-        raise ValueError(f"unknown status {to_status!r}")
     with transaction.atomic():
         current = lock_student(student)
-        previous_status = current.status
         has_events = StatusEvent.objects.filter(student=current).exists()
+        # A record's first event starts from no status at all.
+        previous_status = current.status if has_events else NEW
+        to_status = check_lifecycle(previous_status, event, name=current.name)
         new_school = school or current.school
         new_grade = grade or (current.grade if new_school.pk == current.school_id else None)
         if new_grade is None:
@@ -492,15 +507,18 @@ def record_status_event(
             "grade": new_grade,
             "school_class": new_class,
         }
-        changed = [field for field, value in updates.items() if getattr(current, field) != value]
-        if changed:
-            for field in changed:
-                setattr(current, field, updates[field])
-            stamp(current, by=by, reason=reason)
-            _save_guarding_duplicates(current, by=by, update_fields=changed)
-        event = StatusEvent.objects.create(
+        changed = changed_values(current, updates)
+        save_changes(
+            current,
+            changed,
+            by=by,
+            reason=reason,
+            save=lambda fields: _save_guarding_duplicates(current, by=by, update_fields=fields),
+        )
+        status_event = StatusEvent.objects.create(
             student=current,
-            from_status=previous_status if has_events else "",
+            event=event,
+            from_status=previous_status,
             to_status=to_status,
             occurred_on=occurred_on,
             school=new_school,
@@ -512,7 +530,13 @@ def record_status_event(
         )
     for field in changed:
         setattr(student, field, updates[field])
-    return event
+    return status_event
+
+
+def subject_label(student):
+    """The name of a request about `student` in queues: the name and the masked 学籍号 (a G number
+    embeds the ID number, and lists show no full ID numbers)."""
+    return f"{student.name} {mask_number(student.number)}"
 
 
 def subject_key(student):
@@ -520,12 +544,12 @@ def subject_key(student):
     return f"student:{student.pk}"
 
 
-def ensure_student_free(student, *, exclude_request=None, problems_block=True):
+def ensure_student_free(student, *, exclude_approval=None, problems_block=True):
     """Refuse a new change while another request is open or a problem record is unresolved (domain §6, §8).
 
     A key-data correction is one way to resolve a problem record (变更), so it passes
     `problems_block=False`."""
-    open_request = open_request_for(subject_key(student), exclude=exclude_request)
+    open_request = open_request_for(subject_key(student), exclude=exclude_approval)
     if open_request is not None:
         raise StudentError(
             _("%(name)s already has a request in progress (%(label)s, %(state)s): finish or withdraw it.")

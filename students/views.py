@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from registrar.access import get_school_for
-from registrar.approvals import get_request_for
+from registrar.approvals import get_approval_for
 from registrar.audit import record_event
 from registrar.choices import Role
 from registrar.uploads import UploadError, clean_photo
@@ -198,7 +198,7 @@ def edit(request, pk):
 
 def registration_request(request, pk):
     """The registration under review: its students and the decisions panel."""
-    approval = get_request_for(request.user, pk)
+    approval = get_approval_for(request.user, pk)
     if approval.kind != registration.KIND:
         raise Http404
     students = registration.students_of(approval).order_by("grade__level", "school_class__name", "name")

@@ -13,9 +13,11 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from registrar.choices import Role
+from registrar.kinds import KINDS, register_kind, unregister_kind
 from registrar.models import Organisation, User
 from registrar.orgimport import import_organisations, parse_rows
 from registrar.services import create_class
+from tests.approval_kinds import TEST_KINDS
 
 TREE = [
     ("420000", "湖北省", "省", "", "", ""),
@@ -115,6 +117,30 @@ def client_for(client):
         return client
 
     return login
+
+
+@pytest.fixture
+def register_test_kind():
+    """Register an approval kind for one test; the registry is as it was afterwards."""
+    registered = []
+
+    def register(kind):
+        registered.append((kind.name, KINDS.get(kind.name)))
+        return register_kind(kind)
+
+    yield register
+    for name, previous in reversed(registered):
+        if previous is None:
+            unregister_kind(name)
+        else:
+            KINDS[name] = previous
+
+
+@pytest.fixture
+def test_kinds(register_test_kind):
+    """The engine's test kinds (tests/approval_kinds.py), for the tests that use them."""
+    for kind in TEST_KINDS:
+        register_test_kind(kind)
 
 
 @pytest.fixture(autouse=True)

@@ -12,9 +12,12 @@ from registrar import approvals, chains, workdays
 from registrar.choices import Role
 from registrar.models import ApprovalStep, Holiday, Organisation
 from registrar.services import save_organisation
-from tests.test_approvals import SAMPLE, new_request, submitted
+from tests.approval_kinds import SAMPLE
+from tests.test_approvals import new_request, submitted
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+pytestmark = pytest.mark.usefixtures("test_kinds")
 
 
 def steps(key, **context):
@@ -66,9 +69,9 @@ def test_keys_are_looked_up_from_the_most_specific():
 
 def test_a_province_reconfigures_a_chain(settings, registrar, school, tree):
     settings.REGISTRAR = {**settings.REGISTRAR, "APPROVAL_CHAINS": {SAMPLE: "county_reviewer@county(school)"}}
-    request = submitted(registrar, school)
-    assert request.chain_key == f"{SAMPLE}:*:*"
-    assert [(step.role, step.node) for step in request.steps.all()] == [
+    approval = submitted(registrar, school)
+    assert approval.chain_key == f"{SAMPLE}:*:*"
+    assert [(step.role, step.node) for step in approval.steps.all()] == [
         (Role.COUNTY_REVIEWER, tree["420102"])
     ]
 
@@ -186,18 +189,18 @@ def test_a_missing_node_is_a_clear_error(school):
 
 
 def test_the_default_key_takes_the_scope_and_segment_from_the_case(registrar, school, other_school, tree):
-    request = new_request(
+    approval = new_request(
         registrar,
         school,
         context={"receiving_school": school, "sending_school": other_school, "segment": "primary"},
     )
     assert (
-        approvals.default_chain_key(request, approvals.case_context(request))
+        approvals.default_chain_key(approval, approvals.case_context(approval))
         == f"{SAMPLE}:other_county:primary"
     )
     # Without a segment, a school that teaches one segment gives it.
-    request = new_request(registrar, school)
-    assert approvals.default_chain_key(request, approvals.case_context(request)) == f"{SAMPLE}:*:primary"
+    approval = new_request(registrar, school)
+    assert approvals.default_chain_key(approval, approvals.case_context(approval)) == f"{SAMPLE}:*:primary"
 
 
 # --- working days ----------------------------------------------------------------------------------
@@ -233,12 +236,12 @@ def test_a_step_is_due_after_ten_working_days_and_overdue_the_day_after(
     national_day_2025, registrar, principal, school
 ):
     with time_machine.travel(datetime(2025, 9, 26, 10, 0, tzinfo=SHANGHAI)):
-        request = submitted(registrar, school)
-    step = request.current_step
+        approval = submitted(registrar, school)
+    step = approval.current_step
     assert step.due_date == date(2025, 10, 16)
     assert not workdays.is_overdue(step, datetime(2025, 10, 16, 23, 0, tzinfo=SHANGHAI))
     assert workdays.is_overdue(step, datetime(2025, 10, 17, 8, 0, tzinfo=SHANGHAI))
-    decided = approvals.approve(request, by=principal)
+    decided = approvals.approve(approval, by=principal)
     assert not workdays.is_overdue(
         ApprovalStep.objects.get(pk=step.pk), datetime(2025, 12, 1, tzinfo=SHANGHAI)
     )
@@ -248,17 +251,17 @@ def test_a_step_is_due_after_ten_working_days_and_overdue_the_day_after(
 def test_the_number_of_working_days_is_configurable(settings, registrar, school):
     settings.REGISTRAR = {**settings.REGISTRAR, "APPROVAL_STEP_WORKING_DAYS": 3}
     with time_machine.travel(datetime(2025, 3, 7, 10, 0, tzinfo=SHANGHAI)):
-        request = submitted(registrar, school)
-    assert request.current_step.due_date == date(2025, 3, 12)
+        approval = submitted(registrar, school)
+    assert approval.current_step.due_date == date(2025, 3, 12)
 
 
 def test_due_dates_follow_a_changed_calendar(registrar, school):
     with time_machine.travel(datetime(2025, 3, 7, 10, 0, tzinfo=SHANGHAI)):
-        request = submitted(registrar, school)
-    assert request.current_step.due_date == date(2025, 3, 21)
+        approval = submitted(registrar, school)
+    assert approval.current_step.due_date == date(2025, 3, 21)
     Holiday.objects.create(date=date(2025, 3, 10), name="临时放假")
     assert approvals.recompute_due_dates() == 1
-    assert ApprovalStep.objects.get(pk=request.current_step_id).due_date == date(2025, 3, 24)
+    assert ApprovalStep.objects.get(pk=approval.current_step_id).due_date == date(2025, 3, 24)
 
 
 def test_overdue_steps_show_on_the_dashboards_of_the_reviewer_and_above(

@@ -18,6 +18,7 @@ from tests.conftest import make_user
 from tests.test_approvals import submitted
 
 pytestmark = [
+    pytest.mark.usefixtures("test_kinds"),
     pytest.mark.postgres_only,
     pytest.mark.skipif(connection.vendor != "postgresql", reason="needs two PostgreSQL connections"),
 ]
@@ -26,8 +27,8 @@ pytestmark = [
 @pytest.mark.django_db(transaction=True)
 def test_two_reviewers_approving_one_step_at_once_only_one_wins(registrar, principal, school, monkeypatch):
     rival = make_user("赵校长", school, [Role.PRINCIPAL])
-    request = submitted(registrar, school)
-    seen = request.current_step_id
+    approval = submitted(registrar, school)
+    seen = approval.current_step_id
 
     # Hold the winner inside its transaction for a moment, so that the loser reads the request
     # while the decision is not committed yet: without the row lock both would win.
@@ -45,7 +46,7 @@ def test_two_reviewers_approving_one_step_at_once_only_one_wins(registrar, princ
     def decide(user):
         try:
             barrier.wait(timeout=5)
-            approvals.approve(ApprovalRequest.objects.get(pk=request.pk), by=user, step_id=seen)
+            approvals.approve(ApprovalRequest.objects.get(pk=approval.pk), by=user, step_id=seen)
             results[user.username] = "approved"
         except (approvals.ApprovalError, PermissionDenied) as error:
             results[user.username] = error
@@ -63,7 +64,7 @@ def test_two_reviewers_approving_one_step_at_once_only_one_wins(registrar, princ
     loser = outcomes[1]
     assert isinstance(loser, approvals.ApprovalError), loser
     assert "该步骤已由" in loser.message and "处理" in loser.message
-    request = ApprovalRequest.objects.get(pk=request.pk)
-    assert request.state == ApprovalState.IN_REVIEW
-    assert request.current_step.position == 2
-    assert Decision.objects.filter(request=request, action=DecisionAction.APPROVED).count() == 1
+    approval = ApprovalRequest.objects.get(pk=approval.pk)
+    assert approval.state == ApprovalState.IN_REVIEW
+    assert approval.current_step.position == 2
+    assert Decision.objects.filter(approval=approval, action=DecisionAction.APPROVED).count() == 1

@@ -11,37 +11,32 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from registrar import approvals
-from registrar.approvals import ApprovalKind, register_kind
 from registrar.choices import Role
 from registrar.models import ApprovalRequest, ApprovalState, StepState
+from tests.approval_kinds import FAILING, SAMPLE
 from tests.conftest import make_user
-from tests.test_approvals import FAILING, SAMPLE, new_request, submitted
+from tests.test_approvals import new_request, submitted
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 QUEUE = reverse("registrar:approvals")
 
-register_kind(
-    ApprovalKind(
-        "tests.linked", "有详情页的申请", get_absolute_url=lambda request: f"/students/?approval={request.pk}"
-    )
-)
-register_kind(ApprovalKind("tests.single", "逐件审核的申请", allow_bulk_approve=False))
+pytestmark = pytest.mark.usefixtures("test_kinds")
 
 
-def decide_url(request):
-    return reverse("registrar:approval_decide", args=[request.pk])
+def decide_url(approval):
+    return reverse("registrar:approval_decide", args=[approval.pk])
 
 
-def page_url(request):
-    return reverse("registrar:approval", args=[request.pk])
+def page_url(approval):
+    return reverse("registrar:approval", args=[approval.pk])
 
 
 def texts(response):
     return [str(message) for message in get_messages(response.wsgi_request)]
 
 
-def fresh(request):
-    return ApprovalRequest.objects.get(pk=request.pk)
+def fresh(approval):
+    return ApprovalRequest.objects.get(pk=approval.pk)
 
 
 # --- the queue -------------------------------------------------------------------------------------
@@ -142,16 +137,16 @@ def test_bulk_approve_approves_each_ticked_row_on_its_own(client_for, registrar,
 def test_bulk_approve_refuses_what_the_user_may_not_decide(
     client_for, registrar, principal, county_reviewer, outsider, school
 ):
-    request = submitted(registrar, school, label="张三")
+    approval = submitted(registrar, school, label="张三")
     response = client_for(county_reviewer).post(
-        QUEUE, {"selected": [f"{request.pk}:{request.current_step_id}"]}
+        QUEUE, {"selected": [f"{approval.pk}:{approval.current_step_id}"]}
     )
     assert texts(response) == ["张三：您无权处理该审核步骤。"]
-    response = client_for(outsider).post(QUEUE, {"selected": [f"{request.pk}:{request.current_step_id}"]})
-    assert texts(response)[-1] == f"未找到申请 {request.pk}。"
+    response = client_for(outsider).post(QUEUE, {"selected": [f"{approval.pk}:{approval.current_step_id}"]})
+    assert texts(response)[-1] == f"未找到申请 {approval.pk}。"
     response = client_for(principal).post(QUEUE, {})
     assert texts(response)[-1] == "请先勾选要通过的申请。"
-    assert fresh(request).state == ApprovalState.SUBMITTED
+    assert fresh(approval).state == ApprovalState.SUBMITTED
 
 
 # --- decisions -------------------------------------------------------------------------------------
@@ -170,25 +165,25 @@ def test_approve_and_next_goes_to_the_next_request_in_my_queue(client_for, regis
 
 
 def test_reject_without_a_reason_changes_nothing(client_for, registrar, principal, school):
-    request = submitted(registrar, school)
+    approval = submitted(registrar, school)
     response = client_for(principal).post(
-        decide_url(request), {"action": "reject", "step_id": request.current_step_id}
+        decide_url(approval), {"action": "reject", "step_id": approval.current_step_id}
     )
-    assert response["Location"] == page_url(request)
+    assert response["Location"] == page_url(approval)
     assert texts(response) == ["不通过或退回修改时必须填写理由。"]
-    assert fresh(request).state == ApprovalState.SUBMITTED
+    assert fresh(approval).state == ApprovalState.SUBMITTED
 
 
 def test_return_with_a_reason_goes_back_to_the_applicant(client_for, registrar, principal, school):
-    request = submitted(registrar, school)
+    approval = submitted(registrar, school)
     response = client_for(principal).post(
-        decide_url(request),
-        {"action": "return_for_revision", "comment": "缺材料", "step_id": request.current_step_id},
+        decide_url(approval),
+        {"action": "return_for_revision", "comment": "缺材料", "step_id": approval.current_step_id},
     )
     assert response.status_code == 302
-    request = fresh(request)
-    assert request.state == ApprovalState.RETURNED
-    assert request.decisions.last().comment == "缺材料"
+    approval = fresh(approval)
+    assert approval.state == ApprovalState.RETURNED
+    assert approval.decisions.last().comment == "缺材料"
     page = client_for(registrar).get(QUEUE, {"box": "returned"}).content.decode()
     assert "张三" in page
     page = client_for(registrar).get(reverse("registrar:dashboard")).content.decode()
@@ -196,42 +191,42 @@ def test_return_with_a_reason_goes_back_to_the_applicant(client_for, registrar, 
 
 
 def test_the_applicant_resubmits_and_withdraws_from_the_panel(client_for, registrar, principal, school):
-    request = approvals.return_for_revision(submitted(registrar, school), by=principal, comment="缺材料")
+    approval = approvals.return_for_revision(submitted(registrar, school), by=principal, comment="缺材料")
     client = client_for(registrar)
-    response = client.post(decide_url(request), {"action": "resubmit", "comment": "已补"})
-    assert response["Location"] == page_url(request)
+    response = client.post(decide_url(approval), {"action": "resubmit", "comment": "已补"})
+    assert response["Location"] == page_url(approval)
     assert texts(response)[-1] == "张三 G420102201501010011：已重新提交审核。"
-    assert fresh(request).state == ApprovalState.SUBMITTED
-    response = client.post(decide_url(request), {"action": "withdraw"})
+    assert fresh(approval).state == ApprovalState.SUBMITTED
+    response = client.post(decide_url(approval), {"action": "withdraw"})
     assert texts(response)[-1] == "张三 G420102201501010011：已撤回。"
-    assert fresh(request).state == ApprovalState.WITHDRAWN
-    response = client.post(decide_url(request), {"action": "withdraw"})
+    assert fresh(approval).state == ApprovalState.WITHDRAWN
+    response = client.post(decide_url(approval), {"action": "withdraw"})
     assert texts(response)[-1] == "该申请当前状态为“已撤回”，不能执行“撤回”。"
 
 
 def test_a_decision_by_the_wrong_role_is_forbidden(client_for, registrar, county_reviewer, school):
-    request = submitted(registrar, school)
+    approval = submitted(registrar, school)
     for user in (registrar, county_reviewer):
         response = client_for(user).post(
-            decide_url(request), {"action": "approve", "step_id": request.current_step_id}
+            decide_url(approval), {"action": "approve", "step_id": approval.current_step_id}
         )
         assert response.status_code == 403
-    assert fresh(request).state == ApprovalState.SUBMITTED
+    assert fresh(approval).state == ApprovalState.SUBMITTED
 
 
 def test_outsiders_get_404(client_for, registrar, outsider, outsider_reviewer, school):
-    request = submitted(registrar, school)
+    approval = submitted(registrar, school)
     for user in (outsider, outsider_reviewer):
         client = client_for(user)
-        assert client.get(page_url(request)).status_code == 404
-        assert client.post(decide_url(request), {"action": "approve"}).status_code == 404
+        assert client.get(page_url(approval)).status_code == 404
+        assert client.post(decide_url(approval), {"action": "approve"}).status_code == 404
 
 
 def test_decide_accepts_only_post_and_known_actions(client_for, registrar, principal, school):
-    request = submitted(registrar, school)
+    approval = submitted(registrar, school)
     client = client_for(principal)
-    assert client.get(decide_url(request)).status_code == 405
-    response = client.post(decide_url(request), {"action": "promote"})
+    assert client.get(decide_url(approval)).status_code == 405
+    response = client.post(decide_url(approval), {"action": "promote"})
     assert texts(response) == ["请选择要执行的操作。"]
 
 
@@ -239,39 +234,39 @@ def test_decide_accepts_only_post_and_known_actions(client_for, registrar, princ
 
 
 def test_the_generic_page_shows_the_chain_decisions_and_my_actions(client_for, registrar, principal, school):
-    request = approvals.approve(submitted(registrar, school), by=principal, comment="情况属实")
-    response = client_for(principal).get(page_url(request))
+    approval = approvals.approve(submitted(registrar, school), by=principal, comment="情况属实")
+    response = client_for(principal).get(page_url(approval))
     page = response.content.decode()
     assert response.status_code == 200
     assert "育才小学 · 校长" in page and "江岸区 · 县级审核员" in page
     assert "情况属实" in page and "审核中" in page
     assert 'name="action" value="approve"' not in page  # the principal's step is done
     county = make_user("county2", school.parent, [Role.COUNTY_REVIEWER])
-    page = client_for(county).get(page_url(request)).content.decode()
+    page = client_for(county).get(page_url(approval)).content.decode()
     assert 'name="action" value="approve"' in page
-    assert f'name="step_id" value="{request.current_step_id}"' in page
+    assert f'name="step_id" value="{approval.current_step_id}"' in page
     assert 'value="withdraw"' not in page
 
 
 def test_a_draft_shows_the_chain_it_will_follow(client_for, registrar, school):
-    request = new_request(registrar, school)
-    page = client_for(registrar).get(page_url(request)).content.decode()
+    approval = new_request(registrar, school)
+    page = client_for(registrar).get(page_url(approval)).content.decode()
     assert "提交后将依次送审" in page and "江岸区" in page
     assert 'value="submit"' in page and 'value="withdraw"' in page
 
 
 def test_a_kind_with_its_own_page_is_redirected_there(client_for, registrar, school):
-    request = new_request(registrar, school, kind="tests.linked")
-    response = client_for(registrar).get(page_url(request))
+    approval = new_request(registrar, school, kind="tests.linked")
+    response = client_for(registrar).get(page_url(approval))
     assert response.status_code == 302
-    assert response["Location"] == f"/students/?approval={request.pk}"
+    assert response["Location"] == f"/students/?pk={approval.pk}"
 
 
 def test_the_panel_marks_an_overdue_step(client_for, registrar, principal, school):
     with time_machine.travel(datetime(2025, 3, 3, 10, 0, tzinfo=SHANGHAI)):
-        request = submitted(registrar, school)
+        approval = submitted(registrar, school)
     with time_machine.travel(datetime(2025, 3, 18, 10, 0, tzinfo=SHANGHAI)):
-        page = client_for(principal).get(page_url(request)).content.decode()
+        page = client_for(principal).get(page_url(approval)).content.decode()
     assert '<tr class="overdue">' in page and "已超期" in page
 
 
@@ -304,17 +299,17 @@ def test_both_lists_render_for_a_user_without_a_node(client_for, db, box):
 
 
 def test_a_step_state_reads_in_chinese(registrar, school):
-    request = submitted(registrar, school)
-    assert request.current_step.get_state_display() == "审核中"
+    approval = submitted(registrar, school)
+    assert approval.current_step.get_state_display() == "审核中"
     assert StepState.SKIPPED.label == "未进行"
 
 
 def test_the_administration_shows_requests_read_only_and_keeps_holidays(client_for, registrar, school):
-    request = submitted(registrar, school)
+    approval = submitted(registrar, school)
     admin = make_user("admin", None, [], is_superuser=True, is_staff=True)
     client = client_for(admin)
     assert client.get(reverse("admin:registrar_approvalrequest_changelist")).status_code == 200
-    page = client.get(reverse("admin:registrar_approvalrequest_change", args=[request.pk])).content.decode()
+    page = client.get(reverse("admin:registrar_approvalrequest_change", args=[approval.pk])).content.decode()
     assert "江岸区" in page and 'name="_save"' not in page
     response = client.post(
         reverse("admin:registrar_holiday_add"), {"date": "2025-03-10", "name": "临时放假", "is_workday": ""}

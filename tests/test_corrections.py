@@ -7,14 +7,14 @@ import time_machine
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 
 from corrections import rules, services
-from corrections.errors import CorrectionError
 from corrections.models import Correction, FieldChange, Group
 from corrections.rules import EvidenceKind
 from registrar import approvals
 from registrar.approvals import ApprovalError
 from registrar.choices import Role
+from registrar.errors import DomainError
 from registrar.models import ApprovalState, AuditEvent, Decision, StepState
-from students.models import Status, Student
+from students.models import Event, Student
 from students.services import create_student, record_status_event
 from students.timeline import student_timeline
 from tests.conftest import make_user
@@ -52,7 +52,7 @@ def third_grader(registrar, school):
 
 
 def refused(call, *args, **kwargs):
-    with pytest.raises(CorrectionError) as error:
+    with pytest.raises(DomainError) as error:
         call(*args, **kwargs)
     return error.value
 
@@ -199,7 +199,7 @@ def test_no_other_live_record_may_hold_the_new_id(registrar, student, school_cla
 
 def test_no_ended_record_may_hold_the_new_id_either(registrar, student, school_class):
     other = enrol(registrar, school_class, name="王小军", sequence=3)
-    record_status_event(other, to_status=Status.LEFT, by=registrar, occurred_on=date(2025, 10, 1))
+    record_status_event(other, event=Event.LEFT, by=registrar, occurred_on=date(2025, 10, 1))
     error = refused(
         services.create_correction, student, by=registrar, changes={"id_number": (other.id_number, INPUT)}
     )
@@ -227,7 +227,7 @@ def test_a_student_with_another_open_request_is_refused(registrar, student):
 
 
 def test_a_graduate_is_refused_except_through_a_reversal(registrar, student):
-    record_status_event(student, to_status=Status.GRADUATED, by=registrar, occurred_on=date(2025, 10, 1))
+    record_status_event(student, event=Event.GRADUATED, by=registrar, occurred_on=date(2025, 10, 1))
     error = refused(ethnicity_change, registrar, student)
     assert error.message == (
         "张小明 已以“毕业”状态离校：毕业生的关键数据只能在主管部门办理毕业生回退后更正。"
@@ -243,7 +243,7 @@ def test_a_registration_in_review_is_revised_instead(registrar, school_class):
 
 
 def test_a_record_that_ended_is_closed(registrar, student):
-    record_status_event(student, to_status=Status.LEFT, by=registrar, occurred_on=date(2025, 10, 1))
+    record_status_event(student, event=Event.LEFT, by=registrar, occurred_on=date(2025, 10, 1))
     error = refused(ethnicity_change, registrar, student)
     assert "已关闭" in error.message
 
@@ -445,7 +445,7 @@ def test_a_returned_request_is_revised_and_resubmitted(registrar, principal, cou
 
     services.update_correction(correction, by=registrar, changes={"ethnicity": ("05", LIFE)})
     attach(correction, registrar, EvidenceKind.ID_CARD)
-    approval = services.resubmit_correction(correction, by=registrar, comment="已按意见修改")
+    approval = services.submit_correction(correction, by=registrar, comment="已按意见修改")
 
     assert (approval.state, approval.round) == (ApprovalState.SUBMITTED, 2)
     assert approval.current_step.role == Role.PRINCIPAL
@@ -461,7 +461,7 @@ def test_a_returned_request_is_revised_and_resubmitted(registrar, principal, cou
 def test_a_request_in_review_cannot_be_changed(registrar, principal, student):
     correction = submitted_correction(registrar, student)
     error = refused(services.update_correction, correction, by=registrar, changes={"ethnicity": ("05", LIFE)})
-    assert "只有草稿或被退回修改的申请才能修改" in error.message
+    assert "只有草稿或被退回的申请可以修改" in error.message
     with pytest.raises(PermissionDenied):
         services.update_correction(correction, by=principal, changes={"ethnicity": ("05", LIFE)})
 
@@ -532,7 +532,7 @@ def test_an_id_taken_meanwhile_refuses_the_final_approval(
     # Another school registers a person under that number while the county still reviews.
     enrol(registrar, school_class, name="王小军", sequence=1, id_number=new_id, birth=student.birth_date)
 
-    with pytest.raises(ApprovalError) as error:
+    with pytest.raises(DomainError) as error:
         approvals.approve(approval, by=county_reviewer)
 
     assert "王小军" in error.value.message

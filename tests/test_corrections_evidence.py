@@ -13,9 +13,9 @@ from django.urls import reverse
 from PIL import Image
 
 from corrections import rules, services
-from corrections.errors import CorrectionError
 from corrections.models import Evidence
 from corrections.rules import EvidenceKind, Reason
+from registrar.errors import DomainError
 from registrar.models import AuditEvent
 from tests.correction_helpers import (
     INPUT,
@@ -169,7 +169,7 @@ def png_declaring(width, height):
 
 
 def refused_upload(draft, registrar, upload, kind=ID_CARD):
-    with pytest.raises(CorrectionError) as error:
+    with pytest.raises(DomainError) as error:
         services.add_evidence(draft, by=registrar, kind=kind, uploaded_file=upload)
     assert not Evidence.objects.exists()
     return error.value.message
@@ -271,9 +271,9 @@ def test_evidence_is_added_and_removed_only_while_the_request_is_editable(draft,
         services.remove_evidence(evidence, by=principal)
     services.submit_correction(draft, by=registrar)
 
-    with pytest.raises(CorrectionError):
+    with pytest.raises(DomainError):
         services.add_evidence(draft, by=registrar, kind=ID_CARD, uploaded_file=scan())
-    with pytest.raises(CorrectionError):
+    with pytest.raises(DomainError):
         services.remove_evidence(evidence, by=registrar)
     assert Evidence.objects.count() == 1
 
@@ -291,7 +291,7 @@ def test_a_removed_image_leaves_the_disk_once_committed(draft, registrar, django
 def test_a_request_holds_a_limited_number_of_images(draft, registrar, monkeypatch):
     monkeypatch.setattr(services, "MAX_EVIDENCE", 2)
     attach(draft, registrar, ID_CARD, ID_CARD)
-    with pytest.raises(CorrectionError) as error:
+    with pytest.raises(DomainError) as error:
         attach(draft, registrar, ID_CARD)
     assert error.value.message == "一件申请最多 2 张图片，请先删除一张。"
 

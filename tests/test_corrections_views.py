@@ -339,15 +339,15 @@ def test_the_review_list_shows_old_and_new_and_approves_in_a_batch(
         url,
         {
             "selected": [
-                f"{first.pk}:{first.approval.current_step_id}",
-                f"{following.pk}:{following.approval.current_step_id}",
+                f"{first.approval_id}:{first.approval.current_step_id}",
+                f"{following.approval_id}:{following.approval.current_step_id}",
             ]
         },
     )
 
     assert response["Location"] == url
     assert texts(response)[-1] == "已批量通过 2 件申请。"
-    response = client.post(url, {"selected": [f"{first.pk}:{first.approval.current_step_id}"]})
+    response = client.post(url, {"selected": [f"{first.approval_id}:{first.approval.current_step_id}"]})
     assert "该步骤已由" in texts(response)[-1]
     assert client_for(county_reviewer).get(url).content.decode().count('name="selected"') == 2
 
@@ -376,7 +376,7 @@ def test_a_batch_refusal_stops_no_other(
     response = client_for(county_reviewer).post(
         reverse("corrections:review"),
         {
-            "selected": [f"{c.pk}:{c.approval.current_step_id}" for c in (first, following)]
+            "selected": [f"{c.approval_id}:{c.approval.current_step_id}" for c in (first, following)]
             + ["junk", "999:1"]
         },
     )

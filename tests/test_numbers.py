@@ -10,7 +10,7 @@ from stdnum.cn import ric
 from registrar.models import AuditEvent, Organisation
 from students import numbers
 from students.errors import StudentError
-from students.models import Status, Student
+from students.models import Event, Status, Student
 from students.numbers import (
     g_number,
     is_valid_j_number,
@@ -87,7 +87,7 @@ def test_students_without_an_id_get_j_numbers_in_sequence(registrar, school_clas
 def test_a_g_number_held_by_an_old_record_leads_to_a_j_number(registrar, school_class):
     earlier = register(registrar, school_class)
     register_student(earlier, by=registrar)
-    record_status_event(earlier, to_status=Status.LEFT, by=registrar, occurred_on=date.today())
+    record_status_event(earlier, event=Event.LEFT, by=registrar, occurred_on=date.today())
     again = register(registrar, school_class)
     register_student(again, by=registrar)
     again.refresh_from_db()

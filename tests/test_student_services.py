@@ -12,7 +12,8 @@ from registrar.models import AuditEvent, Organisation
 from registrar.services import create_class, save_organisation
 from students import services
 from students.errors import StudentError
-from students.models import Guardian, Status, StatusEvent, Student
+from students.lifecycle import LifecycleError
+from students.models import Event, Guardian, Status, StatusEvent, Student
 from students.services import (
     check_class_room,
     class_enrolment,
@@ -159,7 +160,7 @@ def test_the_county_sees_the_school(enrolled, county_reviewer):
 
 
 def test_a_registration_that_ended_is_no_duplicate(registrar, enrolled, school_class):
-    record_status_event(enrolled, to_status=Status.LEFT, by=registrar, occurred_on=TODAY)
+    record_status_event(enrolled, event=Event.LEFT, by=registrar, occurred_on=TODAY)
     assert (
         find_live_duplicate(
             id_number=enrolled.id_number,
@@ -256,7 +257,7 @@ def test_a_full_class_takes_no_one_more(registrar, school):
 def test_only_live_students_count(registrar, school):
     small = create_class(school.grades.get(level=1), by=None, name="2班", capacity=1)
     student = register(registrar, small)
-    record_status_event(student, to_status=Status.LEFT, by=registrar, occurred_on=TODAY)
+    record_status_event(student, event=Event.CANCELLED, by=registrar, occurred_on=TODAY)
     assert class_enrolment(small) == 0
     check_class_room(small)
 
@@ -342,7 +343,7 @@ def test_an_edit_is_checked_like_a_registration(registrar, enrolled):
 
 
 def test_a_locked_record_is_read_only(registrar, enrolled):
-    record_status_event(enrolled, to_status=Status.GRADUATED, by=registrar, occurred_on=TODAY)
+    record_status_event(enrolled, event=Event.GRADUATED, by=registrar, occurred_on=TODAY)
     with pytest.raises(StudentError, match="该学生已毕业/离校，学籍已锁定"):
         update_student(enrolled, by=registrar, changes={"phone": "13912345678"})
     with pytest.raises(StudentError, match="学籍已锁定"):
@@ -381,13 +382,14 @@ def test_a_student_without_id_keeps_a_family_member_with_one(registrar, school_c
 def test_a_status_event_moves_the_student_and_keeps_the_history(registrar, enrolled, tree):
     sixth = tree["1420102004"]
     target = create_class(sixth.grades.get(level=7), by=None, name="1班")
+    record_status_event(enrolled, event=Event.TRANSFERRED_OUT, by=registrar, occurred_on=TODAY, reason="转学")
     event = record_status_event(
         enrolled,
-        to_status=Status.ENROLLED,
+        event=Event.TRANSFERRED_IN,
         by=registrar,
         occurred_on=TODAY,
         reason="转学",
-        action="transfers.request.approved",
+        action="transfers.transfer.approved",
         school=sixth,
         grade=target.grade,
         school_class=target,
@@ -395,29 +397,29 @@ def test_a_status_event_moves_the_student_and_keeps_the_history(registrar, enrol
     assert (enrolled.school, enrolled.grade, enrolled.school_class) == (sixth, target.grade, target)
     enrolled.refresh_from_db()
     assert enrolled.school_class == target
-    assert (event.from_status, event.to_status, event.school, event.reason) == (
-        Status.ENROLLED,
+    assert (event.event, event.from_status, event.to_status, event.school, event.reason) == (
+        Event.TRANSFERRED_IN,
+        Status.TRANSFERRED_OUT,
         Status.ENROLLED,
         sixth,
         "转学",
     )
-    assert list(enrolled.status_events.values_list("to_status", flat=True)) == [
-        Status.REGISTERING,
-        Status.ENROLLED,
-        Status.ENROLLED,
+    assert list(enrolled.status_events.values_list("event", "to_status")) == [
+        (Event.ENTERED, Status.REGISTERING),
+        (Event.REGISTERED, Status.ENROLLED),
+        (Event.TRANSFERRED_OUT, Status.TRANSFERRED_OUT),
+        (Event.TRANSFERRED_IN, Status.ENROLLED),
     ]
 
 
 def test_a_status_event_checks_the_placement(registrar, enrolled, tree, other_class):
     sixth = tree["1420102004"]
     with pytest.raises(StudentError, match="须指定年级"):
-        record_status_event(
-            enrolled, to_status=Status.ENROLLED, by=registrar, occurred_on=TODAY, school=sixth
-        )
+        record_status_event(enrolled, event=Event.REPEATED, by=registrar, occurred_on=TODAY, school=sixth)
     with pytest.raises(StudentError, match="该年级不属于本校"):
         record_status_event(
             enrolled,
-            to_status=Status.ENROLLED,
+            event=Event.REPEATED,
             by=registrar,
             occurred_on=TODAY,
             school=sixth,
@@ -425,27 +427,50 @@ def test_a_status_event_checks_the_placement(registrar, enrolled, tree, other_cl
         )
     with pytest.raises(StudentError, match="该班级不属于所选年级"):
         record_status_event(
-            enrolled, to_status=Status.ENROLLED, by=registrar, occurred_on=TODAY, school_class=other_class
+            enrolled, event=Event.REPEATED, by=registrar, occurred_on=TODAY, school_class=other_class
         )
 
 
-def test_coming_back_to_life_is_refused_when_the_person_is_registered_again(
+def test_a_reversed_graduation_is_refused_when_the_person_is_registered_again(
     registrar, enrolled, school_class
 ):
-    record_status_event(enrolled, to_status=Status.LEFT, by=registrar, occurred_on=TODAY)
+    record_status_event(enrolled, event=Event.GRADUATED, by=registrar, occurred_on=TODAY)
     register(registrar, school_class)
     with pytest.raises(StudentError, match="严禁双学籍"):
         record_status_event(
-            enrolled, to_status=Status.ENROLLED, by=registrar, occurred_on=TODAY, reason="回退"
+            enrolled, event=Event.GRADUATION_REVERSED, by=registrar, occurred_on=TODAY, reason="回退"
         )
     enrolled.refresh_from_db()
-    assert enrolled.status == Status.LEFT
+    assert enrolled.status == Status.GRADUATED
 
 
 def test_a_returning_student_needs_room_in_the_class(registrar, school):
     small = create_class(school.grades.get(level=1), by=None, name="2班", capacity=1)
     first = register(registrar, small)
-    record_status_event(first, to_status=Status.LEFT, by=registrar, occurred_on=TODAY)
+    register_student(first, by=registrar, occurred_on=TODAY)
+    record_status_event(first, event=Event.GRADUATED, by=registrar, occurred_on=TODAY)
     register(registrar, small, name="李小红", sequence=2)
     with pytest.raises(StudentError, match="班额已满"):
-        record_status_event(first, to_status=Status.ENROLLED, by=registrar, occurred_on=TODAY)
+        record_status_event(first, event=Event.GRADUATION_REVERSED, by=registrar, occurred_on=TODAY)
+
+
+@pytest.mark.parametrize(
+    ("setup", "event", "message"),
+    [
+        ([], Event.RESUMED, "在校"),
+        ([Event.LEFT], Event.TRANSFERRED_OUT, "其他离校"),
+        ([Event.GRADUATED], Event.SUSPENDED, "毕业"),
+        ([Event.WITHDRAWN], Event.GRADUATION_REVERSED, "退学"),
+    ],
+)
+def test_a_change_the_lifecycle_does_not_allow_is_refused_whoever_asks(
+    registrar, enrolled, setup, event, message
+):
+    for earlier in setup:
+        record_status_event(enrolled, event=earlier, by=registrar, occurred_on=TODAY)
+    before = enrolled.status_events.count()
+    with pytest.raises(LifecycleError, match=message) as refused:
+        record_status_event(enrolled, event=event, by=registrar, occurred_on=TODAY)
+    assert enrolled.name in refused.value.message
+    assert enrolled.status_events.count() == before
+    assert Student.objects.get(pk=enrolled.pk).status == enrolled.status

@@ -12,10 +12,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from registrar import approvals
-from registrar.approvals import ApprovalError
 from registrar.choices import Role
+from registrar.errors import DomainError
 from registrar.models import ApprovalState, AuditEvent, BusinessCalendar
-from students.models import ProblemKind, ProblemRecord, Status, StatusEvent
+from students import lifecycle
+from students.models import Event, ProblemKind, ProblemRecord, Status, StatusEvent
 from tests.conftest import make_user
 from tests.transfer_helpers import (
     IN_WINDOW,
@@ -31,9 +32,8 @@ from tests.transfer_helpers import (
     started,
     submitted,
 )
-from transfers import services
+from transfers import rules, services
 from transfers.models import Evidence, EvidenceType, Kind, StatusChangeRequest, Suspension
-from transfers.services import TransferError
 
 pytest_plugins = ["tests.transfer_fixtures"]
 
@@ -146,7 +146,7 @@ def test_a_resumption_places_the_student_and_ends_the_suspension(
 ):
     second = class_of(school, 1, name="2班")
     change = submitted(Kind.RESUMPTION, registrar, suspended, to_class=second)
-    assert EvidenceType.RECOVERY in [group[0] for group in services.required_evidence(change)]
+    assert EvidenceType.RECOVERY in [group[0] for group in rules.required_evidence(change)]
     run_chain(change, [principal, county_reviewer])
     student = reload(suspended)
     assert (student.status, student.school_class) == (Status.ENROLLED, second)
@@ -235,7 +235,7 @@ def test_withdrawing_leaves_the_record_and_frees_the_student(registrar, principa
     services.withdraw_request(fresh(change), by=registrar)
     assert fresh(change).approval.state == ApprovalState.WITHDRAWN
     assert reload(student).status == Status.ENROLLED
-    with pytest.raises(TransferError, match="已撤回"):
+    with pytest.raises(DomainError, match="已撤回"):
         services.withdraw_request(fresh(change), by=registrar)
 
 
@@ -250,7 +250,7 @@ def test_only_the_applicant_withdraws(principal, registrar, student):
 
 def test_one_open_request_per_student_across_kinds(registrar, student):
     started(Kind.ABROAD, registrar, student)
-    with pytest.raises(TransferError, match="张小明有正在办理的业务"):
+    with pytest.raises(DomainError, match="张小明有正在办理的业务"):
         started(Kind.OTHER, registrar, student)
 
 
@@ -262,13 +262,13 @@ def test_an_open_request_of_another_app_counts(registrar, student, school):
         subject_label="x",
         subject_key=f"student:{student.pk}",
     )
-    with pytest.raises(TransferError, match="正在办理的业务"):
+    with pytest.raises(DomainError, match="正在办理的业务"):
         started(Kind.ABROAD, registrar, student)
 
 
 def test_an_unresolved_problem_record_blocks(registrar, student):
     ProblemRecord.objects.create(student=student, kind=ProblemKind.INVALID_ID)
-    with pytest.raises(TransferError, match="未处理的问题学籍"):
+    with pytest.raises(DomainError, match="未处理的问题学籍"):
         started(Kind.ABROAD, registrar, student)
 
 
@@ -276,35 +276,35 @@ def test_a_problem_found_after_submission_blocks_the_resubmission(registrar, pri
     change = submitted(Kind.ABROAD, registrar, student)
     approvals.return_for_revision(fresh(change).approval, by=principal, comment="补材料")
     ProblemRecord.objects.create(student=student, kind=ProblemKind.INVALID_ID)
-    with pytest.raises(TransferError, match="未处理的问题学籍"):
+    with pytest.raises(DomainError, match="未处理的问题学籍"):
         services.submit_request(fresh(change), by=registrar)
 
 
 def test_no_transfer_during_a_suspension(suspended, more_tree):
     other_registrar = make_user("huaqiao", more_tree["1420102002"], [Role.SCHOOL_REGISTRAR])
-    with pytest.raises(TransferError, match="休学期间不能转学"):
+    with pytest.raises(DomainError, match="休学期间不能转学"):
         started(Kind.TRANSFER, other_registrar, suspended, to_class=class_of(more_tree["1420102002"], 1))
 
 
 def test_a_transfer_keeps_the_grade(registrar, pupil_at_huaqiao, school):
-    with pytest.raises(TransferError, match="转学不改变年级"):
+    with pytest.raises(DomainError, match="转学不改变年级"):
         started(Kind.TRANSFER, registrar, pupil_at_huaqiao, to_class=class_of(school, 4))
 
 
 def test_a_transfer_comes_from_another_school(registrar, student, first_class):
-    with pytest.raises(TransferError, match="已在本校"):
+    with pytest.raises(DomainError, match="已在本校"):
         started(Kind.TRANSFER, registrar, student, to_class=class_of(first_class.grade.school, 1, "2班"))
 
 
 def test_a_transfer_goes_into_a_class_of_the_applying_school(registrar, pupil_at_huaqiao, huaqiao):
-    with pytest.raises(TransferError, match="本校的班级"):
+    with pytest.raises(DomainError, match="本校的班级"):
         started(Kind.TRANSFER, registrar, pupil_at_huaqiao, to_class=class_of(huaqiao, 3, "2班"))
 
 
 def test_transfers_start_only_in_a_window(registrar, pupil_at_huaqiao, third_class):
     with (
         time_machine.travel(datetime(2026, 4, 1, 10, 0, tzinfo=SHANGHAI)),
-        pytest.raises(TransferError, match="下一个办理时间为 2026-06-26 至 2026-09-15"),
+        pytest.raises(DomainError, match="下一个办理时间为 2026-06-26 至 2026-09-15"),
     ):
         started(Kind.TRANSFER, registrar, pupil_at_huaqiao, to_class=third_class)
     # The window binds the start only: a request started in time goes on.
@@ -316,7 +316,7 @@ def test_transfers_start_only_in_a_window(registrar, pupil_at_huaqiao, third_cla
 
 def test_the_window_follows_the_province_calendar(registrar, pupil_at_huaqiao, third_class, tree):
     BusinessCalendar.objects.create(province=tree["420000"], transfer_windows="06-26..09-15")
-    with pytest.raises(TransferError, match="2026-06-26"):
+    with pytest.raises(DomainError, match="2026-06-26"):
         started(Kind.TRANSFER, registrar, pupil_at_huaqiao, to_class=third_class)
 
 
@@ -324,7 +324,7 @@ def test_graduating_students_are_frozen_from_the_freeze_date(registrar, huaqiao,
     leaver = enrolled(class_of(huaqiao, 6), name="毕业生")
     younger = enrolled(class_of(huaqiao, 5), name="五年级生")
     with time_machine.travel(datetime(2026, 7, 1, 10, 0, tzinfo=SHANGHAI)):
-        with pytest.raises(TransferError, match="2026-05-31 至 2026-08-31"):
+        with pytest.raises(DomainError, match="2026-05-31 至 2026-08-31"):
             started(Kind.TRANSFER, registrar, leaver, to_class=class_of(school, 6))
         assert started(Kind.TRANSFER, registrar, younger, to_class=class_of(school, 5)).pk
 
@@ -335,7 +335,7 @@ def test_the_freeze_also_stops_the_approval(registrar, huaqiao_registrar, county
     approval = approvals.approve(fresh(change).approval, by=huaqiao_registrar)
     with (
         time_machine.travel(datetime(2026, 6, 2, 10, 0, tzinfo=SHANGHAI)),
-        pytest.raises(ApprovalError, match="毕业年级"),
+        pytest.raises(DomainError, match="毕业年级"),
     ):
         approvals.approve(approval, by=county_reviewer)
     assert fresh(change).approval.state == ApprovalState.IN_REVIEW
@@ -350,23 +350,23 @@ def test_the_receiving_class_must_have_room(registrar, huaqiao_registrar, county
     late = submitted(Kind.TRANSFER, registrar, second, to_class=small)
     run_chain(change, [huaqiao_registrar, county_reviewer])
     approval = approvals.approve(fresh(late).approval, by=huaqiao_registrar)
-    with pytest.raises(ApprovalError, match="班额已满"):
+    with pytest.raises(DomainError, match="班额已满"):
         approvals.approve(approval, by=county_reviewer)
     assert reload(second).school == huaqiao
     third = enrolled(class_of(huaqiao, 3), name="丙")
-    with pytest.raises(TransferError, match="班额已满"):
+    with pytest.raises(DomainError, match="班额已满"):
         started(Kind.TRANSFER, registrar, third, to_class=small)
 
 
 def test_compulsory_students_cannot_withdraw(registrar, student):
-    with pytest.raises(TransferError, match="义务教育"):
+    with pytest.raises(DomainError, match="义务教育"):
         started(Kind.WITHDRAWAL, registrar, student)
 
 
 def test_a_suspension_lasts_at_most_a_year_at_a_time(registrar, student):
-    with pytest.raises(TransferError, match="最迟至 2027-03-02"):
+    with pytest.raises(DomainError, match="最迟至 2027-03-02"):
         started(Kind.SUSPENSION, registrar, student, ends_on=date(2027, 3, 3))
-    with pytest.raises(TransferError, match="结束日期须晚于"):
+    with pytest.raises(DomainError, match="结束日期须晚于"):
         started(Kind.SUSPENSION, registrar, student, starts_on=date(2026, 5, 1), ends_on=date(2026, 4, 1))
 
 
@@ -376,13 +376,13 @@ def test_suspensions_last_at_most_their_total(registrar, principal, county_revie
     )
     change = submitted(Kind.SUSPENSION, registrar, student, ends_on=date(2026, 5, 2))
     run_chain(change, [principal, county_reviewer])
-    with pytest.raises(TransferError, match="一次最长 3 个月"):
+    with pytest.raises(DomainError, match="一次最长 3 个月"):
         started(Kind.EXTENSION, registrar, student, ends_on=date(2026, 8, 3))
     with time_machine.travel(datetime(2026, 5, 4, 10, 0, tzinfo=SHANGHAI)):
         change = submitted(Kind.RESUMPTION, registrar, student, to_class=class_of(school, 1))
         run_chain(change, [principal, county_reviewer])
         # 63 days used of four months: a new suspension from 4 May may run to 3 July.
-        with pytest.raises(TransferError, match=r"已休学 63 天.*最迟至 2026-07-03"):
+        with pytest.raises(DomainError, match=r"已休学 63 天.*最迟至 2026-07-03"):
             started(Kind.SUSPENSION, registrar, student, starts_on=date(2026, 5, 4), ends_on=date(2026, 7, 4))
         change = started(
             Kind.SUSPENSION, registrar, student, starts_on=date(2026, 5, 4), ends_on=date(2026, 7, 3)
@@ -391,34 +391,34 @@ def test_suspensions_last_at_most_their_total(registrar, principal, county_revie
 
 
 def test_an_extension_ends_later_than_the_suspension(registrar, suspended, student):
-    with pytest.raises(TransferError, match="2026-12-31"):
+    with pytest.raises(DomainError, match="2026-12-31"):
         started(Kind.EXTENSION, registrar, suspended, ends_on=date(2026, 12, 1))
-    with pytest.raises(TransferError, match="未休学"):
+    with pytest.raises(DomainError, match="未休学"):
         started(Kind.EXTENSION, registrar, enrolled(class_of(registrar.node, 1, "2班"), name="在校生"))
 
 
 def test_resumption_needs_a_suspension_and_a_grade_next_to_the_old_one(registrar, student, suspended, school):
     other = enrolled(class_of(school, 1, "2班"), name="在校生")
-    with pytest.raises(TransferError, match="未休学"):
+    with pytest.raises(DomainError, match="未休学"):
         started(Kind.RESUMPTION, registrar, other, to_class=class_of(school, 1))
-    with pytest.raises(TransferError, match="相邻"):
+    with pytest.raises(DomainError, match="相邻"):
         started(Kind.RESUMPTION, registrar, suspended, to_class=class_of(school, 3))
-    with pytest.raises(TransferError, match="选择转入的班级"):
+    with pytest.raises(DomainError, match="选择转入的班级"):
         started(Kind.RESUMPTION, registrar, suspended)
 
 
 def test_repeating_and_skipping_move_one_grade(registrar, third_class, school):
     pupil = enrolled(third_class)
-    with pytest.raises(TransferError, match="二年级"):
+    with pytest.raises(DomainError, match="二年级"):
         started(Kind.REPEAT, registrar, pupil, to_class=class_of(school, 1))
-    with pytest.raises(TransferError, match="四年级"):
+    with pytest.raises(DomainError, match="四年级"):
         started(Kind.SKIP, registrar, pupil, to_class=class_of(school, 5))
 
 
 def test_a_reason_is_required(registrar, student):
-    with pytest.raises(TransferError, match="说明"):
+    with pytest.raises(DomainError, match="说明"):
         started(Kind.ABROAD, registrar, student, reason="  ")
-    with pytest.raises(TransferError, match="原因"):
+    with pytest.raises(DomainError, match="原因"):
         started(Kind.SUSPENSION, registrar, student, category="")
 
 
@@ -428,7 +428,7 @@ def test_a_reason_is_required(registrar, student):
 def test_submission_needs_the_required_evidence(registrar, pupil_at_huaqiao, third_class):
     change = started(Kind.TRANSFER, registrar, pupil_at_huaqiao, to_class=third_class)
     services.add_evidence(change, by=registrar, uploaded_file=png("户口本.png"), kind=EvidenceType.HUKOU_BOOK)
-    with pytest.raises(TransferError, match="户口迁移证 / 父母工作调动证明 / 房产证或租房合同"):
+    with pytest.raises(DomainError, match="户口迁移证 / 父母工作调动证明 / 房产证或租房合同"):
         services.submit_request(change, by=registrar)
     services.add_evidence(change, by=registrar, uploaded_file=png(), kind=EvidenceType.PROPERTY)
     assert services.submit_request(change, by=registrar).approval.state == ApprovalState.SUBMITTED
@@ -436,39 +436,39 @@ def test_submission_needs_the_required_evidence(registrar, pupil_at_huaqiao, thi
 
 def test_a_suspension_for_illness_needs_the_hospital(registrar, student):
     change = started(Kind.SUSPENSION, registrar, student, category="illness")
-    required = [group[0] for group in services.required_evidence(change)]
+    required = [group[0] for group in rules.required_evidence(change)]
     assert required == [EvidenceType.APPLICATION, EvidenceType.HOSPITAL, EvidenceType.MEDICAL_RECORD]
 
 
 def test_evidence_is_checked_by_its_content(registrar, student, settings):
     change = started(Kind.ABROAD, registrar, student)
     fake = SimpleUploadedFile("护照.jpg", b"not an image at all", content_type="image/jpeg")
-    with pytest.raises(TransferError, match="既不是 JPG 或 PNG 图片，也不是 PDF"):
+    with pytest.raises(DomainError, match="既不是 JPG 或 PNG 图片，也不是 PDF"):
         services.add_evidence(change, by=registrar, uploaded_file=fake, kind=EvidenceType.PASSPORT)
     pdf = SimpleUploadedFile("护照.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n")
     evidence = services.add_evidence(change, by=registrar, uploaded_file=pdf, kind=EvidenceType.PASSPORT)
     assert (evidence.content_type, evidence.original_name) == ("application/pdf", "护照.pdf")
     assert evidence.file.name.startswith("transfers/") and "护照" not in evidence.file.name
     settings.REGISTRAR = {**settings.REGISTRAR, "UPLOAD_MAX_BYTES": 1000}
-    with pytest.raises(TransferError, match=r"文件(超过|大于)"):
+    with pytest.raises(DomainError, match=r"文件(超过|大于)"):
         services.add_evidence(change, by=registrar, uploaded_file=png(noise=True), kind=EvidenceType.PASSPORT)
     assert Evidence.objects.filter(change=change).count() == 1
 
 
 def test_evidence_must_belong_to_the_kind(registrar, student):
     change = started(Kind.ABROAD, registrar, student)
-    with pytest.raises(TransferError, match="不属于"):
+    with pytest.raises(DomainError, match="不属于"):
         services.add_evidence(change, by=registrar, uploaded_file=png(), kind=EvidenceType.HUKOU_BOOK)
 
 
 def test_evidence_is_fixed_once_submitted(registrar, principal, student):
     change = submitted(Kind.ABROAD, registrar, student)
-    with pytest.raises(TransferError, match="只有草稿或被退回"):
+    with pytest.raises(DomainError, match="只有草稿或被退回"):
         services.add_evidence(fresh(change), by=registrar, uploaded_file=png(), kind=EvidenceType.OTHER)
     with pytest.raises(PermissionDenied):
         services.add_evidence(fresh(change), by=principal, uploaded_file=png(), kind=EvidenceType.OTHER)
     evidence = change.evidence.first()
-    with pytest.raises(TransferError):
+    with pytest.raises(DomainError):
         services.remove_evidence(evidence, by=registrar)
 
 
@@ -493,7 +493,7 @@ def test_the_receiving_school_finds_the_student_by_three_facts(pupil_at_huaqiao)
         {"number": pupil_at_huaqiao.number, "name": "李小红", "id_number": "420102201001010011"},
         {"number": "", "name": "李小红", "id_number": pupil_at_huaqiao.id_number},
     ):
-        with pytest.raises(TransferError, match="没有找到"):
+        with pytest.raises(DomainError, match="没有找到"):
             services.find_student(**wrong)
 
 
@@ -583,7 +583,9 @@ def test_every_kind_is_rejected_withdrawn_returned_resubmitted_and_approved(
     change = services.submit_request(change, by=applicant)
     change = run_chain(change, reviewers)
     assert (change.approval.state, change.approval.round) == (ApprovalState.APPROVED, 2)
-    assert reload(student).status == services.NEW_STATUS[kind]
+    # A transfer's second event enrols the student at the receiving school.
+    final = lifecycle.target(Event.TRANSFERRED_IN if kind == Kind.TRANSFER else rules.KIND_EVENTS[kind])
+    assert reload(student).status == final
     if kind == Kind.EXTENSION:
         assert Suspension.objects.get(student=student, ended_on=None).ends_on == change.ends_on
     else:

@@ -16,7 +16,7 @@ from registrar.services import create_class
 from students.models import Student
 from students.services import register_student
 from tests.student_helpers import register
-from transfers import services
+from transfers import rules, services
 from transfers.models import Kind, StatusChangeRequest
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -58,7 +58,7 @@ def png(name="scan.png", size=(300, 300), noise=False):
 
 
 def attach_required(change, by):
-    for group in services.required_evidence(change):
+    for group in rules.required_evidence(change):
         services.add_evidence(change, by=by, uploaded_file=png(), kind=group[0])
 
 

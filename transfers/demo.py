@@ -26,7 +26,7 @@ from registrar.choices import Role
 from registrar.models import ApprovalRequest, ApprovalState, Organisation, SchoolClass, User
 from students.models import Status, Student
 from students.services import class_enrolment, subject_key
-from transfers import services
+from transfers import rules, services
 from transfers.models import Kind, StatusChangeRequest
 
 YUCAI, HUAQIAO, LIUZHONG, YILING = "1420102001", "1420102002", "1420102004", "1420506003"
@@ -168,7 +168,7 @@ class Builder:
     # -- driving one request to its state --
 
     def drive(self, change, applicant, state):
-        for group in services.required_evidence(change):
+        for group in rules.required_evidence(change):
             services.add_evidence(change, by=applicant, uploaded_file=_scan(group[0]), kind=group[0])
         if state == ApprovalState.DRAFT:
             return

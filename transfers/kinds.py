@@ -24,6 +24,8 @@ def approval_kinds():
             on_rejected=services.note_closed,
             on_withdrawn=services.note_closed,
             validate_submit=services.validate_submit,
+            subject_label=services.request_label,
+            context=services.request_context,
             get_absolute_url=_page,
             allow_bulk_approve=kind not in PAGE_ONLY,
         )

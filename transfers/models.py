@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from registrar.models import ApprovalRequest, Grade, Organisation, SchoolClass
+from registrar.models import EDITABLE_STATES, ApprovalRequest, Grade, Organisation, SchoolClass
 from registrar.uploads import PrivateFile
 from students.models import Student
 
@@ -173,7 +173,7 @@ class StatusChangeRequest(models.Model):
     @property
     def is_editable(self):
         """Draft or returned: the applicant may still change the request and its evidence."""
-        return self.approval.state in ("draft", "returned")
+        return self.approval.state in EDITABLE_STATES
 
 
 class Evidence(PrivateFile):
@@ -208,8 +208,11 @@ class Suspension(models.Model):
     student = models.ForeignKey(
         Student, verbose_name=_("student"), on_delete=models.PROTECT, related_name="suspensions"
     )
-    request = models.OneToOneField(
-        StatusChangeRequest, verbose_name=_("request"), on_delete=models.PROTECT, related_name="suspension"
+    change = models.OneToOneField(
+        StatusChangeRequest,
+        verbose_name=_("status change"),
+        on_delete=models.PROTECT,
+        related_name="suspension",
     )
     category = models.CharField(_("reason"), max_length=20, choices=Reason.choices, blank=True)
     starts_on = models.DateField(_("from"))

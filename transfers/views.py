@@ -17,11 +17,12 @@ from registrar import approvals
 from registrar.audit import object_timeline, record_event
 from registrar.calendar import calendar_for, transfer_window_message, transfer_window_open
 from registrar.choices import Role
+from registrar.errors import DomainError
 from registrar.models import ApprovalState
 from registrar.navigation import NavItem
 from registrar.uploads import ViewerFile, serve_private_file
 from students.models import Student
-from transfers import services
+from transfers import rules, services
 from transfers.access import get_applicant_change_for, get_change_for, get_evidence_for, may_see_full_record
 from transfers.forms import (
     ChangeForm,
@@ -32,7 +33,6 @@ from transfers.forms import (
     TransferForm,
 )
 from transfers.models import Kind, StatusChangeRequest
-from transfers.services import TransferError
 
 PAGE_SIZE = 25
 # Roles that take part in status changes; class teachers do not.
@@ -124,9 +124,9 @@ def detail(request, pk):
             "evidence": evidence,
             "required": [
                 (group, not {item.kind for item in evidence}.intersection(group))
-                for group in services.required_evidence(change)
+                for group in rules.required_evidence(change)
             ],
-            "evidence_form": EvidenceForm(accepted=services.accepted_evidence(change)) if editable else None,
+            "evidence_form": EvidenceForm(accepted=rules.accepted_evidence(change)) if editable else None,
             "editable": editable,
             "is_applicant": is_applicant,
             "may_withdraw": is_applicant and change.approval.is_open,
@@ -144,7 +144,7 @@ def start(request):
     kinds = [
         (
             kind,
-            [services.describe_groups([group]) for group in services.REQUIRED_EVIDENCE[kind]],
+            [rules.describe_groups([group]) for group in rules.REQUIRED_EVIDENCE[kind]],
         )
         for kind in Kind
     ]
@@ -170,7 +170,7 @@ def start_transfer(request):
     if finder.is_valid():
         try:
             found = services.find_student(**finder.lookup())
-        except TransferError as error:
+        except DomainError as error:
             finder.add_error(None, error.message)
         else:
             if found.school_id == school.pk:
@@ -194,7 +194,7 @@ def start_transfer(request):
                     category=form.cleaned_data["category"],
                     reason=form.cleaned_data["reason"],
                 )
-            except TransferError as error:
+            except DomainError as error:
                 form.add_error(None, error.message)
             else:
                 messages.success(
@@ -236,7 +236,7 @@ def start_kind(request, kind):
     if request.method == "POST" and form.is_valid():
         try:
             change = services.start_request(kind, by=request.user, student=form.student, **form.changes())
-        except TransferError as error:
+        except DomainError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, _("The request was created. Attach the evidence, then submit it."))
@@ -248,7 +248,7 @@ def start_kind(request, kind):
             "form": form,
             "kind": kind,
             "title": _("New request: %(kind)s") % {"kind": kind.label},
-            "required": [services.describe_groups([group]) for group in services.REQUIRED_EVIDENCE[kind]],
+            "required": [rules.describe_groups([group]) for group in rules.REQUIRED_EVIDENCE[kind]],
             "cancel_url": reverse("transfers:start"),
         },
     )
@@ -278,7 +278,7 @@ def edit(request, pk):
     if request.method == "POST" and form.is_valid():
         try:
             change = services.update_request(change, by=request.user, changes=form.changes())
-        except TransferError as error:
+        except DomainError as error:
             form.add_error(None, error.message)
         else:
             if "submit" not in request.POST:
@@ -288,7 +288,7 @@ def edit(request, pk):
             # the request's page.
             try:
                 services.submit_request(change, by=request.user)
-            except TransferError as error:
+            except DomainError as error:
                 messages.error(request, _("Saved, but not submitted: %(reason)s") % {"reason": error.message})
             else:
                 messages.success(request, _("Submitted for review."))
@@ -303,7 +303,7 @@ def edit(request, pk):
             "kind": Kind(change.kind),
             "title": _("Change the request: %(kind)s · %(name)s")
             % {"kind": change.get_kind_display(), "name": change.student.name},
-            "return_reason": services.last_comment(change.approval) if returned else "",
+            "return_reason": approvals.last_comment(change.approval) if returned else "",
             "cancel_url": change.get_absolute_url(),
         },
     )
@@ -314,7 +314,7 @@ def submit(request, pk):
     change = get_applicant_change_for(request.user, pk)
     try:
         services.submit_request(change, by=request.user, comment=request.POST.get("comment", ""))
-    except TransferError as error:
+    except DomainError as error:
         messages.error(request, error.message)
     else:
         messages.success(request, _("Submitted for review."))
@@ -328,7 +328,7 @@ def withdraw(request, pk):
     if request.method == "POST" and form.is_valid():
         try:
             services.withdraw_request(change, by=request.user, comment=form.cleaned_data["comment"])
-        except TransferError as error:
+        except DomainError as error:
             messages.error(request, error.message)
         else:
             messages.success(request, _("The request was withdrawn; the record stays as it was."))
@@ -342,7 +342,7 @@ def withdraw(request, pk):
 @require_POST
 def evidence_add(request, pk):
     change = get_applicant_change_for(request.user, pk)
-    form = EvidenceForm(request.POST, request.FILES, accepted=services.accepted_evidence(change))
+    form = EvidenceForm(request.POST, request.FILES, accepted=rules.accepted_evidence(change))
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
@@ -352,7 +352,7 @@ def evidence_add(request, pk):
         services.add_evidence(
             change, by=request.user, uploaded_file=form.cleaned_data["file"], kind=form.cleaned_data["kind"]
         )
-    except TransferError as error:
+    except DomainError as error:
         messages.error(request, error.message)
     else:
         messages.success(request, _("The document was attached."))
@@ -377,7 +377,7 @@ def evidence_delete(request, pk):
     change = get_applicant_change_for(request.user, evidence.change_id)
     try:
         services.remove_evidence(evidence, by=request.user)
-    except TransferError as error:
+    except DomainError as error:
         messages.error(request, error.message)
     else:
         messages.success(request, _("The document was removed."))

@@ -27,9 +27,9 @@ from registrar.audit import record_event
 from registrar.choices import NodeKind
 from registrar.models import Grade, Organisation
 from registrar.services import RegistrarError, create_class, missing_grade_levels, sync_grades
-from students import codes
+from students import codes, lifecycle
 from students.errors import StudentError
-from students.models import RESIDENT_ID, Guardian, ImportBatch, Status, StatusEvent, Student
+from students.models import RESIDENT_ID, Event, Guardian, ImportBatch, StatusEvent, Student
 from students.numbers import J_PREFIX_LENGTH, j_number, region_code
 from students.permissions import ensure_registrar_of
 from students.privacy import mask_id
@@ -413,13 +413,21 @@ class NewStudentLayout:
         self.history_values = writer.history(Student, "+")
         self.guardian_history_values = writer.history(Guardian, "+")
         event_columns = dict(bulk.columns_of(StatusEvent, exclude=("id",)))
+        # The bulk path asks the lifecycle table as record_status_event does: a new student's first
+        # event enrols them (a number was given) or enters their registration for review.
+        self.enrolled = str(lifecycle.check(lifecycle.NEW, Event.IMPORTED_ENROLLED))
+        self.registering = str(lifecycle.check(lifecycle.NEW, Event.ENTERED))
         approver = (
-            bulk.Sql(f'CASE WHEN "status" = %s THEN {int(writer.user_id)} END', [Status.ENROLLED.value])
+            bulk.Sql(f'CASE WHEN "status" = %s THEN {int(writer.user_id)} END', [self.enrolled])
             if writer.user_id
             else None
         )
         event_values = {
             "student_id": bulk.Column("id"),
+            "event": bulk.Sql(
+                'CASE WHEN "status" = %s THEN %s ELSE %s END',
+                [self.enrolled, Event.IMPORTED_ENROLLED.value, Event.ENTERED.value],
+            ),
             "from_status": "",
             "to_status": bulk.Column("status"),
             "occurred_on": bulk.date_value(writer.today),
@@ -452,7 +460,7 @@ class NewStudentLayout:
         position = self.position
         record[position["id"]] = student_id
         record[position["number"]] = number
-        record[position["status"]] = Status.ENROLLED.value if number else Status.REGISTERING.value
+        record[position["status"]] = self.enrolled if number else self.registering
         record[position["school_id"]] = row.school.pk
         record[position["grade_id"]] = row.school_class.grade_id
         record[position["school_class_id"]] = row.school_class.pk
