@@ -230,10 +230,10 @@ def create_request(kind, *, by, school, subject_label, context=None, subject_key
 
 def open_request_for(subject_key, *, exclude=None):
     """The open request (在办业务) about this subject, if any."""
-    requests = ApprovalRequest.objects.open().filter(subject_key=subject_key)
+    open_approvals = ApprovalRequest.objects.open().filter(subject_key=subject_key)
     if exclude is not None:
-        requests = requests.exclude(pk=exclude.pk)
-    return requests.order_by("created_at").first()
+        open_approvals = open_approvals.exclude(pk=exclude.pk)
+    return open_approvals.order_by("created_at").first()
 
 
 def _lock(approval):

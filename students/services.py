@@ -349,11 +349,15 @@ def revise_registration(student, *, by, changes, reason=""):
 # Direct edits -------------------------------------------------------------------------------------
 
 
-def update_student(student, *, by, changes, reason=""):
-    """Edit non-key fields directly, with history. Key fields go through a key-data correction."""
+def update_student(student, *, by, changes, reason="", administrator=False):
+    """Edit non-key fields directly, with history. Key fields go through a key-data correction.
+
+    The school's registrar edits on the student's page; `administrator=True` is the administration's
+    form, open to the staff whose node covers the school.
+    """
     with transaction.atomic():
         student = lock_student(student)
-        ensure_registrar_of(by, student.school)
+        (ensure_covers if administrator else ensure_registrar_of)(by, student.school)
         ensure_unlocked(student)
         key = [field for field in changes if field in key_fields()]
         if key:

@@ -149,6 +149,34 @@ def test_bulk_approve_refuses_what_the_user_may_not_decide(
     assert fresh(approval).state == ApprovalState.SUBMITTED
 
 
+@pytest.mark.parametrize("url", [QUEUE, reverse("corrections:review")])
+def test_a_tampered_selection_is_refused_quietly(client_for, registrar, principal, school, url):
+    approval = submitted(registrar, school, label="张三")
+    response = client_for(principal).post(
+        url, {"selected": ["99999999999999999999:1", "1:99999999999999999999", "-1:2", "x:y", "", ":"]}
+    )
+    assert response.status_code == 302
+    assert texts(response) == ["请先勾选要通过的申请。"]
+    assert fresh(approval).state == ApprovalState.SUBMITTED
+
+
+def test_parse_selection_keeps_each_well_formed_pair_once():
+    values = ["3:4", "1:2", "junk", "1:2", "9" * 25 + ":1", "5:0", "0:5", "7:8"]
+    assert approvals.parse_selection(values) == [(3, 4), (1, 2), (7, 8)]
+
+
+def test_one_bulk_service_serves_every_queue(registrar, principal, school):
+    """The engine's queue and the corrections' review page post to the same service: it keeps
+    the order given, refuses kinds decided on their own page, and reports each request."""
+    first = submitted(registrar, school, label="甲")
+    single = submitted(registrar, school, kind="tests.single", label="乙")
+    result = approvals.approve_many(
+        principal, [(single.pk, single.current_step_id), (first.pk, first.current_step_id)]
+    )
+    assert result.outcomes == [(False, "乙：此类申请须在其详情页逐件审核。"), (True, "甲")]
+    assert fresh(first).state == ApprovalState.IN_REVIEW
+
+
 # --- decisions -------------------------------------------------------------------------------------
 
 

@@ -541,6 +541,26 @@ def test_an_id_taken_meanwhile_refuses_the_final_approval(
     assert approval.state == ApprovalState.IN_REVIEW
 
 
+def test_the_final_approval_is_refused_when_the_record_no_longer_holds_the_old_value(
+    registrar, principal, county_reviewer, student
+):
+    correction = services.create_correction(student, by=registrar, changes={"ethnicity": ("03", INPUT)})
+    attach_required(correction, registrar)
+    services.submit_correction(correction, by=registrar)
+    approval = approvals.approve(correction.approval, by=principal)
+    # The record is put right by another path (a data repair, say) while the county still reviews.
+    Student.objects.filter(pk=student.pk).update(ethnicity="05")
+
+    with pytest.raises(DomainError, match="已不是申请时的") as error:
+        approvals.approve(approval, by=county_reviewer)
+
+    assert "维吾尔族" in error.value.message
+    assert fresh(student).ethnicity == "05"
+    approval.refresh_from_db()
+    assert approval.state == ApprovalState.IN_REVIEW
+    assert Correction.objects.get(pk=correction.pk).applied_at is None
+
+
 # --- the requirements in the service ---------------------------------------------------------------------
 
 

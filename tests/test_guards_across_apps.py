@@ -53,8 +53,8 @@ def test_province_key_fields_are_refused_by_direct_edits(registrar, school_class
 
 def test_a_long_return_comment_is_kept_whole(registrar, principal, school_class):
     student = register(registrar, school_class)
-    (request,) = submit_for_review([student], by=registrar)
+    (approval,) = submit_for_review([student], by=registrar)
     comment = "请核对户口本与出生证明。" * 20
-    request = approvals.return_for_revision(request, by=principal, comment=comment)
-    assert request.state == "returned"
-    assert request.decisions.last().comment == comment
+    approval = approvals.return_for_revision(approval, by=principal, comment=comment)
+    assert approval.state == "returned"
+    assert approval.decisions.last().comment == comment

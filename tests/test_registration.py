@@ -2,17 +2,20 @@
 comes only with the last approval; a return brings the entry back for correction."""
 
 import io
+from datetime import date
 
 import pytest
 from django.urls import reverse
 from PIL import Image
 
+from registrar import approvals
 from registrar.approvals import approve, reject, return_for_revision, withdraw
+from registrar.errors import ApprovalError
 from registrar.models import ApprovalRequest, ApprovalState
 from registrar.services import create_class
-from students.models import Status, Student
+from students.models import Event, Status, Student
 from students.registration import enter_student, submit_for_review
-from students.services import register_student
+from students.services import record_status_event, register_student
 from tests.conftest import make_user
 from tests.student_helpers import guardian_data, make_id, register, student_data
 
@@ -50,9 +53,9 @@ def decide(client, approval, action, comment=""):
 @pytest.fixture
 def in_review(registrar, school_class):
     student = register(registrar, school_class)
-    (request,) = submit_for_review([student], by=registrar)
+    (approval,) = submit_for_review([student], by=registrar)
     student.refresh_from_db()
-    return student, request
+    return student, approval
 
 
 # --- entering a new student ----------------------------------------------------------------------
@@ -70,9 +73,9 @@ def test_entering_a_student_puts_the_registration_in_review(client_for, registra
     student = Student.objects.get()
     assert "等待审核" in response.content.decode()
     assert (student.status, student.number) == (Status.REGISTERING, None)
-    request = student.registration
-    assert request.state == ApprovalState.SUBMITTED
-    assert request.current_step.role == "principal"
+    approval = student.registration
+    assert approval.state == ApprovalState.SUBMITTED
+    assert approval.current_step.role == "principal"
 
 
 def test_bad_input_says_what_is_wrong_and_writes_nothing(client_for, registrar, school_class):
@@ -97,13 +100,13 @@ def test_a_second_registration_of_the_same_person_is_refused(client_for, registr
 
 
 def test_principal_then_county_approve_and_the_number_is_issued(in_review, principal, county_reviewer):
-    student, request = in_review
-    request = approve(request, by=principal)
+    student, approval = in_review
+    approval = approve(approval, by=principal)
     student.refresh_from_db()
     assert (student.status, student.number) == (Status.REGISTERING, None)
-    request = approve(request, by=county_reviewer)
+    approval = approve(approval, by=county_reviewer)
     student.refresh_from_db()
-    assert request.state == ApprovalState.APPROVED
+    assert approval.state == ApprovalState.APPROVED
     assert student.status == Status.ENROLLED
     assert student.number == "G" + student.id_number
     assert student.status_events.last().approved_by == county_reviewer
@@ -115,11 +118,11 @@ def test_a_senior_registration_goes_on_to_the_city(tree, city_reviewer, county_r
     principal = make_user("senior_principal", senior_school, ["principal"])
     senior_class = create_class(senior_school.grades.get(level=10), by=None, name="1班")
     student = register(registrar, senior_class)
-    (request,) = submit_for_review([student], by=registrar)
-    request = approve(approve(request, by=principal), by=county_reviewer)
-    assert request.state == ApprovalState.IN_REVIEW
-    assert request.current_step.role == "city_reviewer"
-    approve(request, by=city_reviewer)
+    (approval,) = submit_for_review([student], by=registrar)
+    approval = approve(approve(approval, by=principal), by=county_reviewer)
+    assert approval.state == ApprovalState.IN_REVIEW
+    assert approval.current_step.role == "city_reviewer"
+    approve(approval, by=city_reviewer)
     student.refresh_from_db()
     assert student.status == Status.ENROLLED
 
@@ -127,21 +130,37 @@ def test_a_senior_registration_goes_on_to_the_city(tree, city_reviewer, county_r
 def test_returned_entry_is_corrected_and_resubmitted(
     client_for, in_review, registrar, principal, county_reviewer
 ):
-    student, request = in_review
-    request = approve(request, by=principal)
-    return_for_revision(request, by=county_reviewer, comment="姓名与户口本不符")
+    student, approval = in_review
+    approval = approve(approval, by=principal)
+    return_for_revision(approval, by=county_reviewer, comment="姓名与户口本不符")
     client = client_for(registrar)
     post = form_post(student.school_class, name="张晓明", reason="按户口本更正")
     response = client.post(reverse("students:edit", args=[student.pk]), post)
     assert response.status_code == 302, response.content.decode()
     student.refresh_from_db()
     assert student.name == "张晓明"
-    response = decide(client, request, "resubmit", "已按户口本更正")
-    request.refresh_from_db()
-    assert request.state == ApprovalState.SUBMITTED
-    request = approve(approve(request, by=principal), by=county_reviewer)
+    response = decide(client, approval, "resubmit", "已按户口本更正")
+    approval.refresh_from_db()
+    assert approval.state == ApprovalState.SUBMITTED
+    approval = approve(approve(approval, by=principal), by=county_reviewer)
     student.refresh_from_db()
     assert (student.status, student.name) == (Status.ENROLLED, "张晓明")
+
+
+def test_a_registration_whose_students_moved_on_cannot_be_resubmitted(
+    in_review, registrar, principal, county_reviewer
+):
+    student, approval = in_review
+    approval = return_for_revision(approve(approval, by=principal), by=county_reviewer, comment="请核对")
+    # The entry is cancelled by another path while the school revises the batch.
+    record_status_event(student, event=Event.CANCELLED, by=registrar, occurred_on=date.today())
+
+    with pytest.raises(ApprovalError, match="已不在审核状态") as error:
+        approvals.resubmit(approval, by=registrar)
+
+    assert student.name in error.value.message
+    approval.refresh_from_db()
+    assert approval.state == ApprovalState.RETURNED
 
 
 def test_an_entry_in_review_cannot_be_edited(client_for, in_review, registrar):
@@ -154,8 +173,8 @@ def test_an_entry_in_review_cannot_be_edited(client_for, in_review, registrar):
 def test_a_refusal_cancels_the_registration_and_frees_the_person(
     in_review, principal, registrar, school_class
 ):
-    student, request = in_review
-    reject(request, by=principal, comment="非本校学生")
+    student, approval = in_review
+    reject(approval, by=principal, comment="非本校学生")
     student.refresh_from_db()
     assert student.status == Status.CANCELLED
     assert student.status_events.last().reason == "非本校学生"
@@ -164,8 +183,8 @@ def test_a_refusal_cancels_the_registration_and_frees_the_person(
 
 
 def test_the_school_may_withdraw_its_entry(in_review, registrar):
-    student, request = in_review
-    withdraw(request, by=registrar)
+    student, approval = in_review
+    withdraw(approval, by=registrar)
     student.refresh_from_db()
     assert student.status == Status.CANCELLED
 
@@ -174,9 +193,9 @@ def test_a_batch_is_one_request(registrar, principal, county_reviewer, school_cl
     students = [
         register(registrar, school_class, name=name, sequence=n) for n, name in enumerate("甲乙丙", start=1)
     ]
-    (request,) = submit_for_review(students, by=registrar)
-    assert "3" in request.subject_label
-    approve(approve(request, by=principal), by=county_reviewer)
+    (approval,) = submit_for_review(students, by=registrar)
+    assert "3" in approval.subject_label
+    approve(approve(approval, by=principal), by=county_reviewer)
     assert set(Student.objects.values_list("status", flat=True)) == {Status.ENROLLED}
 
 
@@ -194,8 +213,8 @@ def test_a_batch_cannot_be_submitted_twice(in_review, registrar):
 def test_registration_page_is_scoped(
     client, client_for, in_review, outsider, outsider_reviewer, county_reviewer
 ):
-    _student, request = in_review
-    url = reverse("students:registration", args=[request.pk])
+    _student, approval = in_review
+    url = reverse("students:registration", args=[approval.pk])
     assert client.get(url).status_code == 302
     assert client_for(outsider).get(url).status_code == 404
     assert client_for(outsider_reviewer).get(url).status_code == 404
@@ -205,11 +224,11 @@ def test_registration_page_is_scoped(
 
 
 def test_principal_approves_from_the_page_and_goes_on(client_for, in_review, principal):
-    _student, request = in_review
-    response = decide(client_for(principal), request, "approve")
+    _student, approval = in_review
+    response = decide(client_for(principal), approval, "approve")
     assert response.status_code == 302
-    request.refresh_from_db()
-    assert request.current_step.role == "county_reviewer"
+    approval.refresh_from_db()
+    assert approval.current_step.role == "county_reviewer"
 
 
 # --- editing a registered student ----------------------------------------------------------------

@@ -17,6 +17,7 @@ from registrar.errors import DomainError
 from registrar.models import ApprovalState, AuditEvent, BusinessCalendar
 from students import lifecycle
 from students.models import Event, ProblemKind, ProblemRecord, Status, StatusEvent
+from students.services import record_status_event
 from tests.conftest import make_user
 from tests.transfer_helpers import (
     IN_WINDOW,
@@ -166,6 +167,23 @@ def test_a_departure_locks_the_record_at_the_school(
     student = reload(student)
     assert (student.status, student.school) == (status, school)
     assert student.is_locked
+
+
+def test_the_final_approval_is_refused_when_the_record_changed_meanwhile(
+    registrar, principal, county_reviewer, student
+):
+    change = submitted(Kind.SUSPENSION, registrar, student, ends_on=date(2026, 12, 31))
+    approval = approvals.approve(fresh(change).approval, by=principal)
+    # The record moves on by another path while the county still reviews.
+    record_status_event(student, event=Event.LEFT, by=registrar, occurred_on=date(2026, 3, 3))
+
+    with pytest.raises(DomainError, match="申请后已发生变化") as error:
+        approvals.approve(approval, by=county_reviewer)
+
+    assert "其他离校" in error.value.message
+    assert reload(student).status == Status.LEFT
+    assert fresh(change).approval.state == ApprovalState.IN_REVIEW
+    assert not Suspension.objects.filter(student=student).exists()
 
 
 def test_a_departure_during_a_suspension_ends_it(registrar, principal, county_reviewer, suspended):

@@ -35,7 +35,7 @@ def test_the_demo_has_every_kind_in_every_state_and_runs_twice_without_changes(d
         assert seed_transfer_demo().total == 0
         assert snapshot() == before
     county = User.objects.get(username="shenhe_jiangan")
-    waiting = {request.kind for request in ApprovalRequest.objects.waiting_for(county)}
+    waiting = {approval.kind for approval in ApprovalRequest.objects.waiting_for(county)}
     assert {"transfers.transfer", "transfers.suspension", "transfers.abroad"} <= waiting
     moved = StatusChangeRequest.objects.get(kind=Kind.TRANSFER, approval__state=ApprovalState.APPROVED)
     assert Student.objects.get(pk=moved.student_id).school.code == "1420102001"
