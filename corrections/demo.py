@@ -13,12 +13,11 @@ from django.db import transaction
 from PIL import Image, ImageDraw
 
 from corrections import services
-from corrections.errors import CorrectionError
 from corrections.models import Correction
 from corrections.rules import EvidenceKind, Reason
 from registrar import approvals
-from registrar.approvals import ApprovalError
 from registrar.choices import Role
+from registrar.errors import DomainError
 from registrar.models import User
 from students.models import Status, Student
 
@@ -131,7 +130,7 @@ def seed_correction_demo():
                             correction, by=registrar, kind=kind, uploaded_file=demo_scan(kind, student)
                         )
                     _play(correction, registrar, steps)
-            except (CorrectionError, ApprovalError):
+            except DomainError:
                 # This student does not suit the scenario (a duplicate name, say): try the next one.
                 continue
             made += 1

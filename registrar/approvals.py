@@ -185,11 +185,8 @@ def plan_chain(approval):
     kind = get_kind(approval.kind)
     context = case_context(approval)
     key = (kind.chain_key or default_chain_key)(approval, context)
-    try:
-        matched, specs = chains.find_chain(key)
-        steps = chains.resolve(specs, context)
-    except chains.ChainError as error:
-        raise ApprovalError(error.message) from None
+    matched, specs = chains.find_chain(key)
+    steps = chains.resolve(specs, context)
     if not steps:
         raise ApprovalError(_("The approval chain of this request has no steps."))
     return matched, steps
@@ -404,12 +401,23 @@ def _check_step_seen(approval, by, step_id):
     )
 
 
+def _check_duties(approval, by):
+    """Separation of duties: a holder of the step's role who applied for, submitted, or decided
+    another step of the request is told why they may not decide it."""
+    step = approval.current_step
+    if step is not None and may_decide_step(step, by):
+        conflict = approval.duty_conflict(by)
+        if conflict:
+            raise ApprovalError(conflict)
+
+
 def _decide(approval, *, by, action, comment, step_id):
     comment = (comment or "").strip()
     with transaction.atomic():
         approval = _lock(approval)
         kind = get_kind(approval.kind)
         _check_step_seen(approval, by, step_id)
+        _check_duties(approval, by)
         method = getattr(approval, action)
         _check_transition(approval, method, by, action)
         if action in (REJECT, RETURN) and not comment:
@@ -656,6 +664,8 @@ class Panel:
     actions: list
     current_step: Any
     overdue: bool
+    # Why the user, who holds the current step's role, may not decide it (separation of duties).
+    duty_conflict: str = ""
 
 
 def panel(approval, user, *, now=None):
@@ -683,4 +693,5 @@ def panel(approval, user, *, now=None):
         actions=[(action, ACTION_LABELS[action]) for action in available_actions(approval, user)],
         current_step=current,
         overdue=bool(current and current.is_overdue),
+        duty_conflict=approval.duty_conflict(user) if current and may_decide_step(current, user) else "",
     )

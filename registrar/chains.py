@@ -29,6 +29,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 
 from registrar.choices import ROLE_NODE_KINDS, NodeKind, Role
+from registrar.errors import ApprovalError
 
 SAME_COUNTY = "same_county"
 OTHER_COUNTY = "other_county"
@@ -98,12 +99,8 @@ DEFAULT_CHAINS["transfers.transfer:other_province:vocational"] = DEFAULT_CHAINS[
 ANCHOR_RE = re.compile(r"^(?:(?P<func>[a-z_]+)\((?P<inner>[a-z_]+)\)|(?P<name>[a-z_]+))$")
 
 
-class ChainError(Exception):
+class ChainError(ApprovalError):
     """A step of the chain cannot be resolved for this case; the message is shown to the user."""
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)

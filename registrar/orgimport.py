@@ -77,9 +77,11 @@ class ImportResult:
 
 
 class OrgImportError(RegistrarError):
+    """Every problem of the file, one message a row (`errors` is that list)."""
+
     def __init__(self, errors):
-        self.errors = errors
         super().__init__("\n".join(errors))
+        self.errors = errors
 
 
 def _text(value):

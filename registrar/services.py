@@ -5,15 +5,12 @@ from django.utils.translation import gettext as _
 
 from registrar.audit import record_event, stamp
 from registrar.choices import NodeKind
+from registrar.errors import DomainError
 from registrar.models import Grade, Organisation, SchoolClass, default_capacity
 
 
-class RegistrarError(Exception):
+class RegistrarError(DomainError):
     """A rule of the shared core was broken; the message is shown to the user as it is."""
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
 
 
 @transaction.atomic

@@ -14,10 +14,10 @@ from registrar.access import get_school_for
 from registrar.approvals import get_approval_for
 from registrar.audit import record_event
 from registrar.choices import Role
-from registrar.uploads import UploadError, clean_photo
+from registrar.errors import DomainError
+from registrar.uploads import clean_photo
 from students import registration, services
 from students.access import get_student_for
-from students.errors import StudentError
 from students.filters import RosterFilterForm, roster_queryset
 from students.forms import GuardianFormSet, StudentEditForm, StudentForm, add_record_errors
 from students.models import KEY_FIELDS, Student
@@ -123,7 +123,7 @@ def create(request):
             student = registration.enter_student(
                 by=request.user, school=school, data=form.record_data(), guardians=family.guardian_data()
             )
-        except StudentError as error:
+        except DomainError as error:
             add_record_errors(error.errors or {"__all__": [error.message]}, form, family)
         else:
             messages.success(
@@ -187,7 +187,7 @@ def edit(request, pk):
                     guardians=family.guardian_data(),
                     reason=reason,
                 )
-        except StudentError as error:
+        except DomainError as error:
             add_record_errors(error.errors or {"__all__": [error.message]}, form, family)
         else:
             messages.success(request, _("%(name)s saved.") % {"name": student.name})
@@ -225,7 +225,7 @@ def photo_upload(request, pk):
     if request.method == "POST" and form.is_valid():
         try:
             services.set_photo(student, by=request.user, clean_file=clean_photo(form.cleaned_data["photo"]))
-        except (UploadError, StudentError) as error:
+        except DomainError as error:
             form.add_error("photo", error.message)
         else:
             messages.success(request, _("Photo saved."))

@@ -389,3 +389,82 @@ def test_the_timeline_names_the_kinds_events(registrar, school):
     approval = submitted(registrar, school)
     event = AuditEvent.objects.get(action=f"{SAMPLE}.submitted", object_id=str(approval.pk))
     assert describe(event) == "测试申请：提交审核"
+
+
+# --- separation of duties ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def both(school):
+    """One person holding the school's registrar and principal roles (common in small schools)."""
+    return make_user("both", school, [Role.SCHOOL_REGISTRAR, Role.PRINCIPAL])
+
+
+def refused_to(approval, user, message):
+    assert approvals.APPROVE not in approvals.available_actions(approval, user)
+    assert not ApprovalRequest.objects.waiting_for(user).filter(pk=approval.pk).exists()
+    with pytest.raises(ApprovalError, match=message):
+        approvals.approve(approval, by=user, step_id=approval.current_step_id)
+    assert ApprovalRequest.objects.get(pk=approval.pk).current_step_id == approval.current_step_id
+
+
+def test_nobody_decides_a_request_they_applied_for(both, principal, school):
+    approval = submitted(both, school)
+    refused_to(approval, both, "您是本申请的申请人")
+    assert approvals.panel(approval, both).duty_conflict.startswith("您是本申请的申请人")
+    # Another holder of the role decides it.
+    assert ApprovalRequest.objects.waiting_for(principal).filter(pk=approval.pk).exists()
+    assert approvals.approve(approval, by=principal).state == ApprovalState.IN_REVIEW
+
+
+def test_nobody_decides_a_request_they_submitted(registrar, both, principal, school):
+    approval = approvals.submit(new_request(registrar, school), by=both)
+    refused_to(approval, both, "本申请由您提交")
+    approvals.approve(approval, by=principal)
+
+
+def test_nobody_decides_a_request_they_resubmitted(registrar, both, principal, school):
+    approval = approvals.return_for_revision(submitted(registrar, school), by=both, comment="请补充")
+    approval = approvals.resubmit(approval, by=both)
+    refused_to(approval, both, "本申请由您提交")
+
+
+def test_nobody_decides_two_steps_of_one_request(settings, registrar, both, school):
+    settings.REGISTRAR = {
+        **settings.REGISTRAR,
+        "APPROVAL_CHAINS": {SAMPLE: "principal@school, school_registrar@school"},
+    }
+    other_registrar = make_user("other_registrar", school, [Role.SCHOOL_REGISTRAR])
+    approval = approvals.approve(submitted(registrar, school), by=both)
+    assert approval.current_step.role == Role.SCHOOL_REGISTRAR
+    refused_to(approval, both, "您已处理本申请的另一个审核步骤")
+    assert approvals.approve(approval, by=other_registrar).state == ApprovalState.APPROVED
+
+
+def test_deciding_the_same_step_again_after_a_return_is_no_second_step(
+    registrar, principal, county_reviewer, school
+):
+    approval = approvals.approve(submitted(registrar, school), by=principal)
+    approval = approvals.return_for_revision(approval, by=county_reviewer, comment="请补充")
+    approval = approvals.resubmit(approval, by=registrar)
+    assert approvals.approve(approval, by=principal).state == ApprovalState.IN_REVIEW
+
+
+@pytest.mark.parametrize(
+    ("roles", "allowed"),
+    [
+        ([Role.PRINCIPAL], True),
+        ([Role.PRINCIPAL, Role.CLASS_TEACHER], True),
+        ([Role.PRINCIPAL, Role.SCHOOL_REGISTRAR], True),
+        ([Role.SCHOOL_REGISTRAR], False),
+        ([Role.CLASS_TEACHER], False),
+    ],
+)
+def test_each_role_combination_at_the_school_decides_what_others_applied_for(
+    registrar, school, roles, allowed
+):
+    """Holding a second role is no conflict in itself: applying, submitting or deciding is."""
+    reviewer = make_user("reviewer", school, roles)
+    approval = submitted(registrar, school)
+    assert (approvals.APPROVE in approvals.available_actions(approval, reviewer)) is allowed
+    assert ApprovalRequest.objects.waiting_for(reviewer).filter(pk=approval.pk).exists() is allowed

@@ -344,3 +344,20 @@ def test_the_administration_shows_requests_read_only_and_keeps_holidays(client_f
     )
     assert response.status_code == 302
     assert client.get(reverse("admin:registrar_holiday_changelist")).status_code == 200
+
+
+def test_the_page_says_why_the_applicant_may_not_decide(client_for, school):
+    both = make_user("both", school, [Role.SCHOOL_REGISTRAR, Role.PRINCIPAL])
+    approval = submitted(both, school, label="张三")
+    client = client_for(both)
+
+    page = client.get(page_url(approval)).content.decode()
+    assert "您是本申请的申请人" in page
+    assert 'value="approve"' not in page
+    assert "张三" not in client.get(QUEUE).content.decode()
+
+    response = client.post(decide_url(approval), {"action": "approve", "step_id": approval.current_step_id})
+    assert texts(response)[-1].startswith("您是本申请的申请人")
+    response = client.post(QUEUE, {"selected": [f"{approval.pk}:{approval.current_step_id}"]})
+    assert texts(response)[-1].startswith("张三：您是本申请的申请人")
+    assert fresh(approval).state == ApprovalState.SUBMITTED

@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw
 from registrar import approvals
 from registrar.calendar import calendar_for, is_graduating_level
 from registrar.choices import Role
+from registrar.errors import DomainError
 from registrar.models import ApprovalRequest, ApprovalState, Organisation, SchoolClass, User
 from students.models import Status, Student
 from students.services import class_enrolment, subject_key
@@ -198,7 +199,7 @@ class Builder:
                 started = make(reason)
                 if started is not None:
                     self.drive(*started, state)
-        except (services.TransferError, approvals.ApprovalError) as error:
+        except DomainError as error:
             started, note = None, error.message
         else:
             note = "no suitable student"

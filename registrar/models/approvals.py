@@ -47,7 +47,11 @@ def _may_act_as_applicant(approval, user):
 
 
 def _may_decide_current_step(approval, user):
-    return approval.current_step_id is not None and may_decide_step(approval.current_step, user)
+    return (
+        approval.current_step_id is not None
+        and may_decide_step(approval.current_step, user)
+        and not approval.duty_conflict(user)
+    )
 
 
 class ApprovalRequestQuerySet(models.QuerySet):
@@ -80,7 +84,8 @@ class ApprovalRequestQuerySet(models.QuerySet):
         return self.filter(state__in=OPEN_STATES)
 
     def waiting_for(self, user):
-        """Requests whose current step is at the user's node and for one of the user's roles."""
+        """Requests whose current step is at the user's node, for one of the user's roles, and that
+        separation of duties lets the user decide (`ApprovalRequest.duty_conflict`)."""
         if not user.is_authenticated or not user.is_active or user.node_id is None or not user.roles:
             return self.none()
         return self.filter(
@@ -88,7 +93,20 @@ class ApprovalRequestQuerySet(models.QuerySet):
             current_step__state=StepState.CURRENT,
             current_step__node_id=user.node_id,
             current_step__role__in=list(user.roles),
+        ).exclude(self.duty_conflicts(user))
+
+    @staticmethod
+    def duty_conflicts(user):
+        """The condition of `duty_conflict` for a whole queryset (one EXISTS each, no row by row)."""
+        sent = Decision.objects.filter(
+            approval=models.OuterRef("pk"),
+            actor_id=user.pk,
+            action__in=[DecisionAction.SUBMITTED, DecisionAction.RESUBMITTED],
         )
+        other_step = ApprovalStep.objects.filter(
+            approval=models.OuterRef("pk"), decided_by_id=user.pk
+        ).exclude(position=models.OuterRef("current_step__position"))
+        return Q(applicant_id=user.pk) | Q(models.Exists(sent)) | Q(models.Exists(other_step))
 
 
 class ApprovalRequest(FSMModelMixin, models.Model):
@@ -155,6 +173,28 @@ class ApprovalRequest(FSMModelMixin, models.Model):
     @property
     def is_open(self):
         return self.state in OPEN_STATES
+
+    def duty_conflict(self, user):
+        """Why `user` may not decide the current step although they hold its role (separation of
+        duties), or "": nobody decides a step of a request they applied for or submitted, nor two
+        steps of one request (deciding the same step again in a later round is no second step)."""
+        if self.applicant_id == user.pk:
+            return _("You applied for this request: another holder of the role must decide it.")
+        senders = self.decisions.filter(
+            actor_id=user.pk, action__in=[DecisionAction.SUBMITTED, DecisionAction.RESUBMITTED]
+        )
+        if senders.exists():
+            return _("You submitted this request: another holder of the role must decide it.")
+        step = self.current_step
+        if (
+            step is not None
+            and self.steps.filter(decided_by_id=user.pk).exclude(position=step.position).exists()
+        ):
+            return _(
+                "You have decided another step of this request: another holder of the role must "
+                "decide this one."
+            )
+        return ""
 
     # Transitions only change the row in memory; registrar.approvals does the rest.
 
