@@ -130,7 +130,7 @@ def test_a_suspension_suspends_and_keeps_its_period(suspended, student):
     assert suspended.status == Status.SUSPENDED
     period = Suspension.objects.get(student=student)
     assert (period.starts_on, period.ends_on, period.ended_on) == (date(2026, 3, 2), date(2026, 12, 31), None)
-    assert period.category == "illness"
+    assert period.reason == "illness"
 
 
 def test_an_extension_moves_the_end_of_the_suspension(registrar, principal, county_reviewer, suspended):
@@ -234,7 +234,9 @@ def test_a_returned_request_is_revised_and_resubmitted(
     second = class_of(school, 2)
     change = submitted(Kind.SKIP, registrar, student, to_class=second)
     approvals.return_for_revision(fresh(change).approval, by=principal, comment="请补充学业考核说明")
-    change = services.update_request(fresh(change), by=registrar, changes={"reason": "成绩优异，附考核结果"})
+    change = services.update_request(
+        fresh(change), by=registrar, changes={"explanation": "成绩优异，附考核结果"}
+    )
     assert fresh(change).history.first().history_user == registrar
     change = services.submit_request(change, by=registrar)
     approval = change.approval
@@ -433,11 +435,11 @@ def test_repeating_and_skipping_move_one_grade(registrar, third_class, school):
         started(Kind.SKIP, registrar, pupil, to_class=class_of(school, 5))
 
 
-def test_a_reason_is_required(registrar, student):
+def test_a_reason_and_an_explanation_are_required(registrar, student):
     with pytest.raises(DomainError, match="说明"):
-        started(Kind.ABROAD, registrar, student, reason="  ")
+        started(Kind.ABROAD, registrar, student, explanation="  ")
     with pytest.raises(DomainError, match="原因"):
-        started(Kind.SUSPENSION, registrar, student, category="")
+        started(Kind.SUSPENSION, registrar, student, reason="")
 
 
 # --- evidence -------------------------------------------------------------------------------------
@@ -453,7 +455,7 @@ def test_submission_needs_the_required_evidence(registrar, pupil_at_huaqiao, thi
 
 
 def test_a_suspension_for_illness_needs_the_hospital(registrar, student):
-    change = started(Kind.SUSPENSION, registrar, student, category="illness")
+    change = started(Kind.SUSPENSION, registrar, student, reason="illness")
     required = [group[0] for group in rules.required_evidence(change)]
     assert required == [EvidenceType.APPLICATION, EvidenceType.HOSPITAL, EvidenceType.MEDICAL_RECORD]
 
@@ -597,7 +599,7 @@ def test_every_kind_is_rejected_withdrawn_returned_resubmitted_and_approved(
     change = submitted(kind, applicant, student, **fields)
     approvals.return_for_revision(fresh(change).approval, by=first_reviewer(change), comment="请补充说明")
     assert _record(student) == before
-    change = services.update_request(fresh(change), by=applicant, changes={"reason": "已补充说明"})
+    change = services.update_request(fresh(change), by=applicant, changes={"explanation": "已补充说明"})
     change = services.submit_request(change, by=applicant)
     change = run_chain(change, reviewers)
     assert (change.approval.state, change.approval.round) == (ApprovalState.APPROVED, 2)

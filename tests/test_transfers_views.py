@@ -124,7 +124,7 @@ def test_the_receiving_school_finds_the_student_and_sees_only_what_identifies_th
     assert f'value="{third_class.pk}"' in page
     response = client.post(
         reverse("transfers:start_transfer"),
-        {**lookup, "to_class": third_class.pk, "category": "moved", "reason": "随父母迁居"},
+        {**lookup, "to_class": third_class.pk, "reason": "moved", "explanation": "随父母迁居"},
     )
     change = StatusChangeRequest.objects.get()
     assert response["Location"] == change.get_absolute_url()
@@ -143,7 +143,7 @@ def test_starting_a_transfer_outside_the_window_says_when_the_next_opens(
             client_for(registrar)
             .post(
                 reverse("transfers:start_transfer"),
-                {**lookup, "to_class": third_class.pk, "category": "moved", "reason": "迁居"},
+                {**lookup, "to_class": third_class.pk, "reason": "moved", "explanation": "迁居"},
             )
             .content.decode()
         )
@@ -156,16 +156,18 @@ def test_a_request_of_another_kind_is_started_for_a_student_of_my_school(client_
     start = reverse("transfers:start_kind", args=["suspension"])
     page = client.get(start, {"student": student.pk}).content.decode()
     assert f'value="{student.number}"' in page
-    response = client.post(start, {"number": "G000", "category": "illness", "reason": "住院"})
+    # Each field has the name of its label: 原因 the reason (a choice), 情况说明 the explanation.
+    assert '<label for="id_reason">原因' in page and '<label for="id_explanation">情况说明' in page
+    response = client.post(start, {"number": "G000", "reason": "illness", "explanation": "住院"})
     assert "本校没有该学籍号的学生" in response.content.decode()
     response = client.post(
         start,
         {
             "number": student.number,
-            "category": "illness",
+            "reason": "illness",
             "starts_on": "2026-03-02",
             "ends_on": "2028-03-02",
-            "reason": "住院治疗",
+            "explanation": "住院治疗",
         },
     )
     assert "休学一次最长 12 个月" in response.content.decode()
@@ -173,15 +175,20 @@ def test_a_request_of_another_kind_is_started_for_a_student_of_my_school(client_
         start,
         {
             "number": student.number,
-            "category": "illness",
+            "reason": "illness",
             "starts_on": "2026-03-02",
             "ends_on": "2026-09-01",
-            "reason": "住院治疗",
+            "explanation": "住院治疗",
         },
     )
     change = StatusChangeRequest.objects.get()
     assert response["Location"] == change.get_absolute_url()
-    assert (change.kind, change.ends_on) == (Kind.SUSPENSION, date(2026, 9, 1))
+    assert (change.kind, change.reason, change.explanation, change.ends_on) == (
+        Kind.SUSPENSION,
+        "illness",
+        "住院治疗",
+        date(2026, 9, 1),
+    )
 
 
 # --- the request page ---------------------------------------------------------------------------------
@@ -315,11 +322,11 @@ def test_a_returned_request_is_revised_and_resubmitted_from_its_edit_page(
     page = client.get(url("edit", change)).content.decode()
     assert "退回修改意见：" in page and "请说明考核结果" in page
     response = client.post(
-        url("edit", change), {"to_class": second.pk, "reason": "考核成绩优秀，附成绩单", "submit": "1"}
+        url("edit", change), {"to_class": second.pk, "explanation": "考核成绩优秀，附成绩单", "submit": "1"}
     )
     assert response["Location"] == change.get_absolute_url()
     change = fresh(change)
-    assert (change.reason, change.approval.state, change.approval.round) == (
+    assert (change.explanation, change.approval.state, change.approval.round) == (
         "考核成绩优秀，附成绩单",
         ApprovalState.SUBMITTED,
         2,
@@ -331,7 +338,7 @@ def test_a_returned_request_is_revised_and_resubmitted_from_its_edit_page(
 def test_a_wrong_edit_changes_nothing(client_for, registrar, student, school):
     change = started(Kind.SKIP, registrar, student, to_class=class_of(school, 2))
     response = client_for(registrar).post(
-        url("edit", change), {"to_class": class_of(school, 4).pk, "reason": "x"}
+        url("edit", change), {"to_class": class_of(school, 4).pk, "explanation": "x"}
     )
     assert "请选择二年级的班级" in response.content.decode()
     assert fresh(change).to_class.grade.level == 2
@@ -450,11 +457,13 @@ def test_a_reviewer_of_another_area_in_the_chain_sees_the_case(
 
 def test_save_and_submit_keeps_the_changes_when_the_submission_is_refused(client_for, registrar, student):
     change = started(Kind.ABROAD, registrar, student)
-    response = client_for(registrar).post(url("edit", change), {"reason": "随父母赴英国学习", "submit": "1"})
+    response = client_for(registrar).post(
+        url("edit", change), {"explanation": "随父母赴英国学习", "submit": "1"}
+    )
     assert response["Location"] == change.get_absolute_url()
     assert texts(response)[-1].startswith("已保存，但未提交：请补齐尚缺的证明材料")
     change = fresh(change)
-    assert (change.reason, change.approval.state) == ("随父母赴英国学习", ApprovalState.DRAFT)
+    assert (change.explanation, change.approval.state) == ("随父母赴英国学习", ApprovalState.DRAFT)
 
 
 def test_each_step_answers_404_outside_the_case_and_403_to_the_wrong_role(

@@ -71,14 +71,14 @@ def reload(student):
 
 
 def started(kind, by, student, **fields):
-    fields.setdefault("reason", "家长申请")
+    fields.setdefault("explanation", "家长申请")
     if kind == Kind.SUSPENSION:
-        fields.setdefault("category", "illness")
+        fields.setdefault("reason", "illness")
         fields.setdefault("ends_on", date(2026, 9, 1))
     if kind == Kind.EXTENSION:
         fields.setdefault("ends_on", date(2027, 1, 31))
     if kind == Kind.TRANSFER:
-        fields.setdefault("category", "moved")
+        fields.setdefault("reason", "moved")
     return services.start_request(kind, by=by, student=student, **fields)
 
 

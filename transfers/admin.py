@@ -50,7 +50,7 @@ class StatusChangeRequestAdmin(ReadOnlyAdmin):
 
 @admin.register(Suspension)
 class SuspensionAdmin(ReadOnlyAdmin):
-    list_display = ["student", "category", "starts_on", "ends_on", "ended_on"]
+    list_display = ["student", "reason", "starts_on", "ends_on", "ended_on"]
     list_select_related = ["student"]
     search_fields = ["student__name", "student__number"]
 

@@ -3,7 +3,7 @@
 `seed_transfer_demo()` is called by `seed_demo` once the demo students exist. It works through the
 real services and the approval engine, as the demo users would, so a county reviewer (shenhe_jiangan)
 finds a realistic queue and a school (xueji_yucai) requests to follow, answer and print. Each demo
-request is known by its reason; running it again changes nothing.
+request is known by its explanation; running it again changes nothing.
 
 Needs the demo users of seed_demo; adds the two it lacks for these chains (the registrar of 花桥小学,
 who agrees to transfers out of it, and a principal of 第六中学). Students are picked among the
@@ -53,7 +53,7 @@ STATES = [
     ApprovalState.DRAFT,
 ]
 
-REASONS = {
+EXPLANATIONS = {
     Kind.TRANSFER: "随父母工作调动迁居，申请转入就读",
     Kind.SUSPENSION: "因病住院治疗，需休养",
     Kind.EXTENSION: "病情未愈，申请延长休学",
@@ -80,8 +80,8 @@ class Summary:
         return sum(self.created.values())
 
 
-def demo_reason(kind, state):
-    return f"{REASONS[kind]}（演示：{ApprovalState(state).label}）"
+def demo_explanation(kind, state):
+    return f"{EXPLANATIONS[kind]}（演示：{ApprovalState(state).label}）"
 
 
 @cache
@@ -189,14 +189,15 @@ class Builder:
             while approval.state in (ApprovalState.SUBMITTED, ApprovalState.IN_REVIEW):
                 approval = approvals.approve(approval, by=_reviewer(approval.current_step), comment="同意")
 
-    def scenario(self, kind, state, make, *, reason=None):
-        """Build one (kind, state) unless it exists; `make(reason)` starts the request or returns None."""
-        reason = reason or demo_reason(kind, state)
-        if StatusChangeRequest.objects.filter(kind=kind, reason=reason).exists():
+    def scenario(self, kind, state, make, *, explanation=None):
+        """Build one (kind, state) unless it exists (known by its explanation); `make(explanation)` starts
+        the request or returns None."""
+        explanation = explanation or demo_explanation(kind, state)
+        if StatusChangeRequest.objects.filter(kind=kind, explanation=explanation).exists():
             return
         try:
             with transaction.atomic():
-                started = make(reason)
+                started = make(explanation)
                 if started is not None:
                     self.drive(*started, state)
         except DomainError as error:
@@ -210,19 +211,22 @@ class Builder:
 
     # -- the kinds --
 
-    def start(self, kind, applicant, student, reason, **fields):
-        return services.start_request(kind, by=applicant, student=student, reason=reason, **fields), applicant
+    def start(self, kind, applicant, student, explanation, **fields):
+        change = services.start_request(
+            kind, by=applicant, student=student, explanation=explanation, **fields
+        )
+        return change, applicant
 
     def simple(self, kind, code, username, *, levels):
         school, applicant = self.schools[code], _user(username)
 
-        def make(reason):
+        def make(explanation):
             student = next(_students(school, levels=levels), None)
-            return None if student is None else self.start(kind, applicant, student, reason)
+            return None if student is None else self.start(kind, applicant, student, explanation)
 
         return make
 
-    def suspension(self, reason, *, student=None):
+    def suspension(self, explanation, *, student=None):
         applicant = _user("xueji_yucai")
         student = student or next(_students(self.schools[YUCAI], levels=SUSPENSION_LEVELS), None)
         if student is None:
@@ -231,8 +235,8 @@ class Builder:
             Kind.SUSPENSION,
             applicant,
             student,
-            reason,
-            category="illness",
+            explanation,
+            reason="illness",
             starts_on=self.today,
             ends_on=self.today + timedelta(days=180),
         )
@@ -246,11 +250,11 @@ class Builder:
         enrolled = next(_students(school, levels=SUSPENSION_LEVELS), None)
         if enrolled is None:
             return None
-        change, applicant = self.suspension(REASONS[Kind.SUSPENSION], student=enrolled)
+        change, applicant = self.suspension(EXPLANATIONS[Kind.SUSPENSION], student=enrolled)
         self.drive(change, applicant, ApprovalState.APPROVED)
         return Student.objects.select_related("school", "grade__school", "school_class").get(pk=enrolled.pk)
 
-    def extension(self, reason):
+    def extension(self, explanation):
         student = self.suspended_student()
         if student is None:
             return None
@@ -259,28 +263,28 @@ class Builder:
             Kind.EXTENSION,
             _user("xueji_yucai"),
             student,
-            reason,
+            explanation,
             ends_on=current.ends_on + timedelta(days=90),
         )
 
-    def resumption(self, reason):
+    def resumption(self, explanation):
         student = self.suspended_student()
         if student is None:
             return None
         return self.start(
-            Kind.RESUMPTION, _user("xueji_yucai"), student, reason, to_class=student.school_class
+            Kind.RESUMPTION, _user("xueji_yucai"), student, explanation, to_class=student.school_class
         )
 
-    def grade_change(self, kind, reason):
+    def grade_change(self, kind, explanation):
         school = self.schools[YUCAI]
         step = -1 if kind == Kind.REPEAT else 1
         for student in _students(school, levels=[4, 5] if step < 0 else [2, 3, 4]):
             target = _class_with_room(school, student.grade.level + step)
             if target is not None:
-                return self.start(kind, _user("xueji_yucai"), student, reason, to_class=target)
+                return self.start(kind, _user("xueji_yucai"), student, explanation, to_class=target)
         return None
 
-    def transfer(self, reason, *, sending=HUAQIAO):
+    def transfer(self, explanation, *, sending=HUAQIAO):
         receiving, applicant = self.schools[YUCAI], _user("xueji_yucai")
         for student in filter(_not_graduating, _students(self.schools[sending])):
             target = _class_with_room(receiving, student.grade.level)
@@ -293,8 +297,8 @@ class Builder:
                 Kind.TRANSFER,
                 by=applicant,
                 student=student,
-                reason=reason,
-                category="parent_job",
+                explanation=explanation,
+                reason="parent_job",
                 to_class=target,
                 today=applied_on,
             )
@@ -307,8 +311,8 @@ class Builder:
             self.scenario(Kind.SUSPENSION, state, self.suspension)
             self.scenario(Kind.EXTENSION, state, self.extension)
             self.scenario(Kind.RESUMPTION, state, self.resumption)
-            self.scenario(Kind.REPEAT, state, lambda reason: self.grade_change(Kind.REPEAT, reason))
-            self.scenario(Kind.SKIP, state, lambda reason: self.grade_change(Kind.SKIP, reason))
+            self.scenario(Kind.REPEAT, state, lambda explanation: self.grade_change(Kind.REPEAT, explanation))
+            self.scenario(Kind.SKIP, state, lambda explanation: self.grade_change(Kind.SKIP, explanation))
             for kind in (Kind.ABROAD, Kind.DEATH, Kind.OTHER):
                 self.scenario(kind, state, self.simple(kind, YUCAI, "xueji_yucai", levels=[5, 6]))
             self.scenario(
@@ -321,8 +325,8 @@ class Builder:
             self.scenario(
                 Kind.TRANSFER,
                 state,
-                lambda reason: self.transfer(reason, sending=YILING),
-                reason=f"{REASONS[Kind.TRANSFER]}（演示：外县，{ApprovalState(state).label}）",
+                lambda explanation: self.transfer(explanation, sending=YILING),
+                explanation=f"{EXPLANATIONS[Kind.TRANSFER]}（演示：外县，{ApprovalState(state).label}）",
             )
 
 

@@ -26,11 +26,12 @@ def _class_field(school, levels=None):
 
 
 def _reason_fields(form, kind):
+    """The reason (for the kinds that have a list of them) and the explanation."""
     if kind in REASONS:
-        form.fields["category"] = forms.ChoiceField(
+        form.fields["reason"] = forms.ChoiceField(
             label=_("Reason"), choices=[("", "—"), *[(value, value.label) for value in REASONS[kind]]]
         )
-    form.fields["reason"] = forms.CharField(
+    form.fields["explanation"] = forms.CharField(
         label=_("Explanation"),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,

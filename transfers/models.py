@@ -1,9 +1,9 @@
 """学籍异动: status changes of a student (转学, 休学, 复学, 退学 …), each one request of the approval engine.
 
-One model holds every kind: they share the student, the reason, the evidence, the approval and the
-pages; the few kind-specific fields (where the student goes, the dates of a suspension) are
-nullable and required per kind by the constraints below. The change itself is applied only when
-the last step approves (services.apply_change).
+One model holds every kind: they share the student, the reason and its explanation, the evidence,
+the approval and the pages; the few kind-specific fields (where the student goes, the dates of a
+suspension) are nullable and required per kind by the constraints below. The change itself is
+applied only when the last step approves (services.apply_change).
 """
 
 from django.conf import settings
@@ -127,8 +127,10 @@ class StatusChangeRequest(models.Model):
         null=True,
         blank=True,
     )
-    category = models.CharField(_("reason"), max_length=20, choices=Reason.choices, blank=True)
-    reason = models.TextField(_("explanation"))
+    # A choice of `Reason` for the kinds that have them (transfers, suspensions), blank for the others;
+    # the explanation is the applicant's own words, for every kind.
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices, blank=True)
+    explanation = models.TextField(_("explanation"))
     # A suspension: from, to (an extension: the new end).
     starts_on = models.DateField(_("from"), null=True, blank=True)
     ends_on = models.DateField(_("until"), null=True, blank=True)
@@ -214,7 +216,7 @@ class Suspension(models.Model):
         on_delete=models.PROTECT,
         related_name="suspension",
     )
-    category = models.CharField(_("reason"), max_length=20, choices=Reason.choices, blank=True)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices, blank=True)
     starts_on = models.DateField(_("from"))
     ends_on = models.DateField(_("until"))
     ended_on = models.DateField(_("ended on"), null=True, blank=True)

@@ -89,12 +89,12 @@ FROZEN_KINDS = (Kind.TRANSFER, Kind.REPEAT, Kind.SKIP)
 # --- evidence rules ----------------------------------------------------------------------------------
 
 
-def _suspension_category(change):
-    """The reason of the suspension an extension or resumption continues or ends."""
+def _suspension_reason(change):
+    """The reason of the suspension `change` asks for, or of the one it extends or ends."""
     if change.kind == Kind.SUSPENSION:
-        return change.category
+        return change.reason
     current = Suspension.objects.current().filter(student_id=change.student_id).first()
-    return current.category if current else ""
+    return current.reason if current else ""
 
 
 def required_evidence(change):
@@ -102,7 +102,7 @@ def required_evidence(change):
     groups = list(REQUIRED_EVIDENCE[change.kind])
     by_reason = REQUIRED_FOR_ILLNESS.get(change.kind)
     if by_reason:
-        groups += by_reason.get(_suspension_category(change), [])
+        groups += by_reason.get(_suspension_reason(change), [])
     return groups
 
 

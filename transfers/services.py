@@ -85,13 +85,21 @@ def _ensure_may_start(kind, by, student):
         raise PermissionDenied
 
 
-def _clean_category(kind, category):
+def _clean_reason(kind, reason):
+    """One of the kind's `REASONS`; blank for a kind that has none."""
     allowed = REASONS.get(kind, ())
     if not allowed:
         return ""
-    if category not in allowed:
+    if reason not in allowed:
         raise TransferError(_("Choose the reason for the request."))
-    return category
+    return reason
+
+
+def _clean_explanation(explanation):
+    explanation = (explanation or "").strip()
+    if not explanation:
+        raise TransferError(_("Explain the reason for the request."))
+    return explanation
 
 
 def case_context(change):
@@ -107,8 +115,8 @@ def start_request(
     *,
     by,
     student,
-    reason,
-    category="",
+    explanation,
+    reason="",
     to_class=None,
     starts_on=None,
     ends_on=None,
@@ -121,10 +129,8 @@ def start_request(
     """
     kind = Kind(kind)
     today = today or timezone.localdate()
-    reason = (reason or "").strip()
-    if not reason:
-        raise TransferError(_("Explain the reason for the request."))
-    category = _clean_category(kind, category)
+    explanation = _clean_explanation(explanation)
+    reason = _clean_reason(kind, reason)
     with transaction.atomic():
         # Two offices starting a change for the same student at once: the second waits and then sees
         # the first one's request.
@@ -141,8 +147,8 @@ def start_request(
             to_school=to_class.grade.school if to_class else None,
             to_grade=to_class.grade if to_class else None,
             to_class=to_class,
-            category=category,
             reason=reason,
+            explanation=explanation,
             starts_on=(starts_on or today) if kind == Kind.SUSPENSION else None,
             ends_on=ends_on if kind in (Kind.SUSPENSION, Kind.EXTENSION) else None,
             created_by=by,
@@ -178,22 +184,21 @@ def _editable(change, by):
     return change
 
 
-EDITABLE_FIELDS = ("reason", "category", "to_class", "starts_on", "ends_on")
+EDITABLE_FIELDS = ("reason", "explanation", "to_class", "starts_on", "ends_on")
 
 
 def update_request(change, *, by, changes, reason_for_change=""):
-    """Change a draft or a returned request (the answer to a return): its reason, class or dates."""
+    """Change a draft or a returned request (the answer to a return): its reason, explanation, class or
+    dates."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
     with transaction.atomic():
         change = _editable(change, by)
+        if "explanation" in changes:
+            changes["explanation"] = _clean_explanation(changes["explanation"])
         if "reason" in changes:
-            changes["reason"] = (changes["reason"] or "").strip()
-            if not changes["reason"]:
-                raise TransferError(_("Explain the reason for the request."))
-        if "category" in changes:
-            changes["category"] = _clean_category(change.kind, changes["category"])
+            changes["reason"] = _clean_reason(change.kind, changes["reason"])
         if change.kind not in (Kind.TRANSFER, Kind.RESUMPTION, Kind.REPEAT, Kind.SKIP):
             changes.pop("to_class", None)
         if change.kind != Kind.SUSPENSION:
@@ -310,7 +315,7 @@ def _event(change, student, *, by, today, event=None, reason="", **placement):
         event=event or KIND_EVENTS[change.kind],
         by=by,
         occurred_on=today,
-        reason=reason or f"{change.get_kind_display()}：{change.reason}",
+        reason=reason or f"{change.get_kind_display()}：{change.explanation}",
         action=f"{approval_kind(change.kind)}.approved",
         approved_by=by,
         **placement,
@@ -345,7 +350,7 @@ def _apply_suspension(change, student, *, by, today):
     suspension = Suspension(
         student=student,
         change=change,
-        category=change.category,
+        reason=change.reason,
         starts_on=change.starts_on,
         ends_on=change.ends_on,
     )
@@ -357,7 +362,7 @@ def _apply_extension(change, student, *, by, today):
     current = Suspension.objects.select_for_update().current().get(student=student)
     reason = _("Suspension extended to %(date)s: %(reason)s") % {
         "date": change.ends_on.isoformat(),
-        "reason": change.reason,
+        "reason": change.explanation,
     }
     _event(change, student, by=by, today=today, reason=reason)
     current.ends_on = change.ends_on

@@ -191,8 +191,8 @@ def start_transfer(request):
                     by=request.user,
                     student=found,
                     to_class=form.cleaned_data["to_class"],
-                    category=form.cleaned_data["category"],
                     reason=form.cleaned_data["reason"],
+                    explanation=form.cleaned_data["explanation"],
                 )
             except DomainError as error:
                 form.add_error(None, error.message)
@@ -259,9 +259,7 @@ def start_kind(request, kind):
 
 def _edit_form(change, data=None):
     school = change.to_school if change.is_transfer else change.student.school
-    initial = {
-        field: getattr(change, field) for field in ("category", "reason", "to_class", "starts_on", "ends_on")
-    }
+    initial = {field: getattr(change, field) for field in services.EDITABLE_FIELDS}
     return ChangeForm(
         data, kind=change.kind, school=school, student=change.student, starting=False, initial=initial
     )
