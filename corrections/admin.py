@@ -4,17 +4,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from corrections.models import Correction, Evidence, FieldChange
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+from registrar.admin import ReadOnlyInline, ScopedAdminMixin
 
 
 class FieldChangeInline(ReadOnlyInline):
@@ -29,7 +19,7 @@ class EvidenceInline(ReadOnlyInline):
 
 
 @admin.register(Correction)
-class CorrectionAdmin(SimpleHistoryAdmin):
+class CorrectionAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = ["__str__", "group", "approval", "created_at", "applied_at"]
     list_filter = ["group", "approval__state"]
     list_select_related = ["student", "approval"]
@@ -37,9 +27,6 @@ class CorrectionAdmin(SimpleHistoryAdmin):
     fields = ["approval", "student", "group", "note", "created_at", "applied_at"]
     readonly_fields = fields
     inlines = [FieldChangeInline, EvidenceInline]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
 
     def has_add_permission(self, request):
         return False

@@ -11,6 +11,7 @@ from registrar.models import (
     ApprovalRequest,
     ApprovalStep,
     AuditEvent,
+    BusinessCalendar,
     Decision,
     Grade,
     Holiday,
@@ -25,11 +26,46 @@ admin.site.site_title = _("Registrar")
 admin.site.index_title = _("Administration")
 
 
+def scoped(queryset, user):
+    """What `user` may see of `queryset`: its model's `visible_to`, or nothing at all for a model
+    that has no scope (permissions, groups) unless the user is a superuser."""
+    if user.is_superuser:
+        return queryset
+    visible_to = getattr(queryset, "visible_to", None)
+    return visible_to(user) if visible_to is not None else queryset.none()
+
+
 class ScopedAdminMixin:
-    """Staff who are not superusers see in the admin only what their node covers."""
+    """Staff who are not superusers see in the admin only what their node covers: the lists, and
+    every choice of every form (a posted choice outside it is refused as invalid)."""
 
     def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
+        return scoped(super().get_queryset(request), request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if field is not None and hasattr(field, "queryset"):
+            field.queryset = scoped(field.queryset, request.user)
+        return field
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if field is not None and hasattr(field, "queryset"):
+            field.queryset = scoped(field.queryset, request.user)
+        return field
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """An inline to look at: decisions, field changes and evidence are written by the services."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class OrganisationForm(forms.ModelForm):
@@ -132,6 +168,34 @@ class UserAdmin(ScopedAdminMixin, SimpleHistoryAdmin, BaseUserAdmin):
     def roles_display(self, obj):
         return obj.get_roles_display()
 
+    # The admin grants no power: only a superuser makes superusers and staff, or hands out groups
+    # and permissions; nobody but a superuser changes their own node and roles (no moving oneself up
+    # the tree); the node and class choices keep to the user's subtree (ScopedAdminMixin), and the
+    # roles to those that belong at such a node (User.clean).
+    POWER_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+    OWN_FIELDS = ("node", "roles", "classes", "is_active")
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if request.user.is_superuser:
+            return readonly
+        readonly += [*self.POWER_FIELDS, "last_login", "date_joined"]
+        if obj is not None and obj.pk == request.user.pk:
+            readonly += self.OWN_FIELDS
+        return readonly
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and (
+            obj.pk == request.user.pk or (obj.is_superuser and not request.user.is_superuser)
+        ):
+            return False
+        return super().has_delete_permission(request, obj)
+
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
@@ -172,17 +236,6 @@ class HolidayAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         super().delete_queryset(request, queryset)
         recompute_due_dates()
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class ApprovalStepInline(ReadOnlyInline):
@@ -227,3 +280,16 @@ class ApprovalRequestAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+    """A province's dates and limits (the "province switches"), edited by its administrator."""
+
+    list_display = ["province", "transfer_windows", "graduation_freeze", "suspension_max_months"]
+    list_select_related = ["province"]
+    autocomplete_fields = ["province"]
+
+    def save_model(self, request, obj, form, change):
+        stamp(obj, by=request.user, reason=_("Edited in the administration"))
+        super().save_model(request, obj, form, change)

@@ -2,8 +2,6 @@
 audit), and school, grade, class and status cannot be changed there at all (they change through the
 workflows, which keep the status history and the class sizes)."""
 
-from html.parser import HTMLParser
-
 import pytest
 from django.urls import reverse
 
@@ -11,49 +9,8 @@ from registrar.models import AuditEvent, User
 from registrar.services import create_class
 from students.models import Status, Student
 from students.services import register_student
+from tests.admin_helpers import form_data
 from tests.student_helpers import register
-
-
-class FormFields(HTMLParser):
-    """The fields a browser would post from the page's main form, with their current values."""
-
-    def __init__(self):
-        super().__init__()
-        self.data, self._select, self._textarea = {}, None, None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        name = attrs.get("name")
-        if tag == "input" and name and attrs.get("type") not in ("submit", "button", "file"):
-            if attrs.get("type") in ("checkbox", "radio"):
-                if "checked" in attrs:
-                    self.data[name] = attrs.get("value", "on")
-            else:
-                self.data[name] = attrs.get("value", "")
-        elif tag == "select" and name:
-            self._select = name
-            self.data.setdefault(name, "")
-        elif tag == "option" and self._select and "selected" in attrs:
-            self.data[self._select] = attrs.get("value", "")
-        elif tag == "textarea" and name:
-            self._textarea = name
-            self.data[name] = ""
-
-    def handle_endtag(self, tag):
-        if tag == "select":
-            self._select = None
-        elif tag == "textarea":
-            self._textarea = None
-
-    def handle_data(self, data):
-        if self._textarea:
-            self.data[self._textarea] += data.strip("\n")
-
-
-def form_data(response):
-    parser = FormFields()
-    parser.feed(response.content.decode())
-    return {name: value for name, value in parser.data.items() if name != "csrfmiddlewaretoken"}
 
 
 @pytest.fixture

@@ -13,7 +13,14 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from registrar.models import EDITABLE_STATES, ApprovalRequest, Grade, Organisation, SchoolClass
+from registrar.models import (
+    EDITABLE_STATES,
+    ApprovalRequest,
+    Grade,
+    Organisation,
+    SchoolClass,
+    ScopedQuerySet,
+)
 from registrar.uploads import PrivateFile
 from students.models import Student
 
@@ -198,7 +205,9 @@ class Evidence(PrivateFile):
         return self.change.approval.school
 
 
-class SuspensionQuerySet(models.QuerySet):
+class SuspensionQuerySet(ScopedQuerySet):
+    scope_path = "student__school__path"
+
     def current(self):
         return self.filter(ended_on__isnull=True)
 
