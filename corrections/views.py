@@ -5,7 +5,7 @@ submission packet."""
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, Q, prefetch_related_objects
+from django.db.models import Prefetch, prefetch_related_objects
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,11 +22,13 @@ from registrar.access import require_role
 from registrar.choices import Role
 from registrar.dashboard import WaitingItem
 from registrar.errors import DomainError
+from registrar.limits import TooManyLookups
 from registrar.models import ApprovalRequest, ApprovalState
 from registrar.navigation import NavItem
 from registrar.uploads import ViewerFile, serve_private_file
 from registrar.views_approvals import report_bulk
 from students.access import get_student_for
+from students.filters import student_search
 
 PAGE_SIZE = 25
 # Who works with corrections: the school that applies and decides first, the bureaus above it.
@@ -308,9 +310,13 @@ def correction_list(request):
         if data["group"]:
             corrections = corrections.filter(group=data["group"])
         if data["q"]:
-            corrections = corrections.filter(
-                Q(student__name__contains=data["q"]) | Q(student__number__startswith=data["q"].upper())
-            )
+            try:
+                corrections = corrections.filter(
+                    student_search(request.user, data["q"], corrections, path="student__")
+                )
+            except TooManyLookups as error:
+                messages.error(request, error.message)
+                corrections = corrections.none()
     corrections = _with_changes(corrections).order_by("-created_at", "-pk")
     page = Paginator(corrections, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()

@@ -93,7 +93,14 @@ def owning_node(obj):
 
 
 # Logged for privacy (who looked at or printed a full record) but not shown on timelines.
-QUIET_ACTIONS = ("students.student.viewed", "students.student.printed")
+QUIET_ACTIONS = (
+    "students.student.viewed",
+    "students.student.printed",
+    "students.photo.viewed",
+    "transfers.request.printed",
+    "students.search.by_number",
+    "transfers.student.looked_up",
+)
 
 
 @dataclass

@@ -24,6 +24,8 @@ class StudentsConfig(AppConfig):
                 "students.registration.rejected": _("Registration refused"),
                 "students.registration.withdrawn": _("Registration withdrawn by the school"),
                 "students.photo.replaced": _("Photo replaced"),
+                "students.photo.viewed": _("Photo viewed"),
+                "students.search.by_number": _("Roster searched by ID number or registration number"),
             }
         )
 

@@ -6,11 +6,17 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from registrar.limits import TooManyLookups, check_lookup, record_lookup
 from registrar.models import Organisation, SchoolClass, grade_name
+from students.identity import normalise_id_number
 from students.models import Status, Student
+from students.privacy import mask_id
 
-NUMBER_RE = re.compile(r"^[GJL][0-9A-Z]{6,18}$")
-ID_RE = re.compile(r"^[0-9]{6,17}[0-9X]?$")
+# Text that is a number rather than a name: an ID number of any type or a 学籍号 (no Han
+# characters). These are found only whole: a prefix search, one character at a time, would recover
+# a masked number.
+NUMBER_LIKE_RE = re.compile(r"^(?=.*[0-9])[0-9A-Z()-]{4,30}$")
+SEARCH_ACTION = "students.search.by_number"
 
 
 class RosterFilterForm(forms.Form):
@@ -26,7 +32,7 @@ class RosterFilterForm(forms.Form):
         label=_("Search"),
         required=False,
         max_length=50,
-        help_text=_("Name, registration number or ID number"),
+        help_text=_("The start of a name, or a whole registration number or ID number"),
     )
 
     def __init__(self, data, *, user):
@@ -72,12 +78,19 @@ class RosterFilterForm(forms.Form):
         if data.get("status"):
             queryset = queryset.filter(status=data["status"])
         if data.get("q"):
-            queryset = queryset.filter(search_condition(data["q"]))
+            queryset = queryset.filter(self._search(data["q"], queryset))
         if self.school is None:
             # Across many schools, walk the roster index (school, grade, class, name) instead of
             # sorting a county's or city's students for every page.
             return queryset.order_by("school_id", "grade_id", "school_class_id", "name", "id")
         return queryset.order_by("grade__level", "school_class__name", "class_number", "name", "id")
+
+    def _search(self, text, queryset):
+        try:
+            return student_search(self.user, text, queryset)
+        except TooManyLookups as error:
+            self.add_error("q", error.message)
+            return Q(pk__in=[])
 
     def describe(self):
         """The filter in words, for export logs and print headers."""
@@ -95,17 +108,23 @@ class RosterFilterForm(forms.Form):
         return "；".join(str(part) for part in parts)
 
 
-def search_condition(text):
-    """学籍号 and ID numbers match exactly (or by prefix); anything else is a name, matched from its start."""
-    from students.identity import normalise_id_number
+def student_search(user, text, queryset, *, path=""):
+    """The condition of a search box over students (`path`: the lookup to the student, e.g.
+    "student__"): a name from its start; a 学籍号 or ID number whole, logged and counted
+    (registrar/limits.py: TooManyLookups past the hour's allowance)."""
+    number = searched_number(text)
+    if number is None:
+        return Q(**{f"{path}name__startswith": text.strip()})
+    check_lookup(user, SEARCH_ACTION)
+    condition = Q(**{f"{path}number": number}) | Q(**{f"{path}id_number": number})
+    record_lookup(user, SEARCH_ACTION, query=mask_id(number), found=queryset.filter(condition).count())
+    return condition
 
-    text = text.strip()
+
+def searched_number(text):
+    """The 学籍号 or ID number a search asks for (normalised), or None when it is a name."""
     compact = normalise_id_number(text)
-    if NUMBER_RE.match(compact):
-        return Q(number__startswith=compact)
-    if ID_RE.match(compact):
-        return Q(id_number__startswith=compact)
-    return Q(name__startswith=text)
+    return compact if NUMBER_LIKE_RE.match(compact) else None
 
 
 def roster_queryset(user):

@@ -104,6 +104,7 @@ def photo(request, pk):
     student = get_student_for(request.user, pk)
     if not student.photo:
         raise Http404
+    record_event("students.photo.viewed", actor=request.user, obj=student)
     return serve_private_file(
         request, student.photo, filename=f"{student.name}.jpg", content_type="image/jpeg"
     )

@@ -11,9 +11,10 @@ from PIL import Image
 from registrar import approvals
 from registrar.approvals import approve, reject, return_for_revision, withdraw
 from registrar.errors import ApprovalError
-from registrar.models import ApprovalRequest, ApprovalState
+from registrar.models import ApprovalRequest, ApprovalState, AuditEvent
 from registrar.services import create_class
 from students.models import Event, Status, Student
+from students.privacy import mask_id
 from students.registration import enter_student, submit_for_review
 from students.services import record_status_event, register_student
 from tests.conftest import make_user
@@ -327,6 +328,8 @@ def test_photo_upload_is_reencoded_and_served_in_scope(client_for, enrolled, reg
     assert response.status_code == 200
     assert response["Cache-Control"] == "private, no-store"
     assert client_for(outsider).get(reverse("students:photo", args=[enrolled.pk])).status_code == 404
+    viewed = AuditEvent.objects.filter(action="students.photo.viewed")
+    assert [(event.actor, event.object_id) for event in viewed] == [(registrar, str(enrolled.pk))]
 
 
 def test_a_file_that_is_no_image_is_refused(client_for, enrolled, registrar):
@@ -365,3 +368,12 @@ def test_a_failed_submission_leaves_no_entry_behind(registrar, school_class, mon
             by=registrar, school=school, data=student_data(school_class), guardians=[guardian_data()]
         )
     assert not Student.objects.exists()
+
+
+def test_the_review_page_masks_id_numbers(client_for, in_review, county_reviewer):
+    student, approval = in_review
+    page = (
+        client_for(county_reviewer).get(reverse("students:registration", args=[approval.pk])).content.decode()
+    )
+    assert student.id_number not in page
+    assert mask_id(student.id_number) in page

@@ -6,6 +6,7 @@ from django.urls import reverse
 from registrar.models import AuditEvent
 from registrar.services import create_class
 from students.models import Status
+from students.privacy import mask_id
 from students.services import register_student
 from tests.student_helpers import register
 
@@ -87,6 +88,32 @@ def test_roster_search(client_for, registrar, enrolled, pending, query, expected
     text = {"number": enrolled.number, "id": enrolled.id_number.lower()}.get(query, query)
     response = client_for(registrar).get(reverse("students:roster"), {"q": text})
     assert names(response) == expected
+
+
+def test_numbers_are_found_whole_only_and_each_search_is_logged(client_for, registrar, enrolled):
+    """Searching by ID prefix, one character at a time, would recover a masked number."""
+    client = client_for(registrar)
+    for prefix in (enrolled.id_number[:6], enrolled.id_number[:-1], enrolled.number[:10]):
+        assert names(client.get(reverse("students:roster"), {"q": prefix})) == []
+    assert names(client.get(reverse("students:roster"), {"q": enrolled.id_number})) == ["张小明"]
+    searches = AuditEvent.objects.filter(action="students.search.by_number", actor=registrar)
+    assert searches.count() == 4
+    logged = searches.order_by("-pk").first()
+    assert (logged.data["found"], logged.data["query"]) == (1, mask_id(enrolled.id_number))
+    assert enrolled.id_number not in str(logged.data)
+
+
+def test_searches_by_number_are_limited_per_user(client_for, registrar, enrolled, settings):
+    settings.REGISTRAR = {**settings.REGISTRAR, "IDENTITY_LOOKUPS_PER_HOUR": 2}
+    client = client_for(registrar)
+    for _ in range(2):
+        client.get(reverse("students:roster"), {"q": "420102201001011234"})
+    response = client.get(reverse("students:roster"), {"q": enrolled.id_number})
+    assert names(response) == []
+    assert "一小时内" in response.content.decode()
+    assert AuditEvent.objects.filter(action="students.search.by_number").count() == 2
+    # Names are searched as before.
+    assert names(client.get(reverse("students:roster"), {"q": "张"})) == ["张小明"]
 
 
 def test_roster_filters_by_status(client_for, registrar, enrolled, pending):

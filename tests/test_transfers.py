@@ -503,9 +503,13 @@ def test_evidence_is_removed_from_a_draft(registrar, student):
 # --- finding a student and who may start -------------------------------------------------------------
 
 
-def test_the_receiving_school_finds_the_student_by_three_facts(pupil_at_huaqiao):
+def test_the_receiving_school_finds_the_student_by_three_facts(registrar, school, pupil_at_huaqiao):
     found = services.find_student(
-        number=pupil_at_huaqiao.number.lower(), name=" 李小红 ", id_number=pupil_at_huaqiao.id_number
+        number=pupil_at_huaqiao.number.lower(),
+        name=" 李小红 ",
+        id_number=pupil_at_huaqiao.id_number,
+        by=registrar,
+        receiving_school=school,
     )
     assert found == pupil_at_huaqiao
     for wrong in (
@@ -514,7 +518,38 @@ def test_the_receiving_school_finds_the_student_by_three_facts(pupil_at_huaqiao)
         {"number": "", "name": "李小红", "id_number": pupil_at_huaqiao.id_number},
     ):
         with pytest.raises(DomainError, match="没有找到"):
-            services.find_student(**wrong)
+            services.find_student(**wrong, by=registrar, receiving_school=school)
+    lookups = AuditEvent.objects.filter(action=services.LOOKUP_ACTION, actor=registrar).order_by("pk")
+    assert [event.data["found"] for event in lookups] == [True, False, False, False]
+    assert pupil_at_huaqiao.id_number[6:14] not in str(lookups.first().data)
+
+
+def facts_of(student):
+    return {"number": student.number, "name": student.name, "id_number": student.id_number}
+
+
+def test_the_lookup_reveals_nothing_when_no_transfer_could_start(
+    registrar, huaqiao_registrar, school, pupil_at_huaqiao
+):
+    with (
+        time_machine.travel(datetime(2026, 4, 20, 10, 0, tzinfo=SHANGHAI)),
+        pytest.raises(DomainError, match="转学"),
+    ):
+        services.find_student(**facts_of(pupil_at_huaqiao), by=registrar, receiving_school=school)
+    # The window is checked before anything is looked up.
+    assert not AuditEvent.objects.filter(action=services.LOOKUP_ACTION).exists()
+    services.start_request(
+        Kind.ABROAD, by=huaqiao_registrar, student=pupil_at_huaqiao, explanation="随父母出国"
+    )
+    with pytest.raises(DomainError, match="正在办理"):
+        services.find_student(**facts_of(pupil_at_huaqiao), by=registrar, receiving_school=school)
+
+
+def test_lookups_are_limited_per_user(registrar, school, pupil_at_huaqiao, settings):
+    settings.REGISTRAR = {**settings.REGISTRAR, "IDENTITY_LOOKUPS_PER_HOUR": 1}
+    services.find_student(**facts_of(pupil_at_huaqiao), by=registrar, receiving_school=school)
+    with pytest.raises(DomainError, match="一小时内"):
+        services.find_student(**facts_of(pupil_at_huaqiao), by=registrar, receiving_school=school)
 
 
 def test_only_the_schools_registrar_starts_a_request(principal, outsider, county_reviewer, student):

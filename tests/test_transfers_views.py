@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from registrar import approvals
 from registrar.models import ApprovalState, AuditEvent
+from students.privacy import mask_id, mask_number
 from tests.transfer_helpers import (
     IN_WINDOW,
     SHANGHAI,
@@ -130,7 +131,9 @@ def test_the_receiving_school_finds_the_student_and_sees_only_what_identifies_th
     assert response["Location"] == change.get_absolute_url()
     assert (change.kind, change.to_class, change.approval.state) == (Kind.TRANSFER, third_class, "draft")
     page = client.get(change.get_absolute_url()).content.decode()
-    assert pupil_at_huaqiao.id_number in page and pupil_at_huaqiao.address not in page
+    # The receiving school sees only what identified the student, and the numbers masked.
+    assert pupil_at_huaqiao.id_number not in page and pupil_at_huaqiao.address not in page
+    assert mask_id(pupil_at_huaqiao.id_number) in page
     assert "转学批准前" in page
 
 
@@ -407,7 +410,11 @@ def test_a_transfer_prints_as_a_transfer_form(client_for, transfer, registrar, h
     page = client_for(registrar).get(url("print", transfer)).content.decode()
     assert "转学联系表" in page and "转出学校意见" in page and "转入地教育行政部门意见" in page
     assert "（学校盖章）" in page and "家长签字" in page and "同意转出" in page
-    assert transfer.student.number in page
+    assert mask_number(transfer.student.number) in page
+    # The sending school's form carries the whole number.
+    assert (
+        transfer.student.number in client_for(huaqiao_registrar).get(url("print", transfer)).content.decode()
+    )
 
 
 def test_other_kinds_print_as_a_status_change_form(client_for, registrar, county_reviewer, student):
@@ -501,3 +508,14 @@ def test_each_step_answers_404_outside_the_case_and_403_to_the_wrong_role(
         assert response.status_code == 302
     assert fresh(change).approval.state == ApprovalState.APPROVED
     assert reload(pupil).school == third_class.grade.school
+
+
+def test_the_print_masks_the_id_for_the_receiving_school_and_is_logged(
+    client_for, registrar, pupil_at_huaqiao, third_class
+):
+    change = started(Kind.TRANSFER, registrar, pupil_at_huaqiao, to_class=third_class)
+    page = client_for(registrar).get(reverse("transfers:print", args=[change.pk])).content.decode()
+    assert pupil_at_huaqiao.id_number not in page
+    assert mask_id(pupil_at_huaqiao.id_number) in page
+    printed = AuditEvent.objects.get(action="transfers.request.printed")
+    assert (printed.actor, printed.data["full_record"]) == (registrar, False)

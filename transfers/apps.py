@@ -18,6 +18,8 @@ class TransfersConfig(AppConfig):
                 "transfers.request.updated": _("Status change request revised"),
                 "transfers.evidence.added": _("Evidence attached"),
                 "transfers.evidence.removed": _("Evidence removed"),
+                "transfers.request.printed": _("Status change form printed"),
+                "transfers.student.looked_up": _("Student looked up for a transfer"),
             }
         )
 

@@ -31,7 +31,7 @@ from students import lifecycle
 from students.models import Event, Status
 from students.services import check_class_room, ensure_student_free
 from transfers.errors import TransferError
-from transfers.models import EvidenceType, Kind, Reason, Suspension
+from transfers.models import EvidenceType, Kind, Reason, StatusChangeRequest, Suspension
 
 E = EvidenceType
 
@@ -270,6 +270,15 @@ def _check_suspension_dates(change, student, today):
                 "date": latest.isoformat(),
             }
         )
+
+
+def check_transfer_can_start(student, receiving_school, today):
+    """The rules a transfer of `student` to `receiving_school` must meet before any class is
+    chosen: 在办业务 and problem records, the status, the graduation freeze."""
+    provisional = StatusChangeRequest(kind=Kind.TRANSFER, student=student, to_school=receiving_school)
+    ensure_student_free(student)
+    _check_status(provisional, student)
+    check_calendar(provisional, student, today, starting=False)
 
 
 def check_rules(change, *, today=None, starting=False):

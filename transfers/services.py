@@ -16,13 +16,15 @@ from django.utils.translation import gettext as _
 
 from registrar import approvals
 from registrar.audit import record_event, save_changes, stamp
-from registrar.calendar import calendar_for
+from registrar.calendar import calendar_for, transfer_window_message, transfer_window_open
 from registrar.choices import Role
 from registrar.errors import ApprovalError
+from registrar.limits import check_lookup, record_lookup
 from registrar.models import SchoolClass
 from registrar.uploads import clean_evidence
 from students.identity import normalise_id_number, normalise_name
 from students.models import Event, Status, Student
+from students.privacy import mask_number
 from students.services import lock_student, record_status_event, subject_key, subject_label
 from transfers.errors import TransferError
 from transfers.models import (
@@ -40,6 +42,7 @@ from transfers.rules import (
     allowed_statuses,
     check_calendar,
     check_rules,
+    check_transfer_can_start,
     describe_groups,
     missing_evidence,
 )
@@ -50,12 +53,23 @@ __all__ = ["TransferError", "start_request", "submit_request", "update_request",
 # --- finding the student of a transfer --------------------------------------------------------------
 
 
-def find_student(*, number, name, id_number):
-    """The live student whose 学籍号, 姓名 and 身份证件号 all match (the receiving school's search).
+LOOKUP_ACTION = "transfers.student.looked_up"
+
+
+def find_student(*, number, name, id_number, by, receiving_school, today=None):
+    """The live student whose 学籍号, 姓名 and 身份证件号 all match (the receiving school's search),
+    when a transfer of that student to `receiving_school` could start now.
 
     The three must agree exactly, so that a school finds only a student whose family gave it the
-    papers; the message does not say which one differs.
+    papers; the message does not say which one differs. What the search would reveal (the school,
+    grade and class the student comes from) is kept back until a transfer could start: the window
+    is checked before anything is looked up, the student's status and open requests after. Every
+    lookup is logged and counted per user (registrar/limits.py).
     """
+    today = today or timezone.localdate()
+    if not transfer_window_open(receiving_school, today):
+        raise TransferError(transfer_window_message(receiving_school, today))
+    check_lookup(by, LOOKUP_ACTION)
     number = normalise_id_number(number)
     name = normalise_name(name)
     id_number = normalise_id_number(id_number)
@@ -67,10 +81,14 @@ def find_student(*, number, name, id_number):
             .select_related("school", "grade__school", "school_class")
             .first()
         )
+    record_lookup(by, LOOKUP_ACTION, number=mask_number(number), found=student is not None)
     if student is None:
         raise TransferError(
             _("No student matches this registration number, name and ID number. Check them on the papers.")
         )
+    if student.school_id == receiving_school.pk:
+        raise TransferError(_("%(name)s is already at your school.") % {"name": student.name})
+    check_transfer_can_start(student, receiving_school, today)
     return student
 
 

@@ -169,13 +169,9 @@ def start_transfer(request):
     finder = FindStudentForm(request.POST or None)
     if finder.is_valid():
         try:
-            found = services.find_student(**finder.lookup())
+            found = services.find_student(**finder.lookup(), by=request.user, receiving_school=school)
         except DomainError as error:
             finder.add_error(None, error.message)
-        else:
-            if found.school_id == school.pk:
-                finder.add_error(None, _("%(name)s is already at your school.") % {"name": found.name})
-                found = None
     if found is not None:
         bound = request.method == "POST" and "to_class" in request.POST
         form = TransferForm(
@@ -390,6 +386,8 @@ def print_form(request, pk):
     """转学联系表 or 学籍异动报表 on one A4 page, with boxes for signatures and stamps."""
     change = get_change_for(request.user, pk)
     full = may_see_full_record(request.user, change)
+    # Printouts carry personal data out of the system: who printed which form is kept.
+    record_event("transfers.request.printed", actor=request.user, obj=change, full_record=full)
     decisions = list(
         change.approval.decisions.select_related("actor", "step__node").filter(step__isnull=False)
     )
