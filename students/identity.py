@@ -26,6 +26,7 @@ from stdnum import numdb
 from stdnum.iso7064 import mod_11_2
 
 from registrar.models import grade_name
+from registrar.text import clean_text, strip_invisible
 from students import codes
 
 RESIDENT_ID = "1"
@@ -56,18 +57,16 @@ RESIDENCE_PERMIT_PREFIX = {HONG_KONG: "810000", MACAO: "820000", TAIWAN: "830000
 
 
 def normalise_id_number(text):
-    """Full-width → half-width, all whitespace removed, letters in capitals (x → X)."""
+    """Full-width → half-width, all whitespace and invisible characters removed, letters in capitals."""
     if text is None:
         return ""
-    text = unicodedata.normalize("NFKC", str(text))
+    text = unicodedata.normalize("NFKC", strip_invisible(str(text)))
     return WHITESPACE_RE.sub("", text).upper()
 
 
 def normalise_name(text):
-    """Outer spaces (also full-width ones) go; everything inside stays exactly as entered."""
-    if text is None:
-        return ""
-    return str(text).strip()
+    """Outer spaces (also full-width ones) and invisible characters go; the rest stays exactly as entered."""
+    return clean_text(text)
 
 
 def parse_resident_id(number):

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from registrar.choices import NodeKind
 from registrar.models import Grade, Organisation, SchoolClass
+from registrar.text import clean_text, strip_invisible
 from students import codes
 from students.identity import (
     RESIDENT_ID,
@@ -138,6 +139,13 @@ POSTCODE_RE = re.compile(r"^\d{6}$")
 # written with two different dots would escape the duplicate check.
 NAME_DOT = "·"
 DOT_LOOKALIKES = "・･•‧∙●．"
+# Names hold Han characters (those beyond the BMP too, such as 𠮷, and 〇), letters of any script
+# with their combining marks, the middle dot and spaces: no digits, brackets, formula signs
+# (=HYPERLINK(…)), markup (<img …>) or emoji. Most names are a few common Han characters: one match.
+COMMON_NAME_RE = re.compile(r"[\u4e00-\u9fff]+(·[\u4e00-\u9fff]+)*")
+NAME_SPACES = " \u3000"
+# The emoji and text presentation selectors are marks too, but have no place in a name.
+PRESENTATION_SELECTORS = "\ufe0e\ufe0f"
 WHITESPACE_RE = re.compile(r"\s+")
 
 # Text columns are NOT NULL: an empty cell becomes "".
@@ -182,10 +190,10 @@ def max_lengths(model):
 def normalise_phone(text):
     if text is None:
         return ""
-    return WHITESPACE_RE.sub("", unicodedata.normalize("NFKC", str(text)))
+    return WHITESPACE_RE.sub("", unicodedata.normalize("NFKC", strip_invisible(str(text))))
 
 
-# How each text field is tidied; any other is stripped.
+# How each text field is tidied; any other loses its invisible characters and outer spaces.
 NORMALISERS = {
     **dict.fromkeys(NAME_FIELDS, normalise_name),
     "id_number": normalise_id_number,
@@ -199,11 +207,12 @@ def _normalise_text(field, value):
         return ""
     if not isinstance(value, str):
         return value
-    return NORMALISERS.get(field, str.strip)(value)
+    return NORMALISERS.get(field, clean_text)(value)
 
 
 def normalise_record(data):
-    """A copy of `data` with names trimmed, ID numbers and phones normalised, other text stripped."""
+    """A copy of `data` with names trimmed, ID numbers and phones normalised, other text cleaned
+    (registrar.text.clean_text: invisible characters removed, outer spaces trimmed)."""
     return {field: _normalise_text(field, value) for field, value in data.items()}
 
 
@@ -237,6 +246,8 @@ def _level_of(grade):
 
 
 def _check_name(value, field, model=Student):
+    if COMMON_NAME_RE.fullmatch(value):
+        return []
     problems = []
     for char in value:
         if char in DOT_LOOKALIKES:
@@ -247,7 +258,37 @@ def _check_name(value, field, model=Student):
             break
     if any(char.isdigit() for char in value):
         problems.append(_("%(field)s cannot contain digits.") % {"field": field_label(field, model)})
+    others = _foreign_to_names(value)
+    if others:
+        problems.append(
+            _(
+                "%(field)s may contain only Chinese characters, letters, the middle dot %(dot)s and spaces, "
+                "not %(chars)s."
+            )
+            % {"field": field_label(field, model), "dot": NAME_DOT, "chars": " ".join(others)}
+        )
     return problems
+
+
+def _foreign_to_names(value):
+    """The characters of `value` that have no place in a name (digits and dot look-alikes have their
+    own messages), each shown once, invisible ones by their code point."""
+    found = []
+    after_letter = False
+    for char in value:
+        if char.isalpha() or char == "〇":
+            after_letter = True
+            continue
+        if unicodedata.category(char)[0] == "M" and after_letter and char not in PRESENTATION_SELECTORS:
+            continue
+        after_letter = False
+        if char == NAME_DOT or char in NAME_SPACES or char in DOT_LOOKALIKES or char.isdigit():
+            continue
+        visible = char.isprintable() and not char.isspace() and unicodedata.category(char)[0] != "M"
+        shown = char if visible else f"U+{ord(char):04X}"
+        if shown not in found:
+            found.append(shown)
+    return found
 
 
 def _check_texts(data, errors, model, required):
