@@ -31,6 +31,7 @@ from students.identity import (
     RESIDENT_ID,
     check_age,
     check_id,
+    check_name,
     is_valid_resident_id,
     normalise_id_number,
     normalise_name,
@@ -134,18 +135,6 @@ SENIOR_ADMISSIONS = {"21", "22", "23", "99"}
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE_RE = re.compile(r"^(0\d{2,3}-?|\(0\d{2,3}\))[2-9]\d{6,7}(-\d{1,6})?$")
 POSTCODE_RE = re.compile(r"^\d{6}$")
-# Look-alikes of the middle dot of minority names (阿卜杜拉·买买提). The record keeps what was
-# entered, so a look-alike is refused with a message rather than quietly replaced: the same person
-# written with two different dots would escape the duplicate check.
-NAME_DOT = "·"
-DOT_LOOKALIKES = "・･•‧∙●．"
-# Names hold Han characters (those beyond the BMP too, such as 𠮷, and 〇), letters of any script
-# with their combining marks, the middle dot and spaces: no digits, brackets, formula signs
-# (=HYPERLINK(…)), markup (<img …>) or emoji. Most names are a few common Han characters: one match.
-COMMON_NAME_RE = re.compile(r"[\u4e00-\u9fff]+(·[\u4e00-\u9fff]+)*")
-NAME_SPACES = " \u3000"
-# The emoji and text presentation selectors are marks too, but have no place in a name.
-PRESENTATION_SELECTORS = "\ufe0e\ufe0f"
 WHITESPACE_RE = re.compile(r"\s+")
 
 # Text columns are NOT NULL: an empty cell becomes "".
@@ -246,49 +235,7 @@ def _level_of(grade):
 
 
 def _check_name(value, field, model=Student):
-    if COMMON_NAME_RE.fullmatch(value):
-        return []
-    problems = []
-    for char in value:
-        if char in DOT_LOOKALIKES:
-            problems.append(
-                _("Write the dot in a name as %(dot)s (as in 阿卜杜拉·买买提), not %(char)s.")
-                % {"dot": NAME_DOT, "char": char}
-            )
-            break
-    if any(char.isdigit() for char in value):
-        problems.append(_("%(field)s cannot contain digits.") % {"field": field_label(field, model)})
-    others = _foreign_to_names(value)
-    if others:
-        problems.append(
-            _(
-                "%(field)s may contain only Chinese characters, letters, the middle dot %(dot)s and spaces, "
-                "not %(chars)s."
-            )
-            % {"field": field_label(field, model), "dot": NAME_DOT, "chars": " ".join(others)}
-        )
-    return problems
-
-
-def _foreign_to_names(value):
-    """The characters of `value` that have no place in a name (digits and dot look-alikes have their
-    own messages), each shown once, invisible ones by their code point."""
-    found = []
-    after_letter = False
-    for char in value:
-        if char.isalpha() or char == "〇":
-            after_letter = True
-            continue
-        if unicodedata.category(char)[0] == "M" and after_letter and char not in PRESENTATION_SELECTORS:
-            continue
-        after_letter = False
-        if char == NAME_DOT or char in NAME_SPACES or char in DOT_LOOKALIKES or char.isdigit():
-            continue
-        visible = char.isprintable() and not char.isspace() and unicodedata.category(char)[0] != "M"
-        shown = char if visible else f"U+{ord(char):04X}"
-        if shown not in found:
-            found.append(shown)
-    return found
+    return check_name(value, field_label(field, model))
 
 
 def _check_texts(data, errors, model, required):

@@ -3,6 +3,7 @@
 
 import openpyxl
 import pytest
+from django.forms import modelform_factory
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -172,3 +173,19 @@ def test_form_text_is_cleaned_but_passwords_are_left_as_typed():
     CleanFormTextMiddleware(view)(request)
 
     assert seen == {"reason": ["搬家\n新住址"], "new_password1": ["pw\u200bpw"], "ids": ["1", "2"]}
+
+
+def test_model_forms_such_as_the_admins_check_names_too(registrar, school_class):
+    student = register(registrar, school_class)
+    student_form = modelform_factory(Student, fields=["former_name"])
+    guardian_form = modelform_factory(Guardian, fields=["name"])
+
+    refused = student_form({"former_name": "=HYPERLINK(x)"}, instance=student)
+    accepted = student_form({"former_name": "阿卜杜拉·买买提"}, instance=student)
+    guardian = guardian_form({"name": "<img src=x>"}, instance=student.guardians.get())
+
+    assert not refused.is_valid()
+    assert refused.errors["former_name"][0].startswith("曾用名只能包含汉字")
+    assert accepted.is_valid(), accepted.errors
+    assert not guardian.is_valid()
+    assert "不能包含 < = >" in guardian.errors["name"][0]
