@@ -16,6 +16,7 @@ from registrar.audit import record_event, stamp
 from registrar.choices import ALLOWED_PARENTS, CODE_LENGTH, NodeKind, Stage
 from registrar.models import Grade, Organisation, parse_school_system
 from registrar.services import RegistrarError, missing_grade_levels, save_organisation
+from registrar.text import clean_text
 
 HEADER = {
     "code": "代码",
@@ -89,7 +90,7 @@ def _text(value):
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    return clean_text(value)
 
 
 def read_workbook(path):

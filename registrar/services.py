@@ -7,6 +7,7 @@ from registrar.audit import record_event, stamp
 from registrar.choices import NodeKind
 from registrar.errors import DomainError
 from registrar.models import Grade, Organisation, SchoolClass, default_capacity
+from registrar.text import clean_text
 
 
 class RegistrarError(DomainError):
@@ -16,6 +17,7 @@ class RegistrarError(DomainError):
 @transaction.atomic
 def save_organisation(node, *, by, reason=""):
     """Save a node with its path; when it moved, its whole subtree moves with it."""
+    node.name = clean_text(node.name)
     old_path = (
         Organisation.objects.filter(pk=node.pk).values_list("path", flat=True).first() if node.pk else None
     )
@@ -53,7 +55,7 @@ def sync_grades(school, *, by):
 
 
 def _check_class_name(grade, name, *, exclude=None):
-    name = name.strip()
+    name = clean_text(name)
     if not name:
         raise RegistrarError(_("Enter the class name."))
     clash = SchoolClass.objects.filter(grade=grade, name=name)

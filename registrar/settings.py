@@ -68,6 +68,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Early, so that its header reaches every response, those of the middleware below too.
+    "registrar.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "registrar.middleware.LanguageMiddleware",
@@ -75,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "registrar.middleware.CleanFormTextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -109,8 +112,13 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several writers (web, worker) share the file: wait for the lock instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+    # Several writers (web, worker) share the file: wait up to 20 s for the lock instead of failing at
+    # once, and take it when a transaction begins (a read that turns into a write half-way through
+    # cannot wait, SQLite refuses it at once). In WAL mode readers and the one writer do not block
+    # each other: the pages stay readable while the worker writes an import.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL"}
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "registrar.User"
@@ -133,10 +141,14 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "registrar:dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login throttling: five wrong passwords for one user name from one address lock it for 15 minutes.
-AXES_FAILURE_LIMIT = int(os.environ.get("REGISTRAR_LOGIN_FAILURE_LIMIT", "5"))
+# Login throttling (registrar/throttling.py): five wrong passwords for one user name from one address
+# lock that user name there for 15 minutes; twenty from one address, whatever the user names, lock
+# the address.
+LOGIN_FAILURE_LIMIT = int(os.environ.get("REGISTRAR_LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("REGISTRAR_LOGIN_ADDRESS_FAILURE_LIMIT", "20"))
+AXES_FAILURE_LIMIT = "registrar.throttling.failure_limit"
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("REGISTRAR_LOGIN_COOLOFF_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = "registrar.throttling.lockout_parameters"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
@@ -181,6 +193,20 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+
+# Our pages load scripts, styles and images from our own origin only, and nothing inline.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 SESSION_COOKIE_AGE = 8 * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

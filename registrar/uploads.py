@@ -4,6 +4,8 @@ Every upload is personal data (个人信息保护法). The rules, shared by ever
 
 - A file is judged by its content, never by its name or the browser's content type: Pillow identifies
   and fully decodes images, a PDF must look like one from its first to its last bytes.
+- A PDF is not kept: its pages are rendered (PDFium, in a child process: pdfrender.py) into one
+  picture, which is then treated like any uploaded image. Scripts, links and attachments stay behind.
 - Images are re-encoded from their pixels: the EXIF orientation is applied first, then every metadata
   block (EXIF with GPS, comments, XMP, text chunks, ICC profiles after converting the colours to sRGB)
   is left behind. What is stored is exactly what was checked.
@@ -16,14 +18,14 @@ Limits come from `settings.REGISTRAR` (all optional); see `DEFAULTS`.
 
 import hashlib
 import io
-import re
 import struct
+import subprocess
+import sys
 import unicodedata
 import uuid
 import warnings
-import zlib
-from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -34,6 +36,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from registrar import pdfrender
 from registrar.errors import DomainError
 
 MB = 1024 * 1024
@@ -51,6 +54,14 @@ DEFAULTS = {
     "PHOTO_MIN_SIZE": (100, 100),
     # Enough for the printed forms (the national photo is 358×441 px) with room to crop.
     "PHOTO_MAX_SIDE": 1200,
+    # A PDF is kept as a picture of its pages: 150 dpi keeps a scanned A4 page legible (1240×1754).
+    "PDF_RENDER_DPI": 150,
+    "PDF_MAX_PAGES": 20,
+    # A page larger than this (a poster) is scaled down to it on its longer side.
+    "PDF_PAGE_MAX_SIDE": 2500,
+    # The child process rendering a PDF is stopped after this many seconds or this much memory.
+    "PDF_RENDER_SECONDS": 30,
+    "PDF_RENDER_MAX_MEMORY": 1024 * MB,
 }
 
 JPEG_QUALITY = 90
@@ -388,105 +399,116 @@ def clean_photo(uploaded_file):
 
 # --- PDF ------------------------------------------------------------------------------------------
 
-# Names that make a PDF do something when opened or clicked: scripts, programs, attached files,
-# forms sent elsewhere. A scanned paper needs none of them.
-PDF_ACTIVE_NAMES = {
-    "JavaScript",
-    "JS",
-    "Launch",
-    "EmbeddedFile",
-    "EmbeddedFiles",
-    "RichMedia",
-    "SubmitForm",
-    "ImportData",
-}
-PDF_NAME = re.compile(rb"/([^\s/<>\[\]()%{}]+)")
-PDF_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
-PDF_STREAM = re.compile(rb"(?<!end)stream(?:\r\n|\n|\r)")
-# Object streams (PDF 1.5) are inflated to look at the objects inside, up to this many bytes in all.
-PDF_INFLATE_BUDGET = 20 * MB
+PDF_RENDERER = Path(__file__).with_name("pdfrender.py")
 
 
-def _pdf_names(text):
-    for match in PDF_NAME.finditer(text):
-        raw = PDF_ESCAPE.sub(lambda escape: bytes([int(escape.group(1), 16)]), match.group(1))
-        yield raw.decode("latin-1")
+def _pdf_refusal(status, detail):
+    """The message for the renderer's exit status (see pdfrender.py)."""
+    if status == pdfrender.DAMAGED:
+        return UploadError(_("The PDF document is incomplete or damaged."))
+    if status == pdfrender.PASSWORD:
+        return UploadError(
+            _("The PDF document is protected by a password. Save it without one, or scan the paper again.")
+        )
+    if status == pdfrender.TOO_MANY_PAGES:
+        return UploadError(
+            _(
+                "The PDF document has %(count)s pages; at most %(limit)d are accepted. "
+                "Split it into several files."
+            )
+            % {"count": detail, "limit": config("PDF_MAX_PAGES")}
+        )
+    if status == pdfrender.TOO_LARGE:
+        return UploadError(_("The pages of the PDF document are too large; scan them at a lower resolution."))
+    # Out of memory, a crash in PDFium, anything else: nothing to tell but that it failed.
+    return UploadError(
+        _("The PDF document could not be read. Scan the paper again, or save it as JPG or PNG.")
+    )
 
 
-def _pdf_active_names(data):
-    """The active names found in a PDF's objects (stream contents such as scanned pixels are skipped).
+def _render_pdf(data):
+    """The pages as one PNG, rendered by PDFium in a child process bounded in time and memory."""
+    command = [
+        sys.executable,
+        # Isolated: the child imports nothing from the project or the environment's paths.
+        "-I",
+        str(PDF_RENDERER),
+        f"--dpi={config('PDF_RENDER_DPI')}",
+        f"--max-pages={config('PDF_MAX_PAGES')}",
+        f"--max-pixels={config('UPLOAD_MAX_PIXELS')}",
+        f"--max-side={config('PDF_PAGE_MAX_SIDE')}",
+        f"--max-memory={config('PDF_RENDER_MAX_MEMORY')}",
+    ]
+    try:
+        finished = subprocess.run(
+            command, input=data, capture_output=True, timeout=config("PDF_RENDER_SECONDS"), check=False
+        )
+    except subprocess.TimeoutExpired as error:
+        raise UploadError(
+            _("The PDF document could not be read in time. Scan the paper again, or save it as JPG or PNG.")
+        ) from error
+    if finished.returncode == 0 and finished.stdout:
+        return finished.stdout
+    raise _pdf_refusal(finished.returncode, finished.stderr.decode("ascii", "replace").strip())
 
-    A light check, not a sanitiser: it reads names as written (#xx escapes decoded) and inside
-    Flate-compressed object streams. The real protection is how files are served.
+
+def _clean_pdf_data(data, *, original_name, min_size, max_bytes):
+    """A PDF becomes a picture of its pages: what a reviewer needs to see, and nothing that could run.
+
+    Scripts, actions, links, attached files and forms stay behind in the PDF, which is not kept.
     """
-    found = set()
-    budget = PDF_INFLATE_BUDGET
-    position = 0
-    for match in PDF_STREAM.finditer(data):
-        if match.start() < position:
-            continue
-        head = data[position : match.start()]
-        found.update(name for name in _pdf_names(head) if name in PDF_ACTIVE_NAMES)
-        end = data.find(b"endstream", match.end())
-        end = len(data) if end < 0 else end
-        dictionary = head[head.rfind(b"obj") :]
-        if b"/ObjStm" in dictionary and budget > 0:
-            inflater = zlib.decompressobj()
-            try:
-                inner = inflater.decompress(data[match.end() : end], budget)
-            except zlib.error:
-                inner = b""
-            budget -= len(inner)
-            found.update(name for name in _pdf_names(inner) if name in PDF_ACTIVE_NAMES)
-        position = end
-    found.update(name for name in _pdf_names(data[position:]) if name in PDF_ACTIVE_NAMES)
-    return found
-
-
-def _clean_pdf_data(data, *, original_name):
     if not data.startswith(b"%PDF-"):
-        raise UploadError(_("The file is not a PDF document."))
+        raise UnrecognisedFile(_("The file is not a PDF document."))
     if b"%%EOF" not in data[-1024:]:
         raise UploadError(_("The PDF document is incomplete or damaged."))
-    active = _pdf_active_names(data)
-    if active:
-        raise UploadError(
-            _(
-                "The PDF document contains scripts, actions or attached files (%(names)s), which are not "
-                "accepted. Scan the paper again or print the document to a new PDF."
-            )
-            % {"names": ", ".join(sorted(active))}
-        )
-    notices = _name_notice(original_name, "pdf")
-    return _make_clean_file(data, "pdf", original_name=original_name, notices=notices)
+    pages = _render_pdf(data)
+    clean = _clean_image_data(
+        pages,
+        original_name=original_name,
+        min_size=min_size,
+        max_bytes=max_bytes,
+        formats=("PNG",),
+        output_format="JPEG",
+    )
+    notice = _("The PDF document was stored as a picture of its pages.")
+    return replace(clean, notices=(notice, *clean.notices))
 
 
-def clean_pdf(uploaded_file, *, max_bytes=None):
-    """Check an uploaded PDF: its header, its end marker, no scripts or actions, the size limit.
+def clean_pdf(uploaded_file, *, max_bytes=None, min_size=None):
+    """Check an uploaded PDF and turn its pages into one JPG picture (pages one under another).
 
-    The bytes are stored as they came (a PDF is not re-encoded); serve_private_file keeps a browser
-    from treating them as anything but a PDF.
+    The PDF itself is not kept: PDFium renders it without its form environment (no script or action
+    runs) in a child process limited to REGISTRAR["PDF_RENDER_SECONDS"] and ["PDF_RENDER_MAX_MEMORY"],
+    at most REGISTRAR["PDF_MAX_PAGES"] pages at ["PDF_RENDER_DPI"]. The result is an image like any
+    other upload: decoded, re-encoded, and served inline with a sandboxing policy.
     """
     max_bytes = max_bytes or config("UPLOAD_MAX_BYTES")
     data = _read(uploaded_file, max_bytes)
-    return _clean_pdf_data(data, original_name=clean_original_name(getattr(uploaded_file, "name", "")))
+    return _clean_pdf_data(
+        data,
+        original_name=clean_original_name(getattr(uploaded_file, "name", "")),
+        min_size=min_size,
+        max_bytes=max_bytes,
+    )
 
 
 def clean_evidence(uploaded_file, *, allow_pdf=True, min_size=None):
     """An evidence scan: a JPG or PNG image, or (when allow_pdf) a PDF, told apart by content.
 
-    Images must measure at least `min_size`, by default REGISTRAR["EVIDENCE_MIN_SIZE"] (200×200).
+    A PDF is stored as a JPG picture of its pages (see clean_pdf). Images, and the pictures of a
+    PDF's pages, must measure at least `min_size`, by default REGISTRAR["EVIDENCE_MIN_SIZE"] (200×200).
     """
     max_bytes = config("UPLOAD_MAX_BYTES")
     data = _read(uploaded_file, max_bytes)
     original_name = clean_original_name(getattr(uploaded_file, "name", ""))
+    min_size = min_size or config("EVIDENCE_MIN_SIZE")
     if data.startswith(b"%PDF-") and allow_pdf:
-        return _clean_pdf_data(data, original_name=original_name)
+        return _clean_pdf_data(data, original_name=original_name, min_size=min_size, max_bytes=max_bytes)
     try:
         return _clean_image_data(
             data,
             original_name=original_name,
-            min_size=min_size or config("EVIDENCE_MIN_SIZE"),
+            min_size=min_size,
             max_bytes=max_bytes,
             formats=("JPEG", "PNG"),
         )
@@ -589,11 +611,6 @@ class PrivateFile(models.Model):
 IMAGE_POLICY = (
     "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'; sandbox"
 )
-# Chromium shows no PDF in a sandboxed document and needs inline styles for its viewer page; PDF
-# scripts run inside the viewer, with no access to our pages. Scripts of our origin stay forbidden.
-PDF_POLICY = (
-    "default-src 'none'; object-src 'self'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
-)
 OTHER_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
 
@@ -602,12 +619,15 @@ def serve_private_file(request, field_file, *, filename, content_type, inline=Tr
 
     The caller MUST check access first (the app's access helper: 404 outside the user's scope, 403
     without the role). `filename` is what the browser shows or saves (Chinese names work: RFC 5987),
-    `content_type` the one recorded when the file was cleaned. Anything but JPG, PNG or PDF is sent as
-    a download of unknown type. A missing file is a 404. `request` is not read today; it is there
-    so that every call site already passes what access logging will need.
+    `content_type` the one recorded when the file was cleaned. Only the JPG and PNG images we
+    re-encoded are shown inline; anything else (a PDF kept from before PDFs were turned into
+    pictures) is a download, under a sandboxing policy. A missing file is a 404. `request` is not
+    read today; it is there so that every call site already passes what access logging will need.
     """
     if content_type not in CONTENT_TYPES.values():
-        content_type, inline = "application/octet-stream", False
+        content_type = "application/octet-stream"
+    if not content_type.startswith("image/"):
+        inline = False
     try:
         handle = field_file.open("rb")
     except (FileNotFoundError, ValueError) as error:
@@ -621,13 +641,8 @@ def serve_private_file(request, field_file, *, filename, content_type, inline=Tr
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     response["Cross-Origin-Resource-Policy"] = "same-origin"
-    if content_type == "application/pdf":
-        response["Content-Security-Policy"] = PDF_POLICY
-    elif content_type.startswith("image/"):
-        response["Content-Security-Policy"] = IMAGE_POLICY
-    else:
-        response["Content-Security-Policy"] = OTHER_POLICY
-    # The review pages frame PDFs of their own origin; the site-wide default is DENY.
+    response["Content-Security-Policy"] = IMAGE_POLICY if inline else OTHER_POLICY
+    # The review pages show images of their own origin; the site-wide default is DENY.
     response["X-Frame-Options"] = "SAMEORIGIN" if inline else "DENY"
     return response
 

@@ -26,6 +26,7 @@ from stdnum import numdb
 from stdnum.iso7064 import mod_11_2
 
 from registrar.models import grade_name
+from registrar.text import clean_text, strip_invisible
 from students import codes
 
 RESIDENT_ID = "1"
@@ -54,20 +55,78 @@ FOREIGN_NEW_RE = re.compile(r"^9\d{16}[\dX]$")
 PASSPORT_RE = re.compile(r"^(?=.*\d)[A-Z\d]{5,20}$")
 RESIDENCE_PERMIT_PREFIX = {HONG_KONG: "810000", MACAO: "820000", TAIWAN: "830000"}
 
+# Look-alikes of the middle dot of minority names (阿卜杜拉·买买提). The record keeps what was
+# entered, so a look-alike is refused with a message rather than quietly replaced: the same person
+# written with two different dots would escape the duplicate check.
+NAME_DOT = "·"
+DOT_LOOKALIKES = "・･•‧∙●．"
+# Names hold Han characters (those beyond the BMP too, such as 𠮷, and 〇), letters of any script
+# with their combining marks, the middle dot and spaces: no digits, brackets, formula signs
+# (=HYPERLINK(…)), markup (<img …>) or emoji. Most names are a few common Han characters: one match.
+COMMON_NAME_RE = re.compile(r"[\u4e00-\u9fff]+(·[\u4e00-\u9fff]+)*")
+NAME_SPACES = " \u3000"
+# The emoji and text presentation selectors are marks too, but have no place in a name.
+PRESENTATION_SELECTORS = "\ufe0e\ufe0f"
+
 
 def normalise_id_number(text):
-    """Full-width → half-width, all whitespace removed, letters in capitals (x → X)."""
+    """Full-width → half-width, all whitespace and invisible characters removed, letters in capitals."""
     if text is None:
         return ""
-    text = unicodedata.normalize("NFKC", str(text))
+    text = unicodedata.normalize("NFKC", strip_invisible(str(text)))
     return WHITESPACE_RE.sub("", text).upper()
 
 
 def normalise_name(text):
-    """Outer spaces (also full-width ones) go; everything inside stays exactly as entered."""
-    if text is None:
-        return ""
-    return str(text).strip()
+    """Outer spaces (also full-width ones) and invisible characters go; the rest stays exactly as entered."""
+    return clean_text(text)
+
+
+def check_name(value, label):
+    """What is wrong with a name (姓名, 曾用名, a family member's), each a sentence naming `label`."""
+    if COMMON_NAME_RE.fullmatch(value):
+        return []
+    problems = []
+    for char in value:
+        if char in DOT_LOOKALIKES:
+            problems.append(
+                _("Write the dot in a name as %(dot)s (as in 阿卜杜拉·买买提), not %(char)s.")
+                % {"dot": NAME_DOT, "char": char}
+            )
+            break
+    if any(char.isdigit() for char in value):
+        problems.append(_("%(field)s cannot contain digits.") % {"field": label})
+    others = _foreign_to_names(value)
+    if others:
+        problems.append(
+            _(
+                "%(field)s may contain only Chinese characters, letters, the middle dot %(dot)s and spaces, "
+                "not %(chars)s."
+            )
+            % {"field": label, "dot": NAME_DOT, "chars": " ".join(others)}
+        )
+    return problems
+
+
+def _foreign_to_names(value):
+    """The characters of `value` that have no place in a name (digits and dot look-alikes have their
+    own messages), each shown once, invisible ones by their code point."""
+    found = []
+    after_letter = False
+    for char in value:
+        if char.isalpha() or char == "〇":
+            after_letter = True
+            continue
+        if unicodedata.category(char)[0] == "M" and after_letter and char not in PRESENTATION_SELECTORS:
+            continue
+        after_letter = False
+        if char == NAME_DOT or char in NAME_SPACES or char in DOT_LOOKALIKES or char.isdigit():
+            continue
+        visible = char.isprintable() and not char.isspace() and unicodedata.category(char)[0] != "M"
+        shown = char if visible else f"U+{ord(char):04X}"
+        if shown not in found:
+            found.append(shown)
+    return found
 
 
 def parse_resident_id(number):

@@ -1,6 +1,7 @@
 """The student record (学籍): core fields, guardians, photo, and the dated history of its status."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -10,6 +11,7 @@ from simple_history.models import HistoricalRecords
 from registrar.choices import NodeKind, Role
 from registrar.models import Grade, Organisation, SchoolClass, ScopedQuerySet
 from students import codes
+from students.identity import check_name
 
 
 class Status(models.TextChoices):
@@ -226,6 +228,11 @@ class Student(models.Model):
     def get_absolute_url(self):
         return reverse("students:detail", args=[self.pk])
 
+    def clean(self):
+        # The forms and the import check names through students.validation; this is for the model
+        # forms that do not (the admin).
+        check_names(self, ("name", "former_name"))
+
     def audit_node(self):
         return self.school
 
@@ -269,6 +276,21 @@ class Guardian(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        check_names(self, ("name",))
+
+
+def check_names(instance, fields):
+    """Raise ValidationError for the name fields of `instance` that break the rule of names."""
+    errors = {}
+    for field in fields:
+        value = getattr(instance, field)
+        if value:
+            errors[field] = check_name(value, str(instance._meta.get_field(field).verbose_name))
+    errors = {field: messages for field, messages in errors.items() if messages}
+    if errors:
+        raise ValidationError(errors)
 
 
 class StatusEventQuerySet(ScopedQuerySet):

@@ -25,11 +25,13 @@ from django.utils.translation import gettext_lazy
 
 from registrar.choices import NodeKind
 from registrar.models import Grade, Organisation, SchoolClass
+from registrar.text import clean_text, strip_invisible
 from students import codes
 from students.identity import (
     RESIDENT_ID,
     check_age,
     check_id,
+    check_name,
     is_valid_resident_id,
     normalise_id_number,
     normalise_name,
@@ -133,11 +135,6 @@ SENIOR_ADMISSIONS = {"21", "22", "23", "99"}
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE_RE = re.compile(r"^(0\d{2,3}-?|\(0\d{2,3}\))[2-9]\d{6,7}(-\d{1,6})?$")
 POSTCODE_RE = re.compile(r"^\d{6}$")
-# Look-alikes of the middle dot of minority names (阿卜杜拉·买买提). The record keeps what was
-# entered, so a look-alike is refused with a message rather than quietly replaced: the same person
-# written with two different dots would escape the duplicate check.
-NAME_DOT = "·"
-DOT_LOOKALIKES = "・･•‧∙●．"
 WHITESPACE_RE = re.compile(r"\s+")
 
 # Text columns are NOT NULL: an empty cell becomes "".
@@ -182,10 +179,10 @@ def max_lengths(model):
 def normalise_phone(text):
     if text is None:
         return ""
-    return WHITESPACE_RE.sub("", unicodedata.normalize("NFKC", str(text)))
+    return WHITESPACE_RE.sub("", unicodedata.normalize("NFKC", strip_invisible(str(text))))
 
 
-# How each text field is tidied; any other is stripped.
+# How each text field is tidied; any other loses its invisible characters and outer spaces.
 NORMALISERS = {
     **dict.fromkeys(NAME_FIELDS, normalise_name),
     "id_number": normalise_id_number,
@@ -199,11 +196,12 @@ def _normalise_text(field, value):
         return ""
     if not isinstance(value, str):
         return value
-    return NORMALISERS.get(field, str.strip)(value)
+    return NORMALISERS.get(field, clean_text)(value)
 
 
 def normalise_record(data):
-    """A copy of `data` with names trimmed, ID numbers and phones normalised, other text stripped."""
+    """A copy of `data` with names trimmed, ID numbers and phones normalised, other text cleaned
+    (registrar.text.clean_text: invisible characters removed, outer spaces trimmed)."""
     return {field: _normalise_text(field, value) for field, value in data.items()}
 
 
@@ -237,17 +235,7 @@ def _level_of(grade):
 
 
 def _check_name(value, field, model=Student):
-    problems = []
-    for char in value:
-        if char in DOT_LOOKALIKES:
-            problems.append(
-                _("Write the dot in a name as %(dot)s (as in 阿卜杜拉·买买提), not %(char)s.")
-                % {"dot": NAME_DOT, "char": char}
-            )
-            break
-    if any(char.isdigit() for char in value):
-        problems.append(_("%(field)s cannot contain digits.") % {"field": field_label(field, model)})
-    return problems
+    return check_name(value, field_label(field, model))
 
 
 def _check_texts(data, errors, model, required):

@@ -1,4 +1,4 @@
-"""The main journey in a real browser: log in, see the dashboard, open the school, add a class."""
+"""The main journey in a real browser: log in, see the dashboard, open the school, add a class, print."""
 
 import pytest
 
@@ -19,6 +19,12 @@ def test_registrar_logs_in_and_adds_a_class(live_server, page, transactional_db)
     user.set_password("Demo2026!")
     user.save()
 
+    # Every page runs under the Content-Security-Policy: nothing it uses may be refused.
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+    # The print dialogue would wait for a person: note the call instead.
+    page.add_init_script("window.print = function () { document.body.dataset.printed = 'yes'; };")
+
     page.goto(f"{live_server.url}/")
     page.fill("#id_username", "wangfang")
     page.fill("#id_password", "Demo2026!")
@@ -32,3 +38,7 @@ def test_registrar_logs_in_and_adds_a_class(live_server, page, transactional_db)
     page.click("button:has-text('保存')")
     page.wait_for_selector(".message.success")
     assert SchoolClass.objects.filter(grade__level=3, name="5班").exists()
+    page.goto(f"{live_server.url}/org/{school.code}/")
+    page.click("button[data-print]")
+    assert page.locator("body").get_attribute("data-printed") == "yes"
+    assert [text for text in console if "Content Security Policy" in text] == []

@@ -207,3 +207,27 @@ def test_the_error_workbook_keeps_formula_like_text_as_text(tmp_path, school, sc
     header = [cell.value for cell in sheet[1]]
     cell = sheet.cell(row=2, column=header.index("现住址") + 1)
     assert (cell.value, cell.data_type) == ("=1+1", "s")
+
+
+@pytest.mark.parametrize("persona", ["county_reviewer", "registrar"])
+def test_a_school_filter_outside_the_users_node_exports_nothing(
+    client_for, request, imported, other_school, persona
+):
+    client = client_for(request.getfixturevalue(persona))
+
+    response = client.get(reverse("students:roster_export"), {"school": other_school.code}, follow=True)
+
+    assert response.redirect_chain[0][0].startswith(reverse("students:roster"))
+    assert response["Content-Type"].startswith("text/html")
+    [message] = [str(message) for message in response.context["messages"]]
+    assert message.startswith("未导出花名册：学校：")
+    assert not AuditEvent.objects.filter(action="students.roster.exported").exists()
+
+
+def test_a_class_of_another_school_exports_nothing(client_for, registrar, imported, other_school):
+    foreign = create_class(other_school.grades.get(level=1), by=None, name="1班")
+
+    response = client_for(registrar).get(reverse("students:roster_export"), {"school_class": foreign.pk})
+
+    assert response.status_code == 302
+    assert not AuditEvent.objects.filter(action="students.roster.exported").exists()

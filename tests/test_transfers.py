@@ -4,12 +4,14 @@ The clock stands on 2 March 2026, inside the default transfer window (01-06..03-
 graduation freeze (05-31).
 """
 
+import io
 from datetime import date, datetime
 
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 
 from registrar import approvals
 from registrar.choices import Role
@@ -465,9 +467,13 @@ def test_evidence_is_checked_by_its_content(registrar, student, settings):
     fake = SimpleUploadedFile("护照.jpg", b"not an image at all", content_type="image/jpeg")
     with pytest.raises(DomainError, match="既不是 JPG 或 PNG 图片，也不是 PDF"):
         services.add_evidence(change, by=registrar, uploaded_file=fake, kind=EvidenceType.PASSPORT)
-    pdf = SimpleUploadedFile("护照.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n")
+    buffer = io.BytesIO()
+    Image.new("RGB", (600, 800), "white").save(buffer, "PDF")
+    pdf = SimpleUploadedFile("护照.pdf", buffer.getvalue())
     evidence = services.add_evidence(change, by=registrar, uploaded_file=pdf, kind=EvidenceType.PASSPORT)
-    assert (evidence.content_type, evidence.original_name) == ("application/pdf", "护照.pdf")
+    # A PDF is kept as a picture of its pages.
+    assert (evidence.content_type, evidence.original_name) == ("image/jpeg", "护照.pdf")
+    assert evidence.download_name == "护照.jpg"
     assert evidence.file.name.startswith("transfers/") and "护照" not in evidence.file.name
     settings.REGISTRAR = {**settings.REGISTRAR, "UPLOAD_MAX_BYTES": 1000}
     with pytest.raises(DomainError, match=r"文件(超过|大于)"):

@@ -128,7 +128,23 @@ def export_queryset(user, params):
     from students.filters import RosterFilterForm, roster_queryset
 
     form = RosterFilterForm(params or None, user=user)
-    return form.filter(roster_queryset(user))
+    students = form.filter(roster_queryset(user))
+    # A filter that cannot be applied exports nothing rather than more than was asked for.
+    return students if not params or form.is_valid() else students.none()
+
+
+def filter_problems(user, params):
+    """Why these roster filters cannot be applied, one message per problem; [] when they can."""
+    from students.filters import RosterFilterForm
+
+    form = RosterFilterForm(params or None, user=user)
+    if not params or form.is_valid():
+        return []
+    return [
+        f"{form.fields[field].label}：{message}" if field in form.fields else message
+        for field, errors in form.errors.items()
+        for message in errors
+    ]
 
 
 def describe_filter(user, params):

@@ -10,6 +10,7 @@ import io
 from django.contrib import messages
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -48,7 +49,17 @@ def template(request):
 
 
 def export(request):
-    """The roster page's current filter as xlsx (the same GET parameters)."""
+    """The roster page's current filter as xlsx (the same GET parameters).
+
+    A filter that cannot be applied (a school outside the user's node, a class of another school …)
+    is refused with its reason, back on the roster page, rather than dropped: leaving it out would
+    export more than was asked for (a whole county instead of one school).
+    """
+    problems = exporter.filter_problems(request.user, request.GET)
+    if problems:
+        for problem in problems:
+            messages.error(request, _("The roster was not exported: %(problem)s") % {"problem": problem})
+        return redirect(f"{reverse('students:roster')}?{request.GET.urlencode()}")
     return exporter.export_response(request.user, request.GET)
 
 

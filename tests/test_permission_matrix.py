@@ -1,0 +1,350 @@
+"""The permission matrix: every URL of the project × every persona and anonymous × GET and POST.
+
+The URLs are read from the resolver, so a new URL without an entry in MATRIX fails
+`test_every_url_has_an_entry`. Each entry names the personas that may use the URL by GET and by
+POST (None: the method is not allowed at all, 405). For each URL and method one test runs every
+persona, in and out of scope, each in a transaction rolled back afterwards:
+
+- allowed personas succeed: 200, or a redirect that is not to the login page;
+- anonymous is sent to the login page; any other persona gets 403, 404 or 405, the database is
+  exactly as before (every row of every table but the sessions), and a persona outside our county
+  finds nothing of our students in the page.
+
+The world (the tree, the personas, a student of every kind of case) is built once for the module,
+through the same services as the other tests, inside a transaction rolled back at the end.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.apps import apps
+from django.contrib.sessions.models import Session
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, transaction
+from django.test import Client, override_settings
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from corrections.rules import EvidenceKind
+from registrar.choices import Role
+from registrar.models import Organisation
+from registrar.orgimport import import_organisations, parse_rows
+from registrar.services import create_class
+from registrar.uploads import clean_photo
+from students import services as student_services
+from students.registration import submit_for_review
+from students.roster import importer
+from tests.conftest import TREE, make_user, raw_rows
+from tests.correction_helpers import attach, ethnicity_change
+from tests.roster_helpers import pupil, write_file
+from tests.student_helpers import register
+from tests.transfer_helpers import enrolled, png, started
+from transfers import services as transfer_services
+from transfers.models import EvidenceType, Kind
+
+NOW = datetime(2025, 10, 20, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+# Not in the matrix, on purpose:
+EXCLUDED_NAMESPACES = {
+    # Django's admin has its own permission system (is_staff, model permissions), tested in the admin's tests.
+    "admin",
+}
+EXCLUDED_NAMES = {
+    # The language switch at the foot of every page: open to anyone, it only sets a cookie.
+    "set_language",
+}
+
+ANONYMOUS = "anonymous"
+IN_SCOPE = ("registrar", "principal", "class_teacher", "county_reviewer", "city_reviewer", "province_admin")
+# The registrar of a school in another city, and the reviewer of another county.
+OUTSIDERS = ("outsider", "outsider_reviewer")
+PERSONAS = (ANONYMOUS, *IN_SCOPE, *OUTSIDERS)
+
+EVERYONE = frozenset(PERSONAS)
+LOGGED_IN = frozenset(IN_SCOPE + OUTSIDERS)
+IN = frozenset(IN_SCOPE)
+# What a class teacher may not see: approvals and the requests built on them.
+REVIEWING = IN - {"class_teacher"}
+REGISTRAR = frozenset({"registrar"})
+# Pages about "my own school": every registrar, ours and the outsider.
+ANY_REGISTRAR = frozenset({"registrar", "outsider"})
+# A school's office (registrar and principal), ours or another.
+SCHOOL_OFFICE = frozenset({"registrar", "principal", "outsider"})
+# The reviewers above the schools, ours or another county's.
+ABOVE_SCHOOLS = frozenset({"county_reviewer", "city_reviewer", "province_admin", "outsider_reviewer"})
+STAFF_BUT_TEACHERS = LOGGED_IN - {"class_teacher"}
+NOBODY = frozenset()
+
+
+@dataclass(frozen=True)
+class Entry:
+    args: tuple = ()
+    get: frozenset | None = NOBODY
+    post: frozenset | None = NOBODY
+
+
+def url_args(*names):
+    """The reverse() arguments, as names of the world's objects."""
+    return tuple(names)
+
+
+MATRIX = {
+    # registrar: the dashboard, the tree, classes, approvals
+    "registrar:dashboard": Entry(get=LOGGED_IN, post=LOGGED_IN),
+    "registrar:node": Entry(url_args("school_code"), get=IN, post=IN),
+    "registrar:node_history": Entry(url_args("school_code"), get=IN, post=IN),
+    "registrar:sync_grades": Entry(url_args("school_code"), get=REGISTRAR, post=REGISTRAR),
+    "registrar:class_create": Entry(url_args("school_code"), get=REGISTRAR, post=REGISTRAR),
+    "registrar:class_edit": Entry(url_args("class_pk"), get=REGISTRAR, post=REGISTRAR),
+    "registrar:class_history": Entry(url_args("class_pk"), get=IN, post=IN),
+    "registrar:approvals": Entry(get=LOGGED_IN, post=LOGGED_IN),
+    "registrar:approvals_overdue": Entry(get=ABOVE_SCHOOLS, post=None),
+    "registrar:approval": Entry(url_args("approval_pk"), get=REVIEWING, post=None),
+    "registrar:approval_decide": Entry(url_args("approval_pk"), get=None, post=REVIEWING),
+    # students: the roster, the record, registration
+    "students:roster": Entry(get=LOGGED_IN, post=LOGGED_IN),
+    "students:roster_print": Entry(get=LOGGED_IN, post=LOGGED_IN),
+    "students:detail": Entry(url_args("student_pk"), get=IN, post=IN),
+    "students:card": Entry(url_args("student_pk"), get=IN, post=IN),
+    "students:photo": Entry(url_args("student_pk"), get=IN, post=IN),
+    "students:photo_upload": Entry(url_args("student_pk"), get=REGISTRAR, post=REGISTRAR),
+    "students:edit": Entry(url_args("student_pk"), get=REGISTRAR, post=REGISTRAR),
+    "students:create": Entry(get=ANY_REGISTRAR, post=ANY_REGISTRAR),
+    "students:registration": Entry(url_args("approval_pk"), get=REVIEWING, post=REVIEWING),
+    # students: roster files
+    "students:roster_imports": Entry(get=LOGGED_IN, post=LOGGED_IN),
+    "students:roster_template": Entry(get=LOGGED_IN, post=LOGGED_IN),
+    "students:roster_export": Entry(get=LOGGED_IN, post=LOGGED_IN),
+    "students:roster_upload": Entry(url_args("school_code"), get=REGISTRAR, post=REGISTRAR),
+    # Anyone whose node covers the school sees its batches, class teachers too (for now: issue 12
+    # asks that batch pages and error workbooks be for registrars only).
+    "students:roster_batch": Entry(url_args("batch_pk"), get=IN, post=IN),
+    "students:roster_confirm": Entry(url_args("batch_pk"), get=None, post=REGISTRAR),
+    "students:roster_progress": Entry(url_args("batch_pk"), get=IN, post=IN),
+    "students:roster_errors": Entry(url_args("batch_pk"), get=IN, post=IN),
+    # transfers: 学籍异动
+    "transfers:list": Entry(get=STAFF_BUT_TEACHERS, post=None),
+    "transfers:start": Entry(get=ANY_REGISTRAR, post=None),
+    "transfers:start_transfer": Entry(get=ANY_REGISTRAR, post=ANY_REGISTRAR),
+    "transfers:start_kind": Entry(url_args("kind"), get=ANY_REGISTRAR, post=ANY_REGISTRAR),
+    "transfers:suspensions": Entry(get=SCHOOL_OFFICE, post=None),
+    "transfers:detail": Entry(url_args("change_pk"), get=REVIEWING, post=None),
+    "transfers:edit": Entry(url_args("change_pk"), get=REGISTRAR, post=REGISTRAR),
+    "transfers:submit": Entry(url_args("change_pk"), get=None, post=REGISTRAR),
+    "transfers:withdraw": Entry(url_args("change_pk"), get=REGISTRAR, post=REGISTRAR),
+    "transfers:print": Entry(url_args("change_pk"), get=REVIEWING, post=None),
+    "transfers:evidence_add": Entry(url_args("change_pk"), get=None, post=REGISTRAR),
+    "transfers:evidence": Entry(url_args("transfer_evidence_pk"), get=REVIEWING, post=None),
+    "transfers:evidence_delete": Entry(url_args("transfer_evidence_pk"), get=None, post=REGISTRAR),
+    # corrections: 关键数据变更
+    "corrections:list": Entry(get=STAFF_BUT_TEACHERS, post=None),
+    "corrections:review": Entry(get=LOGGED_IN, post=LOGGED_IN),
+    "corrections:packet": Entry(get=None, post=STAFF_BUT_TEACHERS),
+    "corrections:create": Entry(url_args("student_pk"), get=REGISTRAR, post=REGISTRAR),
+    "corrections:detail": Entry(url_args("correction_pk"), get=REVIEWING, post=None),
+    "corrections:edit": Entry(url_args("correction_pk"), get=REGISTRAR, post=REGISTRAR),
+    "corrections:withdraw": Entry(url_args("correction_pk"), get=REGISTRAR, post=REGISTRAR),
+    "corrections:evidence_add": Entry(url_args("correction_pk"), get=None, post=REGISTRAR),
+    "corrections:evidence_file": Entry(
+        url_args("correction_pk", "correction_evidence_pk"), get=REVIEWING, post=None
+    ),
+    "corrections:evidence_delete": Entry(
+        url_args("correction_pk", "correction_evidence_pk"), get=None, post=REGISTRAR
+    ),
+    # accounts
+    "login": Entry(get=EVERYONE, post=EVERYONE),
+    "logout": Entry(get=None, post=LOGGED_IN),
+    "password_change": Entry(get=LOGGED_IN, post=LOGGED_IN),
+    "password_change_done": Entry(get=LOGGED_IN, post=None),
+}
+
+
+def project_url_names(patterns=None, namespace=""):
+    """namespace:name of every named URL pattern the resolver knows, but the excluded ones."""
+    names = set()
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace in EXCLUDED_NAMESPACES:
+                continue
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            names |= project_url_names(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern):
+            assert pattern.name, f"a URL without a name: {pattern.pattern}"
+            if pattern.name not in EXCLUDED_NAMES:
+                names.add(namespace + pattern.name)
+    return names
+
+
+def test_every_url_has_an_entry():
+    names = project_url_names()
+    assert sorted(names - set(MATRIX)) == [], "add these URLs to MATRIX"
+    assert sorted(set(MATRIX) - names) == [], "these URLs are gone: remove them from MATRIX"
+
+
+# --- the world ------------------------------------------------------------------------------------
+
+
+def roster_file(tmp_path):
+    """A roster with one good row and one without a name: checked, it has an error workbook."""
+    path = write_file(tmp_path / "roster.xlsx", [pupil(1), pupil(2, 姓名="")])
+    return SimpleUploadedFile("花名册.xlsx", Path(path).read_bytes())
+
+
+def photo_upload():
+    buffer = png("photo.png", size=(358, 441))
+    return clean_photo(buffer)
+
+
+def build_world(tmp_path):
+    import_organisations(parse_rows(raw_rows(TREE)))
+    nodes = {node.code: node for node in Organisation.objects.all()}
+    school, other_school = nodes["1420102001"], nodes["1420506003"]
+    school_class = create_class(school.grades.get(level=1), by=None, name="1班")
+    users = {
+        "registrar": make_user("registrar", school, [Role.SCHOOL_REGISTRAR]),
+        "principal": make_user("principal", school, [Role.PRINCIPAL]),
+        "class_teacher": make_user("teacher", school, [Role.CLASS_TEACHER]),
+        "county_reviewer": make_user("county", nodes["420102"], [Role.COUNTY_REVIEWER]),
+        "city_reviewer": make_user("city", nodes["420100"], [Role.CITY_REVIEWER]),
+        "province_admin": make_user("province", nodes["420000"], [Role.PROVINCE_ADMIN]),
+        "outsider": make_user("outsider", other_school, [Role.SCHOOL_REGISTRAR]),
+        "outsider_reviewer": make_user("outsider_county", nodes["420506"], [Role.COUNTY_REVIEWER]),
+    }
+    users["class_teacher"].classes.add(school_class)
+    registrar = users["registrar"]
+
+    student = enrolled(school_class, name="范冰洁")
+    student_services.set_photo(student, by=registrar, clean_file=photo_upload())
+    in_review = register(registrar, school_class, name="陈审核", sequence=41)
+    (registration,) = submit_for_review([in_review], by=registrar)
+    change = started(Kind.SUSPENSION, registrar, student)
+    transfer_evidence = transfer_services.add_evidence(
+        change, by=registrar, uploaded_file=png(), kind=EvidenceType.APPLICATION
+    )
+    corrected = enrolled(school_class, name="林更正")
+    correction = ethnicity_change(registrar, corrected)
+    [correction_evidence] = attach(correction, registrar, EvidenceKind.ID_CARD)
+    batch = importer.upload_roster(school, by=registrar, uploaded_file=roster_file(tmp_path))
+    return {
+        "users": users,
+        # What an outsider must never find in a page.
+        "secrets": [student.name, student.number, in_review.name, corrected.name],
+        "school_code": school.code,
+        "class_pk": school_class.pk,
+        "student_pk": student.pk,
+        "approval_pk": registration.pk,
+        "kind": Kind.SUSPENSION.value,
+        "change_pk": change.pk,
+        "transfer_evidence_pk": transfer_evidence.pk,
+        "correction_pk": correction.pk,
+        "correction_evidence_pk": correction_evidence.pk,
+        "batch_pk": batch.pk,
+    }
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Built once for the module and rolled back after it; the media in a folder of its own."""
+    media = tmp_path_factory.mktemp("matrix-media")
+    with (
+        time_machine.travel(NOW, tick=False),
+        override_settings(MEDIA_ROOT=media),
+        django_db_blocker.unblock(),
+        transaction.atomic(),
+    ):
+        yield build_world(tmp_path_factory.mktemp("matrix-files"))
+        transaction.set_rollback(True)
+
+
+@pytest.fixture(autouse=True)
+def _private_media():
+    """Replaces conftest's fixture of that name: the world's files stay in the world's folder."""
+
+
+# --- the cells ------------------------------------------------------------------------------------
+
+# Every table, the many-to-many ones too, but the sessions a login writes.
+TABLES = [
+    model._meta.db_table for model in apps.get_models(include_auto_created=True) if model is not Session
+]
+
+
+def database_state():
+    """Every row of every table, to compare before and after (plain SQL: thousands of cells run it)."""
+    with connection.cursor() as cursor:
+        state = {}
+        for table in TABLES:
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)} ORDER BY 1")
+            state[table] = cursor.fetchall()
+    return state
+
+
+def is_login_redirect(response):
+    """Sent to log in first (LoginRequiredMiddleware names the page asked for)."""
+    return response.status_code == 302 and response["Location"].startswith(f"{reverse('login')}?next=")
+
+
+def page_text(response):
+    if response.streaming or not response.get("Content-Type", "").startswith(("text/", "application/json")):
+        return ""
+    return response.content.decode()
+
+
+def run(world, persona, method, url, *, compare=True):
+    """One cell, in a transaction rolled back afterwards: (response, database changed?)."""
+    with transaction.atomic():
+        client = Client()
+        if persona != ANONYMOUS:
+            client.force_login(world["users"][persona])
+        before = database_state() if compare else None
+        response = client.get(url) if method == "GET" else client.post(url, {})
+        changed = compare and database_state() != before
+        transaction.set_rollback(True)
+    return response, changed
+
+
+def verdict(world, persona, method, url, allowed):
+    """What is wrong with this cell, or None."""
+    response, changed = run(world, persona, method, url, compare=persona not in allowed)
+    status = response.status_code
+    if persona in allowed:
+        if status >= 400 or is_login_redirect(response):
+            return f"{persona}: {status} {response.get('Location', '')}, expected success"
+        return None
+    refused = is_login_redirect(response) if persona == ANONYMOUS else status in (403, 404, 405)
+    if not refused:
+        return f"{persona}: {status} {response.get('Location', '')}, expected to be refused"
+    if changed:
+        return f"{persona}: refused with {status} but the database changed"
+    if persona in OUTSIDERS and any(secret in page_text(response) for secret in world["secrets"]):
+        return f"{persona}: refused with {status} but the page shows one of our students"
+    return None
+
+
+CELLS = [(name, method) for name in MATRIX for method in ("GET", "POST")]
+
+
+@pytest.mark.parametrize(("name", "method"), CELLS, ids=[f"{name}-{method}" for name, method in CELLS])
+def test_the_matrix(world, db, name, method):
+    entry = MATRIX[name]
+    url = reverse(name, args=[world[arg] for arg in entry.args])
+    allowed = entry.get if method == "GET" else entry.post
+    if allowed is None:
+        allowed = NOBODY
+    problems = [verdict(world, persona, method, url, allowed) for persona in PERSONAS]
+    problems = [problem for problem in problems if problem]
+    assert not problems, "\n".join(problems)
+
+
+def test_outsiders_find_none_of_our_students_on_the_pages_they_may_open(world, db):
+    for name, entry in MATRIX.items():
+        if entry.args:
+            continue
+        for persona in OUTSIDERS:
+            if persona in (entry.get or ()):
+                response, _changed = run(world, persona, "GET", reverse(name), compare=False)
+                text = page_text(response)
+                assert not any(secret in text for secret in world["secrets"]), (name, persona)
