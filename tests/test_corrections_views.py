@@ -401,12 +401,16 @@ def test_the_list_shows_my_schools_corrections_with_masked_ids(
     client_for, registrar, outsider, class_teacher, county_reviewer, student
 ):
     new_id = new_id_for(student)
-    services.create_correction(student, by=registrar, changes={"id_number": (new_id, LIFE)})
+    correction = services.create_correction(student, by=registrar, changes={"id_number": (new_id, LIFE)})
     url = reverse("corrections:list")
 
     page = client_for(registrar).get(url).content.decode()
 
     assert "张小明" in page and new_id not in page and f"{new_id[:6]}********{new_id[-4:]}" in page
+    # A draft is the school's own until it is submitted.
+    assert "张小明" not in client_for(county_reviewer).get(url).content.decode()
+    attach(correction, registrar, EvidenceKind.ID_CARD, EvidenceKind.POLICE)
+    services.submit_correction(correction, by=registrar)
     assert "张小明" in client_for(county_reviewer).get(url).content.decode()
     assert "张小明" not in client_for(outsider).get(url).content.decode()
     assert client_for(class_teacher).get(url).status_code == 403

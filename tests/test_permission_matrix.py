@@ -73,6 +73,9 @@ REGISTRAR = frozenset({"registrar"})
 ANY_REGISTRAR = frozenset({"registrar", "outsider"})
 # A school's office (registrar and principal), ours or another.
 SCHOOL_OFFICE = frozenset({"registrar", "principal", "outsider"})
+# A draft (the world's status change and correction are drafts) is its school's own until it is
+# submitted: the bureaus above do not see it.
+OWN_SCHOOL = frozenset({"registrar", "principal"})
 # The reviewers above the schools, ours or another county's.
 ABOVE_SCHOOLS = frozenset({"county_reviewer", "city_reviewer", "province_admin", "outsider_reviewer"})
 STAFF_BUT_TEACHERS = LOGGED_IN - {"class_teacher"}
@@ -131,25 +134,25 @@ MATRIX = {
     "transfers:start_transfer": Entry(get=ANY_REGISTRAR, post=ANY_REGISTRAR),
     "transfers:start_kind": Entry(url_args("kind"), get=ANY_REGISTRAR, post=ANY_REGISTRAR),
     "transfers:suspensions": Entry(get=SCHOOL_OFFICE, post=None),
-    "transfers:detail": Entry(url_args("change_pk"), get=REVIEWING, post=None),
+    "transfers:detail": Entry(url_args("change_pk"), get=OWN_SCHOOL, post=None),
     "transfers:edit": Entry(url_args("change_pk"), get=REGISTRAR, post=REGISTRAR),
     "transfers:submit": Entry(url_args("change_pk"), get=None, post=REGISTRAR),
     "transfers:withdraw": Entry(url_args("change_pk"), get=REGISTRAR, post=REGISTRAR),
-    "transfers:print": Entry(url_args("change_pk"), get=REVIEWING, post=None),
+    "transfers:print": Entry(url_args("change_pk"), get=OWN_SCHOOL, post=None),
     "transfers:evidence_add": Entry(url_args("change_pk"), get=None, post=REGISTRAR),
-    "transfers:evidence": Entry(url_args("transfer_evidence_pk"), get=REVIEWING, post=None),
+    "transfers:evidence": Entry(url_args("transfer_evidence_pk"), get=OWN_SCHOOL, post=None),
     "transfers:evidence_delete": Entry(url_args("transfer_evidence_pk"), get=None, post=REGISTRAR),
     # corrections: 关键数据变更
     "corrections:list": Entry(get=STAFF_BUT_TEACHERS, post=None),
     "corrections:review": Entry(get=LOGGED_IN, post=LOGGED_IN),
     "corrections:packet": Entry(get=None, post=STAFF_BUT_TEACHERS),
     "corrections:create": Entry(url_args("student_pk"), get=REGISTRAR, post=REGISTRAR),
-    "corrections:detail": Entry(url_args("correction_pk"), get=REVIEWING, post=None),
+    "corrections:detail": Entry(url_args("correction_pk"), get=OWN_SCHOOL, post=None),
     "corrections:edit": Entry(url_args("correction_pk"), get=REGISTRAR, post=REGISTRAR),
     "corrections:withdraw": Entry(url_args("correction_pk"), get=REGISTRAR, post=REGISTRAR),
     "corrections:evidence_add": Entry(url_args("correction_pk"), get=None, post=REGISTRAR),
     "corrections:evidence_file": Entry(
-        url_args("correction_pk", "correction_evidence_pk"), get=REVIEWING, post=None
+        url_args("correction_pk", "correction_evidence_pk"), get=OWN_SCHOOL, post=None
     ),
     "corrections:evidence_delete": Entry(
         url_args("correction_pk", "correction_evidence_pk"), get=None, post=REGISTRAR

@@ -135,6 +135,19 @@ def test_a_suspension_suspends_and_keeps_its_period(suspended, student):
     assert period.reason == "illness"
 
 
+@pytest.mark.parametrize("starts_on", [date(2026, 3, 16), date(2026, 2, 23)])
+def test_a_suspension_is_recorded_from_the_start_the_request_gave(
+    registrar, principal, county_reviewer, student, starts_on
+):
+    """A start still to come, or one already past when the county approves: the record says the
+    requested date, never the day of the approval."""
+    change = submitted(Kind.SUSPENSION, registrar, student, starts_on=starts_on, ends_on=date(2026, 12, 31))
+    run_chain(change, [principal, county_reviewer])
+    event = StatusEvent.objects.filter(student=student).latest("pk")
+    assert (event.event, event.occurred_on) == (Event.SUSPENDED, starts_on)
+    assert Suspension.objects.get(student=student).starts_on == starts_on
+
+
 def test_an_extension_moves_the_end_of_the_suspension(registrar, principal, county_reviewer, suspended):
     change = submitted(Kind.EXTENSION, registrar, suspended, ends_on=date(2027, 3, 1))
     run_chain(change, [principal, county_reviewer])

@@ -519,3 +519,14 @@ def test_the_print_masks_the_id_for_the_receiving_school_and_is_logged(
     assert mask_id(pupil_at_huaqiao.id_number) in page
     printed = AuditEvent.objects.get(action="transfers.request.printed")
     assert (printed.actor, printed.data["full_record"]) == (registrar, False)
+
+
+def test_the_bureaus_do_not_see_a_schools_drafts(client_for, registrar, county_reviewer, student):
+    draft = started(Kind.ABROAD, registrar, student)
+    page = client_for(county_reviewer).get(reverse("transfers:list")).content.decode()
+    assert student.name not in page
+    assert client_for(county_reviewer).get(draft.get_absolute_url()).status_code == 404
+    assert student.name in client_for(registrar).get(reverse("transfers:list")).content.decode()
+    attach_required(draft, registrar)
+    approvals.send(draft.approval, by=registrar)
+    assert client_for(county_reviewer).get(draft.get_absolute_url()).status_code == 200

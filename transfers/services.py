@@ -327,12 +327,12 @@ def apply_change(approval, by):
     change.save(update_fields=["applied_on"])
 
 
-def _event(change, student, *, by, today, event=None, reason="", **placement):
+def _event(change, student, *, by, today, event=None, reason="", occurred_on=None, **placement):
     record_status_event(
         student,
         event=event or KIND_EVENTS[change.kind],
         by=by,
-        occurred_on=today,
+        occurred_on=occurred_on or today,
         reason=reason or f"{change.get_kind_display()}：{change.explanation}",
         action=f"{approval_kind(change.kind)}.approved",
         approved_by=by,
@@ -364,7 +364,9 @@ def _apply_transfer(change, student, *, by, today):
 
 
 def _apply_suspension(change, student, *, by, today):
-    _event(change, student, by=by, today=today)
+    # The record's date is the start the request gave, not the day of the approval: a suspension
+    # approved late (or early) still begins when the family asked (issue #18, item 7).
+    _event(change, student, by=by, today=today, occurred_on=change.starts_on)
     suspension = Suspension(
         student=student,
         change=change,

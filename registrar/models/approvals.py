@@ -74,11 +74,14 @@ class ApprovalRequestQuerySet(models.QuerySet):
         steps_inside = ApprovalStep.objects.filter(
             approval=models.OuterRef("pk"), node__path__startswith=prefix
         )
-        return self.filter(
+        visible = self.filter(
             Q(school__path__startswith=prefix)
             | Q(applicant_node__path__startswith=prefix)
             | Q(models.Exists(steps_inside))
         )
+        # A draft is the applying office's own business until it is submitted: the bureaus above
+        # do not see a school's unfinished requests (issue #18, item 5).
+        return visible.exclude(Q(state=ApprovalState.DRAFT) & ~Q(applicant_node_id=user.node_id))
 
     def open(self):
         return self.filter(state__in=OPEN_STATES)
