@@ -23,6 +23,9 @@ class CorrectionsConfig(AppConfig):
                 get_absolute_url=lambda approval: reverse(
                     "corrections:detail", args=[approval.correction.pk]
                 ),
+                # A key-data correction changes who the record says the student is: each is decided
+                # on its page, beside its evidence (issue #18, item 2).
+                allow_bulk_approve=False,
             )
         )
         register_actions(

@@ -104,15 +104,6 @@ class EvidenceForm(forms.Form):
     )
 
 
-class CommentForm(forms.Form):
-    comment = forms.CharField(
-        label=gettext_lazy("Comment"),
-        required=False,
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-
-
 class ListFilterForm(forms.Form):
     state = forms.ChoiceField(label=gettext_lazy("State"), required=False)
     group = forms.ChoiceField(label=gettext_lazy("Group"), required=False)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from corrections import services
-from corrections.forms import CommentForm, CorrectionForm, EvidenceForm, ListFilterForm
+from corrections.forms import CorrectionForm, EvidenceForm, ListFilterForm
 from corrections.models import Correction, Evidence, FieldChange
 from corrections.packet import packet_response
 from registrar import approvals
@@ -22,11 +22,11 @@ from registrar.access import require_role
 from registrar.choices import Role
 from registrar.dashboard import WaitingItem
 from registrar.errors import DomainError
+from registrar.forms import CommentForm
 from registrar.limits import TooManyLookups
 from registrar.models import ApprovalRequest, ApprovalState
 from registrar.navigation import NavItem
 from registrar.uploads import ViewerFile, serve_private_file
-from registrar.views_approvals import report_bulk
 from students.access import get_student_for
 from students.filters import student_search
 
@@ -328,11 +328,9 @@ def correction_list(request):
     )
 
 
-@require_http_methods(["GET", "POST"])
+@require_GET
 def review(request):
-    """Corrections waiting for my decision, with their changes; POST approves the ticked ones."""
-    if request.method == "POST":
-        return _bulk_approve(request)
+    """Corrections waiting for my decision, with their changes: each is decided on its own page."""
     waiting = ApprovalRequest.objects.waiting_for(request.user).filter(kind=services.KIND)
     corrections = _with_changes(Correction.objects.filter(approval__in=waiting)).order_by(
         "approval__current_step__due_date", "approval__current_step__started_at", "pk"
@@ -343,16 +341,6 @@ def review(request):
         step = correction.approval.current_step
         correction.overdue = step is not None and step.due_date is not None and today > step.due_date
     return render(request, "corrections/review.html", {"page": page, "tab": "review"})
-
-
-def _bulk_approve(request):
-    """The engine's bulk approval, as on the reviewer's queue."""
-    selection = approvals.parse_selection(request.POST.getlist("selected"))
-    if not selection:
-        messages.warning(request, _("Tick the requests to approve first."))
-    else:
-        report_bulk(request, approvals.approve_many(request.user, selection))
-    return redirect("corrections:review")
 
 
 @require_POST

@@ -541,14 +541,80 @@ def parse_selection(values):
     return selected
 
 
-def bulk_refusal(approval):
-    """Why `approval` may not be approved from a queue's ticked rows ("" when it may)."""
-    kind = KINDS.get(approval.kind)
-    if kind is None or not kind.allow_bulk_approve:
-        return _("%(subject)s: this kind of request must be approved on its own page.") % {
-            "subject": approval.subject_label
+def bulk_refusals(approvals, user):
+    """{approval pk: why it may not be approved from a queue's ticked rows} for those that may not:
+    kinds decided on their own page (key-data corrections, transfers, withdrawals, deaths), and
+    requests with evidence that `user` has not opened. A few queries for a whole page."""
+    refusals = {}
+    by_kind = {}
+    for approval in approvals:
+        kind = KINDS.get(approval.kind)
+        if kind is None or not kind.allow_bulk_approve:
+            refusals[approval.pk] = _(
+                "%(subject)s: this kind of request must be approved on its own page."
+            ) % {"subject": approval.subject_label}
+        elif kind.unopened_evidence is not None:
+            by_kind.setdefault(kind, []).append(approval)
+    for kind, group in by_kind.items():
+        unopened = kind.unopened_evidence(group, user)
+        for approval in group:
+            if unopened.get(approval.pk):
+                refusals[approval.pk] = _(
+                    "%(subject)s: %(count)s evidence files you have not opened yet: open the request first."
+                ) % {"subject": approval.subject_label, "count": unopened[approval.pk]}
+    return refusals
+
+
+def bulk_refusal(approval, user):
+    """Why `approval` may not be approved in bulk by `user` ("" when it may)."""
+    return bulk_refusals([approval], user).get(approval.pk, "")
+
+
+def bulk_preview(user, selection):
+    """(approvable, refused) for a bulk approval the user is about to confirm: the requests that
+    would be approved, as (approval, step id), and a message for each that would not."""
+    found = (
+        ApprovalRequest.objects.visible_to(user)
+        .select_related("school", "current_step__node")
+        .in_bulk([pk for pk, _step in selection])
+    )
+    refusals = bulk_refusals(list(found.values()), user)
+    approvable, refused = [], []
+    for pk, step_id in selection:
+        approval = found.get(pk)
+        if approval is None:
+            refused.append(_("Request %(pk)s was not found.") % {"pk": pk})
+        elif approval.pk in refusals:
+            refused.append(refusals[approval.pk])
+        elif approval.current_step_id != step_id or not may_decide_step(approval.current_step, user):
+            refused.append(
+                _("%(subject)s: you may not decide this step.") % {"subject": approval.subject_label}
+            )
+        else:
+            approvable.append((approval, step_id))
+    return approvable, refused
+
+
+def where_next(approval):
+    """Where a request stands after a decision, for the message that confirms it."""
+    if approval.state == ApprovalState.APPROVED:
+        return _("approved for good")
+    step = approval.current_step
+    if approval.state in (ApprovalState.SUBMITTED, ApprovalState.IN_REVIEW) and step is not None:
+        return _("passed on to %(node)s (%(role)s)") % {
+            "node": step.node.name,
+            "role": step.get_role_display(),
         }
-    return ""
+    return approval.get_state_display()
+
+
+def decided_by(user):
+    """The steps `user` has decided, the latest first: the reviewer's record of their own work."""
+    return (
+        ApprovalStep.objects.filter(decided_by_id=user.pk)
+        .select_related("approval__school", "approval__current_step__node", "node")
+        .order_by("-decided_at", "-pk")
+    )
 
 
 @dataclass
@@ -568,23 +634,23 @@ class BulkResult:
 
 
 def approve_many(user, selection, *, comment=""):
-    """Approve each selected (approval pk, step id) through `approve`, each in its own transaction:
-    one refusal stops no other. Only requests the user sees are touched; kinds that must be decided
-    on their own page are refused. Every queue page (the engine's and each workflow's) uses this."""
+    """Approve each selected (approval pk, step id) through `approve`, each in its own transaction,
+    with one comment for all: one refusal stops no other. Only requests the user sees are touched;
+    what `bulk_refusals` refuses is left for its own page. Every queue page uses this."""
     result = BulkResult()
     found = ApprovalRequest.objects.visible_to(user).in_bulk([pk for pk, _step in selection])
+    refusals = bulk_refusals(list(found.values()), user)
     for pk, step_id in selection:
         approval = found.get(pk)
         if approval is None:
             result.outcomes.append((False, _("Request %(pk)s was not found.") % {"pk": pk}))
             continue
-        refusal = bulk_refusal(approval)
-        if refusal:
-            result.outcomes.append((False, refusal))
+        if approval.pk in refusals:
+            result.outcomes.append((False, refusals[approval.pk]))
             continue
         subject = approval.subject_label
         try:
-            approve(approval, by=user, comment=comment, step_id=step_id)
+            decided = approve(approval, by=user, comment=comment, step_id=step_id)
         except DomainError as error:
             result.outcomes.append((False, f"{subject}：{error.message}"))
         except PermissionDenied:
@@ -592,7 +658,7 @@ def approve_many(user, selection, *, comment=""):
                 (False, _("%(subject)s: you may not decide this step.") % {"subject": subject})
             )
         else:
-            result.outcomes.append((True, subject))
+            result.outcomes.append((True, f"{subject}（{where_next(decided)}）"))
     return result
 
 

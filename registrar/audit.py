@@ -98,6 +98,7 @@ QUIET_ACTIONS = (
     "students.student.printed",
     "students.photo.viewed",
     "transfers.request.printed",
+    "transfers.evidence.opened",
     "students.search.by_number",
     "transfers.student.looked_up",
 )

@@ -25,3 +25,12 @@ class ClassEditForm(forms.Form):
     name = forms.CharField(label=_("Class name"), max_length=30)
     capacity = forms.IntegerField(label=_("Capacity"), min_value=1, max_value=200)
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+
+
+class CommentForm(forms.Form):
+    """The optional comment of an applicant's or reviewer's act (withdraw, a bulk approval …); it is
+    kept whole on the Decision."""
+
+    comment = forms.CharField(
+        label=_("Comment"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )

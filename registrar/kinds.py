@@ -45,6 +45,9 @@ class ApprovalKind:
     # Who may create, submit, resubmit and withdraw: these roles at the applying node.
     applicant_roles: tuple = (Role.SCHOOL_REGISTRAR,)
     allow_bulk_approve: bool = True
+    # unopened_evidence(approvals, user) -> {approval pk: number of evidence files `user` has not
+    # opened}: a request with evidence its reviewer has not looked at is not approved in bulk.
+    unopened_evidence: Any = None
 
 
 KINDS = {}

@@ -14,6 +14,7 @@ from registrar import approvals, workdays
 from registrar.access import require_role
 from registrar.choices import Role
 from registrar.errors import DomainError
+from registrar.forms import CommentForm
 from registrar.models import ApprovalRequest, Organisation
 
 PAGE_SIZE = 25
@@ -77,6 +78,8 @@ def queue(request):
     box = request.GET.get("box", "review")
     if box == "returned":
         return _returned(request)
+    if box == "decided":
+        return _decided(request)
     waiting = ApprovalRequest.objects.waiting_for(user)
     schools = Organisation.objects.filter(pk__in=waiting.values("school")).order_by("path")
     form = QueueFilterForm(request.GET or None, schools=schools)
@@ -94,9 +97,10 @@ def queue(request):
     )
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = _with_ages(list(page.object_list), lambda row: row.current_step, today)
+    refusals = approvals.bulk_refusals(page.object_list, user)
     for row in page.object_list:
         row.kind_label = approvals.kind_label(row.kind)
-        row.bulk_ok = not approvals.bulk_refusal(row)
+        row.bulk_refusal = refusals.get(row.pk, "")
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -128,13 +132,53 @@ def _returned(request):
     )
 
 
+def _decided(request):
+    """What I have decided, the latest first, with where each request stands now."""
+    steps = approvals.decided_by(request.user)
+    page = Paginator(steps, PAGE_SIZE).get_page(request.GET.get("page"))
+    for step in page.object_list:
+        step.kind_label = approvals.kind_label(step.approval.kind)
+        step.now = approvals.where_next(step.approval)
+    return render(
+        request,
+        "registrar/approvals/decided.html",
+        {"page": page, "box": "decided", "overseer": request.user.has_role(*OVERSEER_ROLES)},
+    )
+
+
+class BulkCommentForm(CommentForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["comment"].label = _("Comment for all of them")
+
+
 def _bulk_approve(request):
+    """Ticked rows are first shown with what would happen to each and one comment field; only the
+    confirmation approves (issue #18, item 2)."""
     selection = approvals.parse_selection(request.POST.getlist("selected"))
     if not selection:
         messages.warning(request, _("Tick the requests to approve first."))
-    else:
-        report_bulk(request, approvals.approve_many(request.user, selection))
-    return redirect(_queue_url(request))
+        return redirect(_queue_url(request))
+    form = BulkCommentForm(request.POST or None)
+    if "confirm" in request.POST and form.is_valid():
+        report_bulk(
+            request, approvals.approve_many(request.user, selection, comment=form.cleaned_data["comment"])
+        )
+        return redirect(_queue_url(request))
+    approvable, refused = approvals.bulk_preview(request.user, selection)
+    for approval, _step in approvable:
+        approval.kind_label = approvals.kind_label(approval.kind)
+    return render(
+        request,
+        "registrar/approvals/bulk_confirm.html",
+        {
+            "approvable": approvable,
+            "refused": refused,
+            "form": BulkCommentForm(),
+            "query": request.POST.get("query", ""),
+            "box": "review",
+        },
+    )
 
 
 def report_bulk(request, result):
@@ -184,7 +228,16 @@ def decide(request, pk):
     except DomainError as error:
         messages.error(request, error.message)
         return redirect("registrar:approval", pk=approval.pk)
-    messages.success(request, DONE_MESSAGES[action] % {"subject": approval.subject_label})
+    if action == approvals.APPROVE:
+        # Say where the request went: on to the next step, or approved for good (issue #18, item 3).
+        decided = ApprovalRequest.objects.select_related("current_step__node").get(pk=pk)
+        messages.success(
+            request,
+            _("%(subject)s: approved, %(next)s.")
+            % {"subject": approval.subject_label, "next": approvals.where_next(decided)},
+        )
+    else:
+        messages.success(request, DONE_MESSAGES[action] % {"subject": approval.subject_label})
     if action not in approvals.REVIEW_ACTIONS:
         return redirect("registrar:approval", pk=approval.pk)
     following = approvals.next_waiting(request.user, exclude=approval)

@@ -120,40 +120,61 @@ def test_bulk_approve_approves_each_ticked_row_on_its_own(client_for, registrar,
         {
             "selected": [f"{row.pk}:{row.current_step_id}" for row in [*rows, single]],
             "query": "age=overdue",
+            "confirm": "1",
+            "comment": "材料齐全",
         },
     )
     assert response.status_code == 302
     assert response["Location"] == f"{QUEUE}?age=overdue"
     messages = texts(response)
-    assert "已通过：学生0" in messages and "已通过：学生2" in messages
+    assert "已通过：学生0（已转至江岸区（县级审核员）审核）" in messages
+    assert "已通过：学生2（已转至江岸区（县级审核员）审核）" in messages
     assert any(message.startswith("学生1：该步骤已由王校长于") for message in messages)
     assert any(message.startswith("须逐件：此类申请须在其详情页逐件审核") for message in messages)
     assert "已批量通过 2 件申请。" in messages
     assert [fresh(row).state for row in rows] == [ApprovalState.IN_REVIEW] * 3
     assert fresh(single).state == ApprovalState.SUBMITTED
     assert fresh(rows[0]).steps.get(position=1).decided_by == principal
+    assert fresh(rows[2]).steps.get(position=1).comment == "材料齐全"
+
+
+def test_bulk_approve_first_shows_what_will_happen_and_approves_nothing(
+    client_for, registrar, principal, school
+):
+    rows = [submitted(registrar, school, label=f"学生{number}") for number in range(2)]
+    single = submitted(registrar, school, kind="tests.single", label="须逐件")
+    response = client_for(principal).post(
+        QUEUE, {"selected": [f"{row.pk}:{row.current_step_id}" for row in [*rows, single]]}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "学生0" in page and "学生1" in page and "通过 2 件申请" in page
+    assert "须逐件：此类申请须在其详情页逐件审核" in page
+    assert 'name="comment"' in page
+    assert f'value="{single.pk}:' not in page
+    assert [fresh(row).state for row in [*rows, single]] == [ApprovalState.SUBMITTED] * 3
 
 
 def test_bulk_approve_refuses_what_the_user_may_not_decide(
     client_for, registrar, principal, county_reviewer, outsider, school
 ):
     approval = submitted(registrar, school, label="张三")
-    response = client_for(county_reviewer).post(
-        QUEUE, {"selected": [f"{approval.pk}:{approval.current_step_id}"]}
-    )
+    selected = {"selected": [f"{approval.pk}:{approval.current_step_id}"], "confirm": "1"}
+    response = client_for(county_reviewer).post(QUEUE, selected)
     assert texts(response) == ["张三：您无权处理该审核步骤。"]
-    response = client_for(outsider).post(QUEUE, {"selected": [f"{approval.pk}:{approval.current_step_id}"]})
+    response = client_for(outsider).post(QUEUE, selected)
     assert texts(response)[-1] == f"未找到申请 {approval.pk}。"
     response = client_for(principal).post(QUEUE, {})
     assert texts(response)[-1] == "请先勾选要通过的申请。"
     assert fresh(approval).state == ApprovalState.SUBMITTED
 
 
-@pytest.mark.parametrize("url", [QUEUE, reverse("corrections:review")])
-def test_a_tampered_selection_is_refused_quietly(client_for, registrar, principal, school, url):
+@pytest.mark.parametrize("confirm", [{}, {"confirm": "1"}])
+def test_a_tampered_selection_is_refused_quietly(client_for, registrar, principal, school, confirm):
     approval = submitted(registrar, school, label="张三")
     response = client_for(principal).post(
-        url, {"selected": ["99999999999999999999:1", "1:99999999999999999999", "-1:2", "x:y", "", ":"]}
+        QUEUE,
+        {"selected": ["99999999999999999999:1", "1:99999999999999999999", "-1:2", "x:y", "", ":"], **confirm},
     )
     assert response.status_code == 302
     assert texts(response) == ["请先勾选要通过的申请。"]
@@ -165,15 +186,18 @@ def test_parse_selection_keeps_each_well_formed_pair_once():
     assert approvals.parse_selection(values) == [(3, 4), (1, 2), (7, 8)]
 
 
-def test_one_bulk_service_serves_every_queue(registrar, principal, school):
-    """The engine's queue and the corrections' review page post to the same service: it keeps
-    the order given, refuses kinds decided on their own page, and reports each request."""
+def test_the_bulk_service_keeps_the_order_and_says_where_each_went(registrar, principal, school):
+    """It keeps the order given, refuses kinds decided on their own page, and reports each request
+    with where it went."""
     first = submitted(registrar, school, label="甲")
     single = submitted(registrar, school, kind="tests.single", label="乙")
     result = approvals.approve_many(
         principal, [(single.pk, single.current_step_id), (first.pk, first.current_step_id)]
     )
-    assert result.outcomes == [(False, "乙：此类申请须在其详情页逐件审核。"), (True, "甲")]
+    assert result.outcomes == [
+        (False, "乙：此类申请须在其详情页逐件审核。"),
+        (True, "甲（已转至江岸区（县级审核员）审核）"),
+    ]
     assert fresh(first).state == ApprovalState.IN_REVIEW
 
 
@@ -186,10 +210,20 @@ def test_approve_and_next_goes_to_the_next_request_in_my_queue(client_for, regis
     client = client_for(principal)
     response = client.post(decide_url(first), {"action": "approve", "step_id": first.current_step_id})
     assert response["Location"] == page_url(second)
-    assert "张三：已通过。" in texts(response)
+    assert "张三：已通过，已转至江岸区（县级审核员）审核。" in texts(response)
     assert fresh(first).state == ApprovalState.IN_REVIEW
     response = client.post(decide_url(second), {"action": "approve", "step_id": second.current_step_id})
     assert response["Location"] == QUEUE
+    decided = client.get(QUEUE, {"box": "decided"}).content.decode()
+    assert "张三" in decided and "李四" in decided and "已转至江岸区（县级审核员）审核" in decided
+
+
+def test_the_last_approval_says_it_is_final(client_for, registrar, principal, county_reviewer, school):
+    approval = approvals.approve(submitted(registrar, school, label="张三"), by=principal)
+    response = client_for(county_reviewer).post(
+        decide_url(approval), {"action": "approve", "step_id": approval.current_step_id}
+    )
+    assert "张三：已通过，已最终批准。" in texts(response)
 
 
 def test_reject_without_a_reason_changes_nothing(client_for, registrar, principal, school):
@@ -358,6 +392,6 @@ def test_the_page_says_why_the_applicant_may_not_decide(client_for, school):
 
     response = client.post(decide_url(approval), {"action": "approve", "step_id": approval.current_step_id})
     assert texts(response)[-1].startswith("您是本申请的申请人")
-    response = client.post(QUEUE, {"selected": [f"{approval.pk}:{approval.current_step_id}"]})
+    response = client.post(QUEUE, {"selected": [f"{approval.pk}:{approval.current_step_id}"], "confirm": "1"})
     assert texts(response)[-1].startswith("张三：您是本申请的申请人")
     assert fresh(approval).state == ApprovalState.SUBMITTED

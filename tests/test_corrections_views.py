@@ -1,7 +1,5 @@
 """Pages of key-data corrections: start from the student, follow, answer a return, withdraw, review."""
 
-import dataclasses
-
 import pytest
 import time_machine
 from django.contrib.messages import get_messages
@@ -13,7 +11,6 @@ from corrections import services
 from corrections.models import Correction, Evidence
 from corrections.rules import EvidenceKind
 from registrar import approvals
-from registrar.approvals import ApprovalError
 from registrar.dashboard import waiting_items
 from registrar.models import ApprovalState
 from registrar.navigation import nav_items
@@ -323,75 +320,33 @@ def test_an_outsider_cannot_decide(client_for, registrar, outsider_reviewer, stu
     assert response.status_code == 404
 
 
-def test_the_review_list_shows_old_and_new_and_approves_in_a_batch(
+def test_the_review_list_shows_old_and_new_and_is_decided_one_by_one(
     client_for, registrar, principal, county_reviewer, student, second
 ):
     first = submitted_correction(registrar, student)
-    following = submitted_correction(registrar, second)
+    submitted_correction(registrar, second)
     url = reverse("corrections:review")
-    assert client_for(county_reviewer).get(url).content.decode().count('name="selected"') == 0
     client = client_for(principal)
 
     page = client.get(url).content.decode()
     assert "张小明" in page and "李小红" in page and '<td class="new">回族</td>' in page
-
-    response = client.post(
-        url,
-        {
-            "selected": [
-                f"{first.approval_id}:{first.approval.current_step_id}",
-                f"{following.approval_id}:{following.approval.current_step_id}",
-            ]
-        },
+    assert 'name="selected"' not in page and "不能批量通过" in page
+    assert (
+        client.post(url, {"selected": [f"{first.approval_id}:{first.approval.current_step_id}"]}).status_code
+        == 405
     )
 
-    assert response["Location"] == url
-    assert texts(response)[-1] == "已批量通过 2 件申请。"
-    response = client.post(url, {"selected": [f"{first.approval_id}:{first.approval.current_step_id}"]})
-    assert "该步骤已由" in texts(response)[-1]
-    assert client_for(county_reviewer).get(url).content.decode().count('name="selected"') == 2
 
-
-def test_a_batch_refusal_stops_no_other(
-    client_for, registrar, principal, county_reviewer, student, second, monkeypatch
-):
-    first = submitted_correction(registrar, student)
-    following = submitted_correction(registrar, second)
-    approvals.approve(first.approval, by=principal)
-    approvals.approve(following.approval, by=principal)
-    first.refresh_from_db()
-    following.refresh_from_db()
-    original = services.apply_correction
-
-    def fail_for_first(approval, by):
-        if approval.pk == first.approval_id:
-            raise ApprovalError("规则不允许")
-        return original(approval, by)
-
-    monkeypatch.setitem(
-        approvals.KINDS,
-        services.KIND,
-        dataclasses.replace(approvals.KINDS[services.KIND], on_approved=fail_for_first),
-    )
-    response = client_for(county_reviewer).post(
-        reverse("corrections:review"),
-        {
-            "selected": [f"{c.approval_id}:{c.approval.current_step_id}" for c in (first, following)]
-            + ["junk", "999:1"]
-        },
-    )
-    assert texts(response) == [
-        f"{first.approval.subject_label}：规则不允许",
-        f"已通过：{following.approval.subject_label}",
-        "未找到申请 999。",
-    ]
-    assert Student.objects.get(pk=student.pk).ethnicity == "01"
-    assert Student.objects.get(pk=second.pk).ethnicity == "03"
-
-
-def test_nothing_ticked_is_said(client_for, principal, registrar, student):
-    response = client_for(principal).post(reverse("corrections:review"), {})
-    assert texts(response) == ["请先勾选要通过的申请。"]
+def test_the_queue_does_not_approve_corrections_in_bulk(client_for, registrar, principal, student):
+    correction = submitted_correction(registrar, student)
+    queue = reverse("registrar:approvals")
+    page = client_for(principal).get(queue).content.decode()
+    assert f'value="{correction.approval_id}:' not in page and "逐件审核" in page
+    selected = f"{correction.approval_id}:{correction.approval.current_step_id}"
+    response = client_for(principal).post(queue, {"selected": [selected], "confirm": "1"})
+    assert texts(response) == [f"{correction.approval.subject_label}：此类申请须在其详情页逐件审核。"]
+    correction.approval.refresh_from_db()
+    assert correction.approval.state == "submitted"
 
 
 # --- lists, navigation, dashboard ------------------------------------------------------------------------

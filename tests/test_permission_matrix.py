@@ -144,7 +144,7 @@ MATRIX = {
     "transfers:evidence_delete": Entry(url_args("transfer_evidence_pk"), get=None, post=REGISTRAR),
     # corrections: 关键数据变更
     "corrections:list": Entry(get=STAFF_BUT_TEACHERS, post=None),
-    "corrections:review": Entry(get=LOGGED_IN, post=LOGGED_IN),
+    "corrections:review": Entry(get=LOGGED_IN, post=None),
     "corrections:packet": Entry(get=None, post=STAFF_BUT_TEACHERS),
     "corrections:create": Entry(url_args("student_pk"), get=REGISTRAR, post=REGISTRAR),
     "corrections:detail": Entry(url_args("correction_pk"), get=OWN_SCHOOL, post=None),

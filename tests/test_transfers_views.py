@@ -396,10 +396,24 @@ def test_the_queue_with_these_kinds_costs_the_same_queries_however_long(
         assert "转学生未" in client.get(reverse("registrar:approvals")).content.decode()
 
 
-def test_the_queue_approves_other_kinds_in_bulk(client_for, registrar, principal, student):
+def test_the_queue_approves_in_bulk_only_what_the_reviewer_has_opened(
+    client_for, registrar, principal, student
+):
     change = submitted(Kind.OTHER, registrar, student)
-    page = client_for(principal).get(reverse("registrar:approvals")).content.decode()
+    queue = reverse("registrar:approvals")
+    client = client_for(principal)
+    page = client.get(queue).content.decode()
+    assert f'value="{change.approval_id}:' not in page
+    assert "份证明材料您尚未打开查看" in page
+    # The request's page shows every scan; each one the reviewer's browser fetches is recorded.
+    for evidence in change.evidence.all():
+        assert client.get(reverse("transfers:evidence", args=[evidence.pk])).status_code == 200
+    page = client.get(queue).content.decode()
     assert f'value="{change.approval_id}:' in page
+    selected = f"{change.approval_id}:{fresh(change).approval.current_step_id}"
+    response = client.post(queue, {"selected": [selected], "confirm": "1", "comment": "同意"})
+    assert texts(response)[0].startswith(f"已通过：{change.approval.subject_label}")
+    assert fresh(change).approval.state == ApprovalState.IN_REVIEW
 
 
 # --- printing -----------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ class TransfersConfig(AppConfig):
                 "transfers.evidence.added": _("Evidence attached"),
                 "transfers.evidence.removed": _("Evidence removed"),
                 "transfers.request.printed": _("Status change form printed"),
+                "transfers.evidence.opened": _("Evidence opened"),
                 "transfers.student.looked_up": _("Student looked up for a transfer"),
             }
         )

@@ -116,12 +116,6 @@ class EvidenceForm(forms.Form):
         self.fields["kind"].choices = [(kind, EvidenceType(kind).label) for kind in accepted]
 
 
-class CommentForm(forms.Form):
-    comment = forms.CharField(
-        label=_("Comment"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
-    )
-
-
 STATE_FILTERS = {
     "open": [ApprovalState.DRAFT, ApprovalState.SUBMITTED, ApprovalState.IN_REVIEW, ApprovalState.RETURNED],
     "approved": [ApprovalState.APPROVED],

@@ -28,6 +28,7 @@ def approval_kinds():
             context=services.request_context,
             get_absolute_url=_page,
             allow_bulk_approve=kind not in PAGE_ONLY,
+            unopened_evidence=services.unopened_evidence,
         )
         for kind in Kind
     ]

@@ -9,6 +9,7 @@ students.services.record_status_event, which checks it against the lifecycle tab
 
 from datetime import timedelta
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -20,7 +21,7 @@ from registrar.calendar import calendar_for, transfer_window_message, transfer_w
 from registrar.choices import Role
 from registrar.errors import ApprovalError
 from registrar.limits import check_lookup, record_lookup
-from registrar.models import SchoolClass
+from registrar.models import AuditEvent, SchoolClass
 from registrar.uploads import clean_evidence
 from students.identity import normalise_id_number, normalise_name
 from students.models import Event, Status, Student
@@ -276,6 +277,30 @@ def withdraw_request(change, *, by, comment=""):
     """The applicant takes the request back while it is open; nothing of the record changes."""
     approvals.withdraw(change.approval, by=by, comment=comment)
     return StatusChangeRequest.objects.select_related("approval").get(pk=change.pk)
+
+
+EVIDENCE_OPENED = "transfers.evidence.opened"
+
+
+def unopened_evidence(approval_list, user):
+    """{approval pk: how many of its evidence files `user` has not opened} (the engine's hook that
+    keeps such requests out of a bulk approval). Three queries for any number of requests."""
+    changes = dict(
+        StatusChangeRequest.objects.filter(approval__in=approval_list).values_list("pk", "approval_id")
+    )
+    files = {}
+    for change_id, evidence_id in Evidence.objects.filter(change_id__in=changes).values_list(
+        "change_id", "pk"
+    ):
+        files.setdefault(change_id, set()).add(evidence_id)
+    opened = AuditEvent.objects.filter(
+        action=EVIDENCE_OPENED,
+        actor_id=user.pk,
+        content_type=ContentType.objects.get_for_model(StatusChangeRequest),
+        object_id__in=[str(pk) for pk in files],
+    ).values_list("data", flat=True)
+    seen = {data.get("evidence") for data in opened}
+    return {changes[change_id]: len(ids - seen) for change_id, ids in files.items() if ids - seen}
 
 
 # --- hooks of the approval engine -----------------------------------------------------------------

@@ -18,6 +18,7 @@ from registrar.audit import object_timeline, record_event
 from registrar.calendar import calendar_for, transfer_window_message, transfer_window_open
 from registrar.choices import Role
 from registrar.errors import DomainError
+from registrar.forms import CommentForm
 from registrar.models import ApprovalState
 from registrar.navigation import NavItem
 from registrar.uploads import ViewerFile, serve_private_file
@@ -26,7 +27,6 @@ from transfers import rules, services
 from transfers.access import get_applicant_change_for, get_change_for, get_evidence_for, may_see_full_record
 from transfers.forms import (
     ChangeForm,
-    CommentForm,
     EvidenceForm,
     FindStudentForm,
     ListFilterForm,
@@ -356,6 +356,8 @@ def evidence_add(request, pk):
 @require_GET
 def evidence_file(request, pk):
     evidence = get_evidence_for(request.user, pk)
+    # Who opened which scan: privacy (domain §9), and what a bulk approval asks of a reviewer.
+    record_event(services.EVIDENCE_OPENED, actor=request.user, obj=evidence.change, evidence=evidence.pk)
     return serve_private_file(
         request,
         evidence.file,
