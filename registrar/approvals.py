@@ -26,6 +26,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -542,7 +543,8 @@ def parse_selection(values):
 
 
 def bulk_refusals(approvals, user):
-    """{approval pk: why it may not be approved from a queue's ticked rows} for those that may not:
+    """{approval pk: why it may not be approved from a queue's ticked rows} for those that may not
+    (the reason alone; `bulk_refusal_message` puts the subject before it):
     kinds decided on their own page (key-data corrections, transfers, withdrawals, deaths), and
     requests with evidence that `user` has not opened. A few queries for a whole page."""
     refusals = {}
@@ -550,9 +552,7 @@ def bulk_refusals(approvals, user):
     for approval in approvals:
         kind = KINDS.get(approval.kind)
         if kind is None or not kind.allow_bulk_approve:
-            refusals[approval.pk] = _(
-                "%(subject)s: this kind of request must be approved on its own page."
-            ) % {"subject": approval.subject_label}
+            refusals[approval.pk] = _("This kind of request must be approved on its own page.")
         elif kind.unopened_evidence is not None:
             by_kind.setdefault(kind, []).append(approval)
     for kind, group in by_kind.items():
@@ -560,14 +560,13 @@ def bulk_refusals(approvals, user):
         for approval in group:
             if unopened.get(approval.pk):
                 refusals[approval.pk] = _(
-                    "%(subject)s: %(count)s evidence files you have not opened yet: open the request first."
-                ) % {"subject": approval.subject_label, "count": unopened[approval.pk]}
+                    "%(count)s evidence files you have not opened yet: open the request first."
+                ) % {"count": unopened[approval.pk]}
     return refusals
 
 
-def bulk_refusal(approval, user):
-    """Why `approval` may not be approved in bulk by `user` ("" when it may)."""
-    return bulk_refusals([approval], user).get(approval.pk, "")
+def bulk_refusal_message(approval, reason):
+    return f"{approval.subject_label}：{reason}"
 
 
 def bulk_preview(user, selection):
@@ -585,7 +584,7 @@ def bulk_preview(user, selection):
         if approval is None:
             refused.append(_("Request %(pk)s was not found.") % {"pk": pk})
         elif approval.pk in refusals:
-            refused.append(refusals[approval.pk])
+            refused.append(bulk_refusal_message(approval, refusals[approval.pk]))
         elif approval.current_step_id != step_id or not may_decide_step(approval.current_step, user):
             refused.append(
                 _("%(subject)s: you may not decide this step.") % {"subject": approval.subject_label}
@@ -646,7 +645,7 @@ def approve_many(user, selection, *, comment=""):
             result.outcomes.append((False, _("Request %(pk)s was not found.") % {"pk": pk}))
             continue
         if approval.pk in refusals:
-            result.outcomes.append((False, refusals[approval.pk]))
+            result.outcomes.append((False, bulk_refusal_message(approval, refusals[approval.pk])))
             continue
         subject = approval.subject_label
         try:
@@ -663,6 +662,9 @@ def approve_many(user, selection, *, comment=""):
 
 
 # --- reading ---------------------------------------------------------------------------------------
+
+# The order of a reviewer's queue: the earliest deadline first, then the longest waiting.
+QUEUE_ORDER = ("current_step__due_date", "current_step__started_at", "pk")
 
 
 def get_approval_for(user, pk, *, roles=()):
@@ -681,7 +683,7 @@ def next_waiting(user, *, exclude=None):
     queryset = ApprovalRequest.objects.waiting_for(user)
     if exclude is not None:
         queryset = queryset.exclude(pk=exclude.pk)
-    return queryset.order_by("current_step__due_date", "current_step__started_at", "pk").first()
+    return queryset.order_by(*QUEUE_ORDER).first()
 
 
 def overdue_below(user, *, now=None):
@@ -732,6 +734,38 @@ class Panel:
     overdue: bool
     # Why the user, who holds the current step's role, may not decide it (separation of duties).
     duty_conflict: str = ""
+    # Where the request stands in the user's queue: "3 / 12" with the requests before and after.
+    position: Any = None
+
+
+@dataclass
+class QueuePosition:
+    number: int
+    total: int
+    previous: Any
+    following: Any
+
+
+def queue_position(approval, user):
+    """Where `approval` stands in `user`'s queue (the queue's own order: due date, waiting since),
+    or None when it does not wait for them. Four queries however long the queue."""
+    step = approval.current_step
+    waiting = ApprovalRequest.objects.waiting_for(user)
+    if step is None or step.due_date is None or not waiting.filter(pk=approval.pk).exists():
+        return None
+    due, started = step.due_date, step.started_at
+    before = (
+        Q(current_step__due_date__lt=due)
+        | Q(current_step__due_date=due, current_step__started_at__lt=started)
+        | Q(current_step__due_date=due, current_step__started_at=started, pk__lt=approval.pk)
+    )
+    after = waiting.exclude(before).exclude(pk=approval.pk)
+    return QueuePosition(
+        number=waiting.filter(before).count() + 1,
+        total=waiting.count(),
+        previous=waiting.filter(before).order_by(*[f"-{field}" for field in QUEUE_ORDER]).first(),
+        following=after.order_by(*QUEUE_ORDER).first(),
+    )
 
 
 def panel(approval, user, *, now=None):
@@ -760,4 +794,5 @@ def panel(approval, user, *, now=None):
         current_step=current,
         overdue=bool(current and current.is_overdue),
         duty_conflict=approval.duty_conflict(user) if current and may_decide_step(current, user) else "",
+        position=queue_position(approval, user) if current and may_decide_step(current, user) else None,
     )

@@ -93,7 +93,7 @@ def queue(request):
         if form.cleaned_data["age"] == "overdue":
             rows = rows.filter(current_step__due_date__lt=today)
     rows = rows.select_related("school", "applicant", "applicant_node", "current_step").order_by(
-        "current_step__due_date", "current_step__started_at", "pk"
+        *approvals.QUEUE_ORDER
     )
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = _with_ages(list(page.object_list), lambda row: row.current_step, today)

@@ -24,6 +24,7 @@ class StudentsConfig(AppConfig):
                 "students.registration.rejected": _("Registration refused"),
                 "students.registration.withdrawn": _("Registration withdrawn by the school"),
                 "students.photo.replaced": _("Photo replaced"),
+                "students.registration.taken_out": _("Returned alone from the registration review"),
                 "students.photo.viewed": _("Photo viewed"),
                 "students.search.by_number": _("Roster searched by ID number or registration number"),
             }

@@ -2,24 +2,37 @@
 high school) on the approval engine; only the last approval issues the 学籍号 and enrols the student.
 
 One request covers one entered student or a whole imported batch of one school and stage: the
-reviewer approves the batch at once, or returns it with a reason for correction.
+reviewer approves the batch at once, returns it with a reason for correction, or takes single
+students out of it with a reason (`take_out`) while the rest goes on; such a student waits, still in
+registration, until the school corrects them and submits them again.
 """
 
 from itertools import groupby
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from registrar.approvals import ApprovalError, ApprovalKind, create_request, is_editable, last_comment, submit
-from registrar.audit import record_event
+from registrar.approvals import (
+    ApprovalError,
+    ApprovalKind,
+    create_request,
+    is_editable,
+    last_comment,
+    may_decide_step,
+    submit,
+)
+from registrar.audit import record_event, save_changes, stamp
+from registrar.models import REVIEW_STATES, ApprovalRequest, AuditEvent
 from students import lifecycle
 from students.errors import StudentError
 from students.models import Event, Status, Student
 from students.services import (
     create_student,
+    lock_student,
     record_status_event,
     register_student,
     replace_guardians,
@@ -95,6 +108,63 @@ def revise(student, *, by, changes, guardians, reason=""):
             )
         student = revise_registration(student, by=by, changes=changes, reason=reason)
         return replace_guardians(student, by=by, guardians=guardians, reason=reason)
+
+
+def take_out(approval, student, *, by, reason):
+    """A reviewer returns one student of a batch to the school, with the reason, while the rest of
+    the batch goes on (issue #18, item 6): the student leaves the request and waits, still in
+    registration, for the school to correct and submit them again. Only the holder of the current
+    step may do it, as they may return the whole batch."""
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        approval = (
+            ApprovalRequest.objects.select_for_update(of=("self",))
+            .select_related("current_step")
+            .get(pk=approval.pk)
+        )
+        step = approval.current_step
+        if approval.state not in REVIEW_STATES or step is None or not may_decide_step(step, by):
+            raise PermissionDenied
+        conflict = approval.duty_conflict(by)
+        if conflict:
+            raise ApprovalError(conflict)
+        if not reason:
+            raise ApprovalError(_("Give the reason for returning this student."))
+        student = lock_student(student)
+        if student.registration_id != approval.pk or student.status != Status.REGISTERING:
+            raise ApprovalError(_("%(name)s is no longer in this registration.") % {"name": student.name})
+        remaining = list(students_of(approval).exclude(pk=student.pk))
+        if not remaining:
+            raise ApprovalError(
+                _("%(name)s is the last student of this registration: return the whole registration instead.")
+                % {"name": student.name}
+            )
+        save_changes(student, {"registration": None}, by=by, reason=reason)
+        approval.subject_label = _label(remaining)[:200]
+        stamp(approval, by=by, reason=reason)
+        approval.save(update_fields=["subject_label"])
+        record_event(
+            "students.registration.taken_out",
+            actor=by,
+            obj=student,
+            reason=reason,
+            approval=approval.pk,
+            step=step.position,
+        )
+    return student
+
+
+def returned_alone(student):
+    """The audit event of the student's return from a batch, while they wait to be submitted again."""
+    if student.status != Status.REGISTERING or student.registration_id is not None:
+        return None
+    return (
+        AuditEvent.objects.for_object(student)
+        .filter(action="students.registration.taken_out")
+        .select_related("actor")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
 
 
 def students_of(approval):

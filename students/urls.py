@@ -13,6 +13,12 @@ urlpatterns = [
     path("<int:pk>/photo/upload/", views.photo_upload, name="photo_upload"),
     path("<int:pk>/edit/", views.edit, name="edit"),
     path("new/", views.create, name="create"),
+    path("<int:pk>/submit-registration/", views.submit_registration, name="submit_registration"),
     path("registrations/<int:pk>/", views.registration_request, name="registration"),
+    path(
+        "registrations/<int:pk>/take-out/<int:student_pk>/",
+        views.registration_take_out,
+        name="registration_take_out",
+    ),
     path("roster-files/", include("students.roster.urls")),
 ]

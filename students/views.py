@@ -4,17 +4,19 @@ from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
+from registrar import approvals
 from registrar.access import get_school_for
 from registrar.approvals import get_approval_for
 from registrar.audit import record_event
 from registrar.choices import Role
 from registrar.errors import DomainError
+from registrar.models import ApprovalRequest
 from registrar.uploads import clean_photo
 from students import registration, services
 from students.access import get_student_for
@@ -69,6 +71,11 @@ def detail(request, pk):
     )
     # Views of a full record (with the whole ID number) are logged (domain §9).
     record_event("students.student.viewed", actor=request.user, obj=student)
+    # The review's page is for those who take part in approvals (not class teachers).
+    sees_registration = (
+        student.registration_id is not None
+        and ApprovalRequest.objects.visible_to(request.user).filter(pk=student.registration_id).exists()
+    )
     return render(
         request,
         "students/detail.html",
@@ -77,6 +84,8 @@ def detail(request, pk):
             "guardians": student.guardians.all(),
             "timeline": student_timeline(student, request.user),
             "can_edit": can_edit,
+            "sees_registration": sees_registration,
+            "returned_alone": registration.returned_alone(student),
         },
     )
 
@@ -198,17 +207,58 @@ def edit(request, pk):
 
 
 def registration_request(request, pk):
-    """The registration under review: its students and the decisions panel."""
+    """The registration under review: its students and the decisions panel; the holder of the
+    current step may return single students with a reason."""
     approval = get_approval_for(request.user, pk)
     if approval.kind != registration.KIND:
         raise Http404
     students = registration.students_of(approval).order_by("grade__level", "school_class__name", "name")
     record_event("students.registration.viewed", actor=request.user, obj=approval, node=approval.school)
+    may_take_out = (
+        approvals.APPROVE in approvals.available_actions(approval, request.user) and len(students) > 1
+    )
     return render(
         request,
         "students/registration.html",
-        {"approval": approval, "students": students},
+        {"approval": approval, "students": students, "may_take_out": may_take_out},
     )
+
+
+@require_POST
+def registration_take_out(request, pk, student_pk):
+    """Return one student of the batch to the school with a reason; the rest goes on."""
+    approval = get_approval_for(request.user, pk)
+    if approval.kind != registration.KIND:
+        raise Http404
+    student = get_object_or_404(registration.students_of(approval), pk=student_pk)
+    try:
+        registration.take_out(approval, student, by=request.user, reason=request.POST.get("reason", ""))
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("%(name)s was returned to the school; the rest of the registration goes on.")
+            % {"name": student.name},
+        )
+    return redirect("students:registration", pk=approval.pk)
+
+
+@require_POST
+def submit_registration(request, pk):
+    """Submit again a student who was returned alone from a registration review."""
+    student = get_student_for(request.user, pk, roles=[Role.SCHOOL_REGISTRAR])
+    if request.user.node_id != student.school_id:
+        raise Http404
+    try:
+        registration.submit_for_review([student], by=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, _("%(name)s was submitted for registration review.") % {"name": student.name}
+        )
+    return redirect(student)
 
 
 class PhotoForm(forms.Form):

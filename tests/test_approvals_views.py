@@ -329,7 +329,35 @@ def test_the_panel_marks_an_overdue_step(client_for, registrar, principal, schoo
         approval = submitted(registrar, school)
     with time_machine.travel(datetime(2025, 3, 18, 10, 0, tzinfo=SHANGHAI)):
         page = client_for(principal).get(page_url(approval)).content.decode()
-    assert '<tr class="overdue">' in page and "已超期" in page
+    assert "chain-step step-current overdue" in page and "已超期" in page
+
+
+def test_the_page_shows_where_the_request_stands_in_my_queue(client_for, registrar, principal, school):
+    rows = [submitted(registrar, school, label=f"学生{number}") for number in range(3)]
+    client = client_for(principal)
+    page = client.get(page_url(rows[1])).content.decode()
+    assert "待审第 2 / 3 件" in page
+    assert (
+        f'href="{page_url(rows[0])}" rel="prev"' in page and f'href="{page_url(rows[2])}" rel="next"' in page
+    )
+    # The decision form comes first in the side column, before the chain and the decisions.
+    assert page.index('class="case-side"') < page.index("decision-form") < page.index("审核流程")
+    first = client.get(page_url(rows[0])).content.decode()
+    assert "待审第 1 / 3 件" in first and 'rel="prev"' not in first
+    # Someone whose queue it is not in sees no position.
+    assert "待审第" not in client_for(registrar).get(page_url(rows[1])).content.decode()
+
+
+def test_the_queue_position_takes_the_same_queries_for_a_longer_queue(
+    registrar, principal, school, django_assert_max_num_queries
+):
+    rows = [submitted(registrar, school, label=f"学生{number}") for number in range(3)]
+    with django_assert_max_num_queries(5):
+        approvals.queue_position(rows[1], principal)
+    rows += [submitted(registrar, school, label=f"学生{number}") for number in range(3, 30)]
+    with django_assert_max_num_queries(5):
+        position = approvals.queue_position(rows[1], principal)
+    assert (position.number, position.total) == (2, 30)
 
 
 # --- the overdue list ------------------------------------------------------------------------------

@@ -117,6 +117,11 @@ MATRIX = {
     "students:edit": Entry(url_args("student_pk"), get=REGISTRAR, post=REGISTRAR),
     "students:create": Entry(get=ANY_REGISTRAR, post=ANY_REGISTRAR),
     "students:registration": Entry(url_args("approval_pk"), get=REVIEWING, post=REVIEWING),
+    # Only the holder of the registration's current step (its principal) takes a student out.
+    "students:registration_take_out": Entry(
+        url_args("approval_pk", "in_review_pk"), get=None, post=frozenset({"principal"})
+    ),
+    "students:submit_registration": Entry(url_args("student_pk"), get=None, post=REGISTRAR),
     # students: roster files
     "students:roster_imports": Entry(get=LOGGED_IN, post=LOGGED_IN),
     "students:roster_template": Entry(get=LOGGED_IN, post=LOGGED_IN),
@@ -239,6 +244,7 @@ def build_world(tmp_path):
         "class_pk": school_class.pk,
         "student_pk": student.pk,
         "approval_pk": registration.pk,
+        "in_review_pk": in_review.pk,
         "kind": Kind.SUSPENSION.value,
         "change_pk": change.pk,
         "transfer_evidence_pk": transfer_evidence.pk,

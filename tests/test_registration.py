@@ -13,6 +13,7 @@ from registrar.approvals import approve, reject, return_for_revision, withdraw
 from registrar.errors import ApprovalError
 from registrar.models import ApprovalRequest, ApprovalState, AuditEvent
 from registrar.services import create_class
+from students import registration
 from students.models import Event, Status, Student
 from students.privacy import mask_id
 from students.registration import enter_student, submit_for_review
@@ -377,3 +378,72 @@ def test_the_review_page_masks_id_numbers(client_for, in_review, county_reviewer
     )
     assert student.id_number not in page
     assert mask_id(student.id_number) in page
+
+
+# --- returning single students of a batch ------------------------------------------------------------
+
+
+@pytest.fixture
+def batch(registrar, school_class):
+    students = [
+        register(registrar, school_class, name=name, sequence=number)
+        for number, name in enumerate("甲乙丙", start=1)
+    ]
+    (approval,) = submit_for_review(students, by=registrar)
+    return students, approval
+
+
+def take_out_url(approval, student):
+    return reverse("students:registration_take_out", args=[approval.pk, student.pk])
+
+
+def test_a_reviewer_returns_one_student_and_the_rest_goes_on(
+    client_for, batch, registrar, principal, county_reviewer
+):
+    (first, second, third), approval = batch
+    client = client_for(principal)
+    assert (
+        'name="reason"' in client.get(reverse("students:registration", args=[approval.pk])).content.decode()
+    )
+
+    response = client.post(take_out_url(approval, second), {"reason": "出生日期与户口本不符"})
+
+    assert response["Location"] == reverse("students:registration", args=[approval.pk])
+    second.refresh_from_db()
+    assert (second.registration_id, second.status) == (None, Status.REGISTERING)
+    approval.refresh_from_db()
+    assert "2" in approval.subject_label and approval.state == ApprovalState.SUBMITTED
+    approve(approve(approval, by=principal), by=county_reviewer)
+    assert [Student.objects.get(pk=s.pk).status for s in (first, second, third)] == [
+        Status.ENROLLED,
+        Status.REGISTERING,
+        Status.ENROLLED,
+    ]
+
+    # The school sees why, corrects and submits the student again.
+    page = client_for(registrar).get(second.get_absolute_url()).content.decode()
+    assert "出生日期与户口本不符" in page and "重新提交" in page
+    response = client_for(registrar).post(reverse("students:submit_registration", args=[second.pk]))
+    second.refresh_from_db()
+    assert second.registration.state == ApprovalState.SUBMITTED
+    # The notice is gone; the timeline keeps the return and its reason.
+    page = client_for(registrar).get(second.get_absolute_url()).content.decode()
+    assert "重新提交注册审核" not in page and "从注册审核中单独退回" in page
+
+
+def test_only_the_holder_of_the_step_returns_a_student_and_says_why(
+    client_for, batch, registrar, principal, county_reviewer
+):
+    (first, _second, _third), approval = batch
+    assert client_for(registrar).post(take_out_url(approval, first), {"reason": "x"}).status_code == 403
+    assert client_for(county_reviewer).post(take_out_url(approval, first), {"reason": "x"}).status_code == 403
+    response = client_for(principal).post(take_out_url(approval, first), {"reason": " "})
+    assert "退回" in response.wsgi_request._messages._queued_messages[0].message
+    first.refresh_from_db()
+    assert first.registration_id == approval.pk
+
+
+def test_the_last_student_is_returned_with_the_whole_registration(registrar, principal, in_review):
+    student, approval = in_review
+    with pytest.raises(ApprovalError, match="整批退回"):
+        registration.take_out(approval, student, by=principal, reason="信息有误")
