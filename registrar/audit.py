@@ -146,11 +146,11 @@ def history_entries(obj, *, hidden_fields=()):
     return history_entries_from(obj.history.all(), type(obj), hidden_fields=hidden_fields)
 
 
-def history_entries_from(records, model, *, hidden_fields=(), label=""):
+def history_entries_from(records, model, *, hidden_fields=(), label="", describe=None):
     """Field changes from historical rows of `model` (any number of objects), oldest first.
 
-    Each row is compared with the previous row of the same object; `label` prefixes the titles
-    (e.g. the guardian's name on a student's timeline).
+    Each row is compared with the previous row of the same object; `describe(record)` says in words
+    what the row is ("登记家庭成员 张三（父亲）"), else `label` prefixes a plain 新建/修改/删除.
     """
     records = records.select_related("history_user").order_by("history_date", "history_id")
     titles = {"+": _("Created"), "~": _("Changed"), "-": _("Deleted")}
@@ -175,12 +175,16 @@ def history_entries_from(records, model, *, hidden_fields=(), label=""):
         previous_by_object[getattr(record, pk_name)] = record
         if previous is not None and not changes and record.history_type == "~":
             continue
-        title = str(titles.get(record.history_type, record.history_type))
+        if describe is not None:
+            title = str(describe(record))
+        else:
+            title = str(titles.get(record.history_type, record.history_type))
+            title = f"{label}{title}" if label else title
         entries.append(
             TimelineEntry(
                 time=record.history_date,
                 actor=record.history_user,
-                title=f"{label}{title}" if label else title,
+                title=title,
                 reason=record.history_change_reason or "",
                 changes=changes,
             )

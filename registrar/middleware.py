@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.http import QueryDict
+from django.shortcuts import render
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
@@ -77,4 +78,23 @@ class ContentSecurityPolicyMiddleware:
         if settings.DEBUG and response.status_code >= 400:
             return response
         response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        return response
+
+
+class FriendlyNotFoundMiddleware:
+    """With DEBUG on (the demo of `make run`), Django answers a mistyped address with its technical
+    page, in English, listing every URL pattern of the project. Users of the demo get the product's
+    own Chinese "not found" page instead, as in production (issue #18, item 20)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            settings.DEBUG
+            and response.status_code == 404
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            response = render(request, "404.html", status=404)
         return response

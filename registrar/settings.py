@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Early, so that its header reaches every response, those of the middleware below too.
     "registrar.middleware.ContentSecurityPolicyMiddleware",
+    "registrar.middleware.FriendlyNotFoundMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "registrar.middleware.LanguageMiddleware",

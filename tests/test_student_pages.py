@@ -181,6 +181,15 @@ def test_student_page_timeline_hides_view_logs(client_for, registrar, enrolled):
     assert all(entry.action != "students.student.viewed" for entry in response.context["timeline"])
 
 
+def test_the_timeline_says_in_words_what_happened(client_for, registrar, enrolled):
+    titles = [
+        entry.title for entry in client_for(registrar).get(enrolled.get_absolute_url()).context["timeline"]
+    ]
+    assert "登记学籍信息" in titles
+    assert "登记家庭成员 张大明（父亲）" in titles
+    assert not [title for title in titles if title in ("新建", "修改") or title.startswith("监护人：")]
+
+
 def test_record_card_prints_and_is_logged(client_for, registrar, enrolled, outsider):
     url = reverse("students:card", args=[enrolled.pk])
     assert client_for(outsider).get(url).status_code == 404

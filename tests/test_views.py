@@ -1,6 +1,7 @@
 """Every page of the shared core for anonymous, outsider (404), wrong role (403) and the allowed user."""
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from registrar.models import AuditEvent, Grade, SchoolClass, User
@@ -383,3 +384,19 @@ def test_reviewers_find_their_queue_in_the_navigation(client_for, county_reviewe
     queue = reverse("registrar:approvals")
     assert queue in client_for(county_reviewer).get(reverse("registrar:dashboard")).content.decode()
     assert queue not in client_for(class_teacher).get(reverse("registrar:dashboard")).content.decode()
+
+
+def test_the_demo_answers_a_mistyped_address_with_our_own_page(client_for, registrar, settings):
+    """With DEBUG on (make run), not Django's technical page listing every URL pattern."""
+    settings.DEBUG = True
+    for client in (Client(), client_for(registrar)):
+        response = client.get("/no-such-page/")
+        page = response.content.decode()
+        assert response.status_code == 404
+        assert "页面不存在" in page and "URLconf" not in page and "roster-files/" not in page
+
+
+def test_the_login_page_asks_for_the_password(client, db):
+    page = client.get(reverse("login")).content.decode()
+    assert ">密码<" in page and "修改密码" not in page
+    assert 'rel="icon"' in page
