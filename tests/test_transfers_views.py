@@ -154,6 +154,24 @@ def test_starting_a_transfer_outside_the_window_says_when_the_next_opens(
     assert not StatusChangeRequest.objects.exists()
 
 
+def test_a_closed_window_is_said_before_anything_is_filled_in(client_for, registrar):
+    with time_machine.travel(datetime(2026, 4, 1, 10, 0, tzinfo=SHANGHAI)):
+        page = client_for(registrar).get(reverse("transfers:start_transfer")).content.decode()
+    assert "下一个办理时间为 2026-06-26 至 2026-09-15" in page
+    assert 'name="id_number"' not in page and 'name="number"' not in page
+
+
+def test_the_form_started_from_the_student_page_shows_the_student(client_for, registrar, student):
+    page = (
+        client_for(registrar)
+        .get(reverse("transfers:start_kind", args=["suspension"]), {"student": student.pk})
+        .content.decode()
+    )
+    assert "student-chip" in page and student.name in page and student.school_class.name in page
+    assert f'type="hidden" name="number" value="{student.number}"' in page
+    assert f'href="{student.get_absolute_url()}"' in page
+
+
 def test_a_request_of_another_kind_is_started_for_a_student_of_my_school(client_for, registrar, student):
     client = client_for(registrar)
     start = reverse("transfers:start_kind", args=["suspension"])

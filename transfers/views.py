@@ -3,6 +3,7 @@ reads a request's page (record, evidence, history, the approval panel) and print
 
 from datetime import timedelta
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -223,12 +224,21 @@ def start_kind(request, kind):
     kind = _kind_or_404(kind)
     school = _registrar_school(request.user)
     initial = {}
+    # Started from the student's page: the student stays in view and is not typed again.
     chosen = request.GET.get("student", "")
-    if chosen.isdigit():
-        student = Student.objects.visible_to(request.user).filter(school=school, pk=int(chosen)).first()
+    student = None
+    if chosen.isdigit() and len(chosen) < 19:
+        student = (
+            Student.objects.visible_to(request.user)
+            .filter(school=school, pk=int(chosen))
+            .select_related("grade__school", "school_class")
+            .first()
+        )
         if student is not None:
             initial["number"] = student.number
     form = ChangeForm(request.POST or None, kind=kind, school=school, initial=initial)
+    if student is not None:
+        form.fields["number"].widget = forms.HiddenInput()
     if request.method == "POST" and form.is_valid():
         try:
             change = services.start_request(kind, by=request.user, student=form.student, **form.changes())
@@ -245,7 +255,8 @@ def start_kind(request, kind):
             "kind": kind,
             "title": _("New request: %(kind)s") % {"kind": kind.label},
             "required": [rules.describe_groups([group]) for group in rules.REQUIRED_EVIDENCE[kind]],
-            "cancel_url": reverse("transfers:start"),
+            "cancel_url": student.get_absolute_url() if student else reverse("transfers:start"),
+            "student": student,
         },
     )
 
@@ -299,6 +310,7 @@ def edit(request, pk):
             % {"kind": change.get_kind_display(), "name": change.student.name},
             "return_reason": approvals.last_comment(change.approval) if returned else "",
             "cancel_url": change.get_absolute_url(),
+            "student": change.student,
         },
     )
 
