@@ -106,57 +106,60 @@ def _class_units(grade):
     ]
 
 
-def _counted_by(queryset, field, *, extra=(), **aggregates):
-    return queryset.values(field, *extra).annotate(**aggregates).order_by()
-
-
 def student_report(user, node, *, grade=None):
     """The report of `node` (a region or a school) or of one grade of a school, for `user`."""
     students = Student.objects.visible_to(user)
+    # The chart's categories: grade levels of a region (its schools' grades, by level), else the rows.
+    level_of = None
     if grade is not None:
         students = students.filter(grade=grade)
-        units, field, owner, heading = _class_units(grade), "school_class_id", None, _("Class")
+        units, fields, owner, heading = _class_units(grade), ("school_class_id",), None, _("Class")
     elif node.is_school:
         students = students.filter(school=node)
-        units, field, owner, heading = _school_units(node), "grade_id", None, _("Grade")
+        units, fields, owner, heading = _school_units(node), ("grade_id",), None, _("Grade")
     else:
-        students = students.filter(school__in=schools_under(node))
+        # The user's own node is already the whole of visible_to: no second look at the tree.
+        if node.pk != user.node_id:
+            students = students.filter(school__in=schools_under(node))
         units, owner = region_units(node, report_url)
-        field, heading = "school_id", _("Unit")
+        fields, heading = ("school_id", "grade_id"), _("Unit")
+        level_of = dict(Grade.objects.filter(school__in=schools_under(node)).values_list("pk", "level"))
 
     def unit_of(value):
         return owner.get(value) if owner is not None else value
 
     status_counts = {unit.key: {} for unit in units}
-    for row in _counted_by(
-        students.exclude(status=Status.CANCELLED), field, extra=("status",), n=Count("pk")
-    ):
-        add_counts(status_counts.setdefault(unit_of(row[field]), {}), {row["status"]: row["n"]})
+    in_school = {unit.key: {} for unit in units}
+    by_category = {}
+    # One pass over the students: counted by status, and by category (kept for those in school only).
+    rows = (
+        students.exclude(status=Status.CANCELLED)
+        .values(*fields, "status")
+        .annotate(n=Count("pk"), **IN_SCHOOL_COUNTS)
+        .order_by()
+    )
+    for row in rows:
+        unit = unit_of(row[fields[0]])
+        add_counts(status_counts.setdefault(unit, {}), {row["status"]: row["n"]})
+        if row["status"] != Status.ENROLLED:
+            continue
+        counts = {"enrolled": row["n"], **{key: row[key] for key in IN_SCHOOL_COUNTS}}
+        add_counts(in_school.setdefault(unit, {}), counts)
+        category = level_of[row["grade_id"]] if level_of is not None else row[fields[0]]
+        add_counts(by_category.setdefault(category, {}), counts)
 
     enrolled = students.filter(status=Status.ENROLLED)
-    in_school = {unit.key: {} for unit in units}
-    # The chart's numbers: in-school students by grade level (or by class) and sex.
-    by_level = {}
-    level_field = "grade__level" if owner is not None else field
-    extra = (level_field,) if owner is not None else ()
-    for row in _counted_by(enrolled, field, extra=extra, enrolled=Count("pk"), **IN_SCHOOL_COUNTS):
-        counts = {key: row[key] for key in ("enrolled", *IN_SCHOOL_COUNTS)}
-        add_counts(in_school.setdefault(unit_of(row[field]), {}), counts)
-        add_counts(by_level.setdefault(row[level_field], {}), counts)
-
     for key, ids in (("problems", _with_open_problem()), ("open_requests", _with_open_request())):
-        for row in _counted_by(enrolled.filter(pk__in=ids), field, n=Count("pk")):
-            add_counts(in_school.setdefault(unit_of(row[field]), {}), {key: row["n"]})
+        for row in enrolled.filter(pk__in=ids).values(fields[0]).annotate(n=Count("pk")).order_by():
+            add_counts(in_school.setdefault(unit_of(row[fields[0]]), {}), {key: row["n"]})
 
-    status_table = _status_table(units, status_counts, heading)
-    in_school_table = _in_school_table(units, in_school, heading)
     return StudentReport(
         node=node,
         grade=grade,
         row_heading=heading,
-        status=status_table,
-        in_school=in_school_table,
-        chart=_sex_chart(node, grade, units, by_level, owner is not None),
+        status=_status_table(units, status_counts, heading),
+        in_school=_in_school_table(units, in_school, heading),
+        chart=_sex_chart(node, grade, units, by_category, level_of is not None),
     )
 
 
