@@ -28,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.roster_page import create_database  # noqa: E402
+
 TARGET_MS = 1000
 CITIES = {"420100": "武汉市", "420500": "宜昌市", "420600": "襄阳市", "420700": "鄂州市"}
 COUNTIES_PER_CITY = 3
@@ -46,17 +48,6 @@ def parse_args():
     parser.add_argument("--reuse", action="store_true", help="use the data already in the benchmark database")
     parser.add_argument("--runs", type=int, default=5)
     return parser.parse_args()
-
-
-def create_database(url):
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def tree_rows():

@@ -158,7 +158,7 @@ def change_report(node, period):
         heading,
         columns,
         rows,
-        sheet=_("Changes"),
+        sheet=_("Status changes"),
         note=_("A transfer within the unit counts once as transferred out and once as transferred in."),
     )
     return ChangeReport(

@@ -26,8 +26,8 @@ class Period:
 
 
 class PeriodForm(forms.Form):
-    start = forms.DateField(label=_("From"), required=False, widget=DATE_INPUT)
-    end = forms.DateField(label=_("To"), required=False, widget=DATE_INPUT)
+    start = forms.DateField(label=_("First day"), required=False, widget=DATE_INPUT)
+    end = forms.DateField(label=_("Last day"), required=False, widget=DATE_INPUT)
 
     def __init__(self, data, *, node, **kwargs):
         super().__init__(data, **kwargs)

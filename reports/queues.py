@@ -210,7 +210,7 @@ def _reviewer_table(node, since):
         for values in rows_by_reviewer
     ]
     return _board_table(
-        _("Decisions by reviewer"), _("Reviewer"), columns, rows, decided, sheet=_("By reviewer")
+        _("Decisions by reviewer"), _("Person"), columns, rows, decided, sheet=_("By reviewer")
     )
 
 

@@ -200,7 +200,7 @@ def _in_school_table(units, counts, heading):
     columns = in_school_columns()
     rows = unit_rows(units, counts)
     return Table.of_counts(
-        _("Students in school"),
+        _("Students in school by category"),
         heading,
         columns,
         rows,

@@ -99,6 +99,11 @@ class Chart:
     def data_id(self):
         return f"{self.chart_id}-data"
 
+    @property
+    def wide(self):
+        """Many series make a wide table: it goes below the chart instead of beside it."""
+        return len(self.series) > 3
+
     def as_data(self):
         """What static/js/report-charts.js reads from the page's JSON element."""
         return {
