@@ -11,7 +11,7 @@ of that county.
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils import timezone
@@ -251,18 +251,23 @@ def change_list(node, period, *, school=None, grade=None, kind=None):
         changes = changes.filter(Q(from_grade__level=grade) | Q(to_grade__level=grade))
     if kind:
         changes = changes.filter(kind=kind)
-    last_approval = ApprovalStep.objects.filter(
-        approval=OuterRef("approval"), state=StepState.APPROVED
-    ).order_by("-decided_at", "-pk")
-    return (
-        changes.for_list()
-        .annotate(
-            approver_name=Subquery(last_approval.values("decided_by__full_name")[:1]),
-            approver_username=Subquery(last_approval.values("decided_by__username")[:1]),
-            approver_node=Subquery(last_approval.values("node__name")[:1]),
-        )
-        .order_by("applied_on", "pk")
+    # What a line shows, and no more: a download may have thousands of lines.
+    related = ("student", "from_school", "from_grade__school", "from_class", "to_school", "to_grade__school")
+    return changes.select_related(*related, "to_class").order_by("applied_on", "pk")
+
+
+def last_approvers(approval_ids):
+    """{approval pk: "name（unit）"} of who gave each approval's last approving decision, in one
+    query (`approval_ids`: a list, or a queryset of them for a whole download)."""
+    steps = (
+        ApprovalStep.objects.filter(approval_id__in=approval_ids, state=StepState.APPROVED)
+        .order_by("approval_id", "decided_at", "pk")
+        .values_list("approval_id", "decided_by__full_name", "decided_by__username", "node__name")
     )
+    # In order of decision: the last one of each approval stays.
+    return {
+        approval_id: f"{full_name or username}（{node}）" for approval_id, full_name, username, node in steps
+    }
 
 
 def change_columns_of_list():
@@ -283,27 +288,40 @@ def change_columns_of_list():
 
 
 def change_table(changes, *, title):
-    """The 异动花名册's lines (the 学籍号 masked, as in every list: domain §9)."""
+    """The 异动花名册's lines (the 学籍号 masked, as in every list: domain §9). `changes`: a page of
+    them (a list), or the whole queryset of a download."""
+    if isinstance(changes, QuerySet):
+        approvers = last_approvers(changes.values("approval_id"))
+    else:
+        approvers = last_approvers([change.approval_id for change in changes])
+    # A grade's name depends on its school's stages: worked out once per grade, not once per line.
+    grade_names = {}
+    kinds = {value: str(label) for value, label in Kind.choices}
+
+    def grade_label(grade):
+        if grade is None:
+            return ""
+        if grade.pk not in grade_names:
+            grade_names[grade.pk] = str(grade.name)
+        return grade_names[grade.pk]
+
     rows = []
     for change in changes:
-        approver = change.approver_name or change.approver_username or ""
-        if approver and change.approver_node:
-            approver = f"{approver}（{change.approver_node}）"
         rows.append(
             Row(
                 change.student.name,
                 {
                     "number": mask_number(change.student.number),
-                    "kind": change.get_kind_display(),
+                    "kind": kinds.get(change.kind, change.kind),
                     "from_school": change.from_school.name,
-                    "from_grade": str(change.from_grade.name),
+                    "from_grade": grade_label(change.from_grade),
                     "from_class": change.from_class.name,
                     "to_school": change.to_school.name if change.to_school_id else "",
-                    "to_grade": str(change.to_grade.name) if change.to_grade_id else "",
+                    "to_grade": grade_label(change.to_grade),
                     "to_class": change.to_class.name if change.to_class_id else "",
                     "made_on": f"{timezone.localtime(change.created_at):%Y-%m-%d}",
                     "applied_on": f"{change.applied_on:%Y-%m-%d}",
-                    "approver": approver,
+                    "approver": approvers.get(change.approval_id, ""),
                 },
                 url=change.get_absolute_url(),
             )

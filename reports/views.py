@@ -153,7 +153,7 @@ def change_list(request, code):
     query.pop("page", None)
     context.update(
         page=page,
-        table=change_reports.change_table(page.object_list, title=title),
+        table=change_reports.change_table(list(page.object_list), title=title),
         query=query.urlencode(),
         description=_describe_filters(period, form),
         breadcrumbs=_breadcrumbs(user, node, lambda ancestor: change_reports.list_url(ancestor, period)),
