@@ -12,7 +12,7 @@ settings.REGISTRAR["BUSINESS_CALENDAR"] may replace for the whole installation.
 import re
 from calendar import monthrange
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -126,6 +126,16 @@ class Calendar:
     def graduation_frozen(self, on):
         return self.graduation_freeze_for(on) <= on <= self.school_year_end_for(on)
 
+    def term(self, on):
+        """The (first day, last day) of the term `on` falls in: from the day after the previous
+        end of term to the next one (inclusive)."""
+        ends = sorted(
+            _on(year, end) for year in (on.year - 1, on.year, on.year + 1) for end in self.term_ends
+        )
+        last = next(end for end in ends if end >= on)
+        previous = max(end for end in ends if end < on)
+        return previous + timedelta(days=1), last
+
     def first_term_end(self, enrolled_on):
         """The first end of term after the enrolment date."""
         candidates = [
@@ -198,6 +208,11 @@ def transfer_window_message(node, on=None):
 def graduation_frozen(node, on=None):
     """From the freeze date (31 May) to the end of that school year (31 August), inclusive."""
     return calendar_for(node).graduation_frozen(_today(on))
+
+
+def current_term(node, on=None):
+    """The (first day, last day) of the term `on` (default: today) falls in, by `node`'s province."""
+    return calendar_for(node).term(_today(on))
 
 
 def first_term_end(node, enrolled_on):

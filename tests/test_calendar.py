@@ -217,3 +217,22 @@ def test_months_are_added_to_the_same_day_or_the_end_of_a_shorter_month():
     assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
     assert add_months(date(2025, 11, 15), 3) == date(2026, 2, 15)
     assert calendar.parse_windows("06-26..09-15, 01-06..03-06") == (((1, 6), (3, 6)), ((6, 26), (9, 15)))
+
+
+@pytest.mark.parametrize(
+    ("day", "term"),
+    [
+        (date(2026, 3, 2), (date(2026, 2, 1), date(2026, 7, 15))),
+        (date(2025, 10, 20), (date(2025, 7, 16), date(2026, 1, 31))),
+        (date(2026, 1, 31), (date(2025, 7, 16), date(2026, 1, 31))),
+        (date(2026, 7, 16), (date(2026, 7, 16), date(2027, 1, 31))),
+    ],
+)
+def test_the_term_runs_from_the_day_after_one_end_of_term_to_the_next(tree, day, term):
+    assert calendar.current_term(tree["1420102001"], day) == term
+
+
+def test_a_provinces_own_ends_of_term_make_its_terms(tree):
+    BusinessCalendar.objects.create(province=tree["420000"], term_ends="02-10, 07-01")
+
+    assert calendar.current_term(tree["420102"], date(2026, 3, 2)) == (date(2026, 2, 11), date(2026, 7, 1))

@@ -79,6 +79,10 @@ OWN_SCHOOL = frozenset({"registrar", "principal"})
 # The reviewers above the schools, ours or another county's.
 ABOVE_SCHOOLS = frozenset({"county_reviewer", "city_reviewer", "province_admin", "outsider_reviewer"})
 STAFF_BUT_TEACHERS = LOGGED_IN - {"class_teacher"}
+# Reports of our school: its office and the reviewers above it (reports/access.py).
+REPORTERS = REVIEWING
+# The queue board: reviewers above the schools, of our county, city and province.
+OVERSEERS = frozenset({"county_reviewer", "city_reviewer", "province_admin"})
 NOBODY = frozenset()
 
 
@@ -162,6 +166,13 @@ MATRIX = {
     "corrections:evidence_delete": Entry(
         url_args("correction_pk", "correction_evidence_pk"), get=None, post=REGISTRAR
     ),
+    # reports: statistics, 学籍异动 reports, the queue board (GET only; ?download=xlsx for Excel)
+    "reports:index": Entry(get=STAFF_BUT_TEACHERS, post=None),
+    "reports:students": Entry(url_args("school_code"), get=REPORTERS, post=None),
+    "reports:students_grade": Entry(url_args("school_code", "grade_level"), get=REPORTERS, post=None),
+    "reports:changes": Entry(url_args("school_code"), get=REPORTERS, post=None),
+    "reports:change_list": Entry(url_args("school_code"), get=REPORTERS, post=None),
+    "reports:queues": Entry(url_args("school_code"), get=OVERSEERS, post=None),
     # accounts
     "login": Entry(get=EVERYONE, post=EVERYONE),
     "logout": Entry(get=None, post=LOGGED_IN),
@@ -241,6 +252,7 @@ def build_world(tmp_path):
         # What an outsider must never find in a page.
         "secrets": [student.name, student.number, in_review.name, corrected.name],
         "school_code": school.code,
+        "grade_level": 1,
         "class_pk": school_class.pk,
         "student_pk": student.pk,
         "approval_pk": registration.pk,
