@@ -82,11 +82,13 @@ class CheckedModelForm(forms.ModelForm):
         raise TypeError("Student forms save nothing: pass cleaned_data to students.services.")
 
     def _relax_required(self, required):
-        # The record's required fields are reported by validate_record, in the import's words.
+        # The record's required fields are reported by validate_record, in the import's words; the
+        # page still marks them (registrar/_form.html reads `marked_required`).
         for name, field in self.fields.items():
             field.required = False
             if name in required:
                 field.widget.attrs["aria-required"] = "true"
+                field.marked_required = True
 
     def add_record_errors(self, errors):
         for field, messages in errors.items():
@@ -94,6 +96,9 @@ class CheckedModelForm(forms.ModelForm):
                 self.add_error(field, messages)
             elif field not in self.fields:
                 self.add_error(None, messages)
+
+
+NEW_STUDENT_DEFAULTS = {"id_type": "1", "nationality": "156", "overseas": "00"}
 
 
 class StudentForm(CheckedModelForm):
@@ -115,12 +120,23 @@ class StudentForm(CheckedModelForm):
         self.fields["school_class"].queryset = classes.filter(grade__school=school)
         self.fields["gender"].help_text = _("Filled in from a valid resident ID when left empty.")
         self.fields["birth_date"].help_text = _("Filled in from a valid resident ID when left empty.")
+        if not self.is_bound:
+            # What nearly every pupil has: a resident ID, Chinese nationality, not 港澳台侨外.
+            for field, value in NEW_STUDENT_DEFAULTS.items():
+                self.initial.setdefault(field, value)
 
     def clean(self):
         cleaned = super().clean()
         data = fill_from_id(normalise_record({field: cleaned.get(field) for field in REGISTRATION_FIELDS}))
         cleaned.update({field: value for field, value in data.items() if field not in self.errors})
-        self.add_record_errors(validate_record(data, None, school=self.school))
+        errors = validate_record(data, None, school=self.school)
+        if errors.get("id_number"):
+            # Sex and birth date come from the ID once it is right: while it is wrong, asking for
+            # them as well only buries the one error that matters.
+            for field in ("gender", "birth_date"):
+                if not data.get(field):
+                    errors.pop(field, None)
+        self.add_record_errors(errors)
         return cleaned
 
     def record_data(self):

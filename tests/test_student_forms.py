@@ -1,6 +1,7 @@
 """Forms of the record: the same rules and words as validate_record, labels from the model."""
 
 import pytest
+from django.urls import reverse
 
 from registrar.services import create_class
 from students.errors import StudentError
@@ -183,3 +184,34 @@ def test_the_family_formset_edits_an_existing_list(registrar, school_class):
     assert [member["name"] for member in formset.guardian_data()] == ["李芳"]
     replace_guardians(student, by=registrar, guardians=formset.guardian_data())
     assert list(student.guardians.values_list("name", flat=True)) == ["李芳"]
+
+
+def test_the_new_student_form_marks_required_fields_and_offers_the_usual_defaults(client_for, registrar):
+    page = client_for(registrar).get(reverse("students:create")).content.decode()
+    assert page.count('<span class="required" aria-hidden="true">*</span>') >= 19
+    form = StudentForm(school=registrar.node)
+    assert (form["id_type"].value(), form["nationality"].value(), form["overseas"].value()) == (
+        "1",
+        "156",
+        "00",
+    )
+
+
+def test_a_wrong_check_digit_raises_no_unrelated_errors(school, post):
+    post["id_number"] = post["id_number"][:17] + ("0" if post["id_number"][17] != "0" else "1")
+    post["gender"] = ""
+    post["birth_date"] = ""
+    form = StudentForm(post, school=school)
+    assert not form.is_valid()
+    assert "gender" not in form.errors and "birth_date" not in form.errors
+    assert form.errors["id_number"][0].startswith("身份证号校验位错误")
+
+
+def test_the_page_sums_up_the_errors_at_the_top(client_for, registrar, school_class):
+    from tests.test_registration import form_post
+
+    post = form_post(school_class)
+    post["hukou_place"] = ""
+    page = client_for(registrar).post(reverse("students:create"), post).content.decode()
+    assert page.index("error-summary") < page.index('class="form-grid"')
+    assert '<a href="#id_hukou_place">' in page
