@@ -12,9 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from registrar.approvals import overdue_below, returned_to
+from registrar.approvals import QUEUE_ORDER, overdue_below, returned_to
 from registrar.choices import NodeKind, Role
-from registrar.models import ApprovalRequest, Organisation, SchoolClass
+from registrar.kinds import kind_label
+from registrar.models import REVIEW_STATES, ApprovalRequest, Organisation, SchoolClass
 from registrar.services import missing_grade_levels
 
 
@@ -97,6 +98,47 @@ def approval_waiting_items(user):
                 overdue=True,
             )
         )
+    return items
+
+
+DAY_LIST = 8
+
+
+def next_in_queue(user):
+    """The first requests of the user's queue, with their deadlines: the day's reviewing."""
+    rows = list(
+        ApprovalRequest.objects.waiting_for(user)
+        .select_related("school", "current_step")
+        .order_by(*QUEUE_ORDER)[:DAY_LIST]
+    )
+    today = timezone.localdate()
+    for row in rows:
+        row.kind_label = kind_label(row.kind)
+        row.is_overdue = row.current_step.due_date is not None and row.current_step.due_date < today
+    return rows
+
+
+def my_requests_in_review(user):
+    """Requests my office applied for that reviewers hold now: with whom, and until when."""
+    if user.node_id is None:
+        return []
+    rows = list(
+        ApprovalRequest.objects.filter(applicant_node_id=user.node_id, state__in=REVIEW_STATES)
+        .select_related("current_step__node")
+        .order_by(*QUEUE_ORDER)[:DAY_LIST]
+    )
+    for row in rows:
+        row.kind_label = kind_label(row.kind)
+    return rows
+
+
+def summaries(user):
+    """Each app's figures for the user's node (`summary_items(user)`: label, value, url)."""
+    items = []
+    for config in apps.get_app_configs():
+        provider = getattr(config, "summary_items", None)
+        if provider is not None:
+            items += provider(user)
     return items
 
 

@@ -12,7 +12,14 @@ from registrar import services
 from registrar.access import get_class_for, get_node_for, get_school_for
 from registrar.audit import object_timeline
 from registrar.choices import NodeKind, Role
-from registrar.dashboard import overview, schools_without_classes, waiting_items
+from registrar.dashboard import (
+    my_requests_in_review,
+    next_in_queue,
+    overview,
+    schools_without_classes,
+    summaries,
+    waiting_items,
+)
 from registrar.forms import ClassEditForm, ClassForm
 from registrar.models import Grade, Organisation, SchoolClass, User
 
@@ -21,7 +28,13 @@ def dashboard(request):
     return render(
         request,
         "registrar/dashboard.html",
-        {"waiting": waiting_items(request.user), "overview": overview(request.user)},
+        {
+            "waiting": waiting_items(request.user),
+            "overview": overview(request.user),
+            "next_in_queue": next_in_queue(request.user),
+            "in_review": my_requests_in_review(request.user),
+            "summaries": summaries(request.user),
+        },
     )
 
 

@@ -42,3 +42,8 @@ class StudentsConfig(AppConfig):
         if user.node.is_school and user.has_role(Role.SCHOOL_REGISTRAR):
             items.append(NavItem(_("New student"), reverse("students:create")))
         return items
+
+    def summary_items(self, user):
+        from students.views import summary_items
+
+        return summary_items(user)

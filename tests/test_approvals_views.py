@@ -423,3 +423,15 @@ def test_the_page_says_why_the_applicant_may_not_decide(client_for, school):
     response = client.post(QUEUE, {"selected": [f"{approval.pk}:{approval.current_step_id}"], "confirm": "1"})
     assert texts(response)[-1].startswith("张三：您是本申请的申请人")
     assert fresh(approval).state == ApprovalState.SUBMITTED
+
+
+def test_the_dashboard_shows_the_work_of_the_day(client_for, registrar, principal, outsider, school):
+    first = submitted(registrar, school, label="张三")
+    approvals.approve(submitted(registrar, school, label="李四"), by=principal)
+    reviewer_page = client_for(principal).get(reverse("registrar:dashboard")).content.decode()
+    assert "待我审核（最近到期）" in reviewer_page and "张三" in reviewer_page
+    assert first.current_step.due_date.isoformat() in reviewer_page
+    school_page = client_for(registrar).get(reverse("registrar:dashboard")).content.decode()
+    assert "本校在审的申请" in school_page and "李四" in school_page and "江岸区" in school_page
+    outsider_page = client_for(outsider).get(reverse("registrar:dashboard")).content.decode()
+    assert "张三" not in outsider_page and "李四" not in outsider_page

@@ -225,3 +225,10 @@ def test_an_inactive_or_unplaced_user_sees_no_student(registrar, enrolled):
     assert not Student.objects.visible_to(nobody).exists()
     registrar.is_active = False
     assert not Student.objects.visible_to(registrar).exists()
+
+
+def test_the_dashboard_counts_students_by_status(client_for, registrar, county_reviewer, enrolled, pending):
+    for user in (registrar, county_reviewer):
+        page = client_for(user).get(reverse("registrar:dashboard")).content.decode()
+        assert "学生学籍状态" in page
+        assert f'href="{reverse("students:roster")}?status=enrolled">在校</a></dt><dd>1</dd>' in page
