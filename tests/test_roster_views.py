@@ -6,10 +6,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.urls import reverse
 
 from registrar.models import AuditEvent
-from students.models import ImportBatch, Status, Student
+from students.models import Guardian, ImportBatch, Status, Student
+from students.roster import importer
 from tests.roster_helpers import pupil, write_file
 
 
@@ -155,6 +157,64 @@ def test_a_file_that_became_invalid_before_the_import_fails_cleanly(
     assert uploaded.state == ImportBatch.State.FAILED
     assert "已满" in uploaded.errors[0]["messages"][0]
     assert uploaded.error_file
+    assert not Student.objects.exists()
+
+
+def confirm_and_reload(client, batch):
+    client.post(reverse("students:roster_confirm", args=[batch.pk]))
+    batch.refresh_from_db()
+    return batch
+
+
+def test_a_job_that_fails_unexpectedly_ends_failed_with_a_plain_reason(
+    client_for, registrar, uploaded, monkeypatch, caplog
+):
+    def broken(writer, rows=None):
+        raise RuntimeError("secret detail of the failure")
+
+    monkeypatch.setattr(importer.Writer, "write_new", broken)
+    client = client_for(registrar)
+    batch = confirm_and_reload(client, uploaded)
+    assert batch.state == ImportBatch.State.FAILED and batch.finished_at
+    assert batch.errors == [{"row": 0, "messages": [str(importer.UNEXPECTED_FAILURE)]}]
+    assert not Student.objects.exists()
+    assert not AuditEvent.objects.filter(action="students.roster.imported").exists()
+    assert "secret detail of the failure" in caplog.text
+    page = client.get(batch.get_absolute_url()).content.decode()
+    assert str(importer.UNEXPECTED_FAILURE) in page and "secret detail" not in page
+    assert "roster-progress.js" not in page
+    data = client.get(reverse("students:roster_progress", args=[batch.pk])).json()
+    assert (data["state"], data["finished"]) == ("failed", True)
+
+
+def test_a_database_error_in_the_middle_of_the_write_leaves_nothing(
+    client_for, registrar, uploaded, monkeypatch
+):
+    """The students are inserted, then the copying of their history rows fails in the database."""
+    from students.roster import bulk
+
+    def failing_copies(statements):
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO no_such_table (id) VALUES (1)")
+
+    monkeypatch.setattr(bulk, "execute_all", failing_copies)
+    client = client_for(registrar)
+    batch = confirm_and_reload(client, uploaded)
+    assert batch.state == ImportBatch.State.FAILED
+    assert batch.errors[0]["messages"] == [str(importer.UNEXPECTED_FAILURE)]
+    assert not Student.objects.exists() and not Guardian.objects.exists()
+    assert client.get(reverse("students:roster_progress", args=[batch.pk])).json()["finished"] is True
+
+
+def test_a_job_that_cannot_be_queued_fails_at_once(client_for, registrar, uploaded, monkeypatch):
+    from django_tasks.backends.immediate import ImmediateBackend
+
+    def refuse(*args, **kwargs):
+        raise ConnectionError("queue down")
+
+    monkeypatch.setattr(ImmediateBackend, "enqueue", refuse)
+    batch = confirm_and_reload(client_for(registrar), uploaded)
+    assert batch.state == ImportBatch.State.FAILED
     assert not Student.objects.exists()
 
 

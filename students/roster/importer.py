@@ -10,6 +10,7 @@
 """
 
 import io
+import logging
 import time
 from collections import defaultdict
 from contextlib import contextmanager
@@ -19,12 +20,14 @@ from django.core.files.base import ContentFile, File
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from registrar.audit import record_event
 from registrar.choices import NodeKind
+from registrar.errors import DomainError
 from registrar.models import Grade, Organisation
 from registrar.services import RegistrarError, create_class, missing_grade_levels, sync_grades
 from students import codes, lifecycle
@@ -52,7 +55,14 @@ from students.roster.validate import (
     start_plan,
 )
 
+logger = logging.getLogger(__name__)
+
 IMPORT_ACTION = "students.roster.imported"
+# What the page says when a job fails for a reason that is no rule of ours; the log has the details.
+UNEXPECTED_FAILURE = gettext_lazy(
+    "The import stopped on an unexpected problem and nothing was written. Please try again later; "
+    "if it happens again, tell the administrator."
+)
 SAMPLE_ROWS = 10
 ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
 ERROR_FONT = Font(color="9C0006")
@@ -893,45 +903,70 @@ def confirm_batch(batch, *, by):
             raise StudentError(_("This file has already been imported or has problems."))
         batch.state = ImportBatch.State.QUEUED
         batch.save(update_fields=["state"])
-    result = import_batch.enqueue(batch.pk)
+    try:
+        result = import_batch.enqueue(batch.pk)
+    except Exception:
+        # A queue that cannot take the job must not leave the batch waiting for ever.
+        logger.exception("Roster import %s could not be queued", batch.pk)
+        fail_batch(batch, message=UNEXPECTED_FAILURE)
+        return batch
     ImportBatch.objects.filter(pk=batch.pk).update(task_id=str(result.id)[:64])
     return batch
 
 
 def run_batch(batch_id):
-    """The background import: check the kept file again (with progress), then write it or explain."""
+    """The background import: check the kept file again (with progress), then write it or explain.
+
+    Whatever goes wrong, the batch ends failed with a reason its page shows, and nothing is written
+    (the commit is one transaction): the rows' problems, a broken rule's message, or, for anything
+    unexpected, a plain message on the page and the details in the log.
+    """
     batch = ImportBatch.objects.select_related("node", "created_by").get(pk=batch_id)
     if batch.state not in (ImportBatch.State.QUEUED, ImportBatch.State.RUNNING):
         return batch.state
     ImportBatch.objects.filter(pk=batch.pk).update(state=ImportBatch.State.RUNNING, rows_done=0)
+    try:
+        _import_batch(batch)
+    except RosterInvalid as error:
+        fail_batch(batch, plan=error.plan)
+    except DomainError as error:
+        fail_batch(batch, message=error.message)
+    except Exception:
+        logger.exception("Roster import %s failed", batch.pk)
+        fail_batch(batch, message=UNEXPECTED_FAILURE)
+    return ImportBatch.objects.values_list("state", flat=True).get(pk=batch.pk)
 
+
+def _import_batch(batch):
     def progress(done):
         ImportBatch.objects.filter(pk=batch.pk).update(rows_done=done)
 
     by = batch.created_by
-    name = batch.original_name
-    try:
-        plan = check_file(batch.file.path, scope=batch.node, by=by, progress=progress)
-        ImportBatch.objects.filter(pk=batch.pk).update(rows_done=len(plan.rows))
-        if plan.file_errors:
-            raise RosterInvalid(plan)
-        commit(
-            plan,
-            by=by,
-            register=batch.register,
-            reason=_("Roster import: %(file)s") % {"file": name},
-            batch=batch,
-        )
-    except RosterInvalid as error:
-        batch.refresh_from_db()
-        record_check(batch, error.plan)
-        batch.state = ImportBatch.State.FAILED
-        batch.finished_at = timezone.now()
-        batch.save()
-    except StudentError as error:
-        batch.refresh_from_db()
-        batch.errors = [{"row": 0, "messages": [error.message]}]
-        batch.state = ImportBatch.State.FAILED
-        batch.finished_at = timezone.now()
-        batch.save()
-    return batch.state
+    plan = check_file(batch.file.path, scope=batch.node, by=by, progress=progress)
+    ImportBatch.objects.filter(pk=batch.pk).update(rows_done=len(plan.rows))
+    if plan.file_errors:
+        raise RosterInvalid(plan)
+    commit(
+        plan,
+        by=by,
+        register=batch.register,
+        reason=_("Roster import: %(file)s") % {"file": batch.original_name},
+        batch=batch,
+    )
+
+
+def fail_batch(batch, *, message="", plan=None):
+    """End `batch` as failed: with the rows' problems of `plan` (and its error workbook), or `message`."""
+    batch.refresh_from_db()
+    if plan is not None:
+        try:
+            with transaction.atomic():
+                record_check(batch, plan)
+        except Exception:
+            logger.exception("Roster import %s: the problems could not be recorded", batch.pk)
+            plan, message = None, UNEXPECTED_FAILURE
+    if plan is None:
+        batch.errors = [{"row": 0, "messages": [str(message)]}]
+    batch.state = ImportBatch.State.FAILED
+    batch.finished_at = timezone.now()
+    batch.save()
