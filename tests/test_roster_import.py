@@ -103,6 +103,28 @@ def test_registering_directly_issues_numbers(roster, import_file, school_class):
     assert first.status_events.get().approved_by is not None
 
 
+def test_the_import_and_a_registration_share_one_j_allocator(roster, import_file, registrar, school_class):
+    """A J number issued by a registration, then the import's, then a registration's again: in sequence."""
+    from students.numbers import issue_number, j_number
+    from students.services import create_student
+    from tests.student_helpers import guardian_data, student_data
+
+    birth = birth_for(1, day=3)
+
+    def registered_without_id(name):
+        data = student_data(school_class, name=name, birth=birth, id_type="Z", id_number="")
+        student = create_student(
+            by=registrar, school=school_class.grade.school, data=data, guardians=[guardian_data()]
+        )
+        return issue_number(student, by=registrar)
+
+    first = registered_without_id("甲乙")
+    import_file(roster(pupil_without_id(2, 出生日期=birth.isoformat())), register=True)
+    imported = Student.objects.get(name=pupil_without_id(2)["姓名"]).number
+    last = registered_without_id("丙丁")
+    assert [first, imported, last] == [j_number("420102", birth, sequence) for sequence in (1, 2, 3)]
+
+
 def test_a_number_in_the_file_is_kept(roster, import_file, school_class):
     row = pupil(1)
     row["学籍号"] = "G" + row["身份证件号"]

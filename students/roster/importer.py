@@ -33,7 +33,7 @@ from registrar.services import RegistrarError, create_class, missing_grade_level
 from students import codes, lifecycle
 from students.errors import StudentError
 from students.models import RESIDENT_ID, Event, Guardian, ImportBatch, StatusEvent, Student
-from students.numbers import J_PREFIX_LENGTH, j_number, region_code
+from students.numbers import JNumbers
 from students.permissions import ensure_registrar_of
 from students.privacy import mask_id
 from students.roster import bulk
@@ -499,10 +499,8 @@ class Writer:
         self.today = timezone.localdate()
         self.numbers = {}
         self.used_numbers = set()
-        self.j_sequences = {}
-        # The file's own J numbers: a new one must not take a sequence the file gives someone else.
-        self.file_j_sequences = {}
-        self.regions = {}
+        # Noted in it, the file's own J numbers: a new one must not take a sequence the file gives.
+        self.j_numbers = JNumbers()
         self.layout = None
         self.student_ids = bulk.Ids(Student)
         self.guardian_ids = bulk.Ids(Guardian)
@@ -560,10 +558,7 @@ class Writer:
         self.numbers.update(given)
         self.used_numbers.update(given.values())
         for number in given.values():
-            if number.startswith("J") and number[J_PREFIX_LENGTH:18].isdigit():
-                prefix = number[:J_PREFIX_LENGTH]
-                sequence = int(number[J_PREFIX_LENGTH:18])
-                self.file_j_sequences[prefix] = max(self.file_j_sequences.get(prefix, 0), sequence)
+            self.j_numbers.note(number)
         if not self.register:
             return
         wanting = [row for row in rows if row not in given]
@@ -577,49 +572,25 @@ class Writer:
         for chunk in chunks(set(candidates.values())):
             issued = Student.objects.filter(bulk.any_of("number", chunk))
             taken.update(issued.values_list("number", flat=True))
+        j_rows = []
         for row in wanting:
             candidate = candidates.get(row)
             if candidate and candidate not in taken and candidate not in self.used_numbers:
-                number = candidate
+                self.used_numbers.add(candidate)
+                self.numbers[row] = candidate
             else:
-                number = self._next_j_number(row)
-                if number is None:
-                    continue
+                j_rows.append(row)
+        if not j_rows:
+            return
+        self.j_numbers.prepare((row.school, plan.value(row, "birth_date", None)) for row in j_rows)
+        for row in j_rows:
+            try:
+                number = self.j_numbers.next(row.school, plan.value(row, "birth_date", None))
+            except StudentError as error:
+                add(row, (), error.message)
+                continue
             self.used_numbers.add(number)
             self.numbers[row] = number
-
-    def _next_j_number(self, row):
-        school = row.school
-        region = self.regions.get(school.pk)
-        if region is None:
-            region = self.regions[school.pk] = region_code(school)
-        sequences = self.j_sequences.get(region)
-        if sequences is None:
-            sequences = self.j_sequences[region] = self._highest_j_sequences(region)
-        birth_date = self.plan.value(row, "birth_date", None)
-        prefix = f"J{region}{birth_date:%Y%m%d}"
-        sequence = max(sequences.get(prefix, 0), self.file_j_sequences.get(prefix, 0)) + 1
-        if sequence > 999:
-            add(
-                row,
-                (),
-                _("Every J registration number for %(prefix)s is taken. Ask the administrator.")
-                % {"prefix": prefix},
-            )
-            return None
-        sequences[prefix] = sequence
-        return j_number(region, birth_date, sequence)
-
-    @staticmethod
-    def _highest_j_sequences(region):
-        """For each J prefix (J + region + birth date) of the region: the highest sequence issued."""
-        highest = defaultdict(int)
-        issued = Student.objects.filter(number__startswith=f"J{region}").values_list("number", flat=True)
-        for number in issued:
-            if number[J_PREFIX_LENGTH:18].isdigit():
-                prefix = number[:J_PREFIX_LENGTH]
-                highest[prefix] = max(highest[prefix], int(number[J_PREFIX_LENGTH:18]))
-        return highest
 
     # new students
 
