@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from registrar.models import AuditEvent, SchoolClass
 from registrar.services import create_class
+from students.duplicates import duplicate_message
 from students.models import Guardian, ImportBatch, Status, StatusEvent, Student
 from students.roster.importer import RosterInvalid, commit, prepare, write_error_workbook
 from students.roster.reader import read_roster
@@ -316,6 +317,36 @@ def test_a_student_of_another_school_is_refused_and_the_school_named(
     assert other_school.name not in message
     plan = prepare(roster(pupil(1)), scope=school, by=None)
     assert other_school.name in only_problem(plan)
+
+
+@pytest.mark.parametrize(
+    "persona", ["registrar", "county_reviewer", "outsider_reviewer", "province_admin", None]
+)
+def test_the_import_says_what_a_registration_says_of_a_student_elsewhere(
+    request, roster, school, other_school, school_class, persona
+):
+    """One message, as far as the reader may see, whichever path finds the other registration."""
+    create_class(other_school.grades.get(level=1), by=None, name="1班")
+    commit(prepare(roster(pupil(1)), scope=other_school), by=None, register=True)
+    user = request.getfixturevalue(persona) if persona else None
+    plan = prepare(roster(pupil(1)), scope=school, by=user)
+    assert only_problem(plan) == duplicate_message(Student.objects.get(), user)
+
+
+def test_students_elsewhere_cost_no_query_per_row(roster, school, other_school, school_class, registrar):
+    school_class.capacity = 50
+    school_class.save()
+    create_class(other_school.grades.get(level=1), by=None, name="1班")
+    commit(prepare(roster(*[pupil(n) for n in range(1, 41)]), scope=other_school), by=None, register=True)
+
+    def queries(count):
+        path = roster(*[pupil(n) for n in range(1, count + 1)])
+        with CaptureQueriesContext(connection) as captured:
+            plan = prepare(path, scope=school, by=registrar)
+        assert len(problems(plan)) == count
+        return len(captured)
+
+    assert queries(4) == queries(40)
 
 
 def test_a_grade_the_school_does_not_teach(roster, school, school_class, registrar):
