@@ -10,9 +10,10 @@ from registrar.models import AuditEvent, SchoolClass
 from registrar.services import create_class
 from students.duplicates import duplicate_message
 from students.models import Guardian, ImportBatch, Status, StatusEvent, Student
-from students.roster.importer import RosterInvalid, commit, prepare, write_error_workbook
+from students.roster.error_workbook import write_error_workbook
+from students.roster.importer import commit, prepare
 from students.roster.reader import read_roster
-from students.roster.validate import NEW, UNCHANGED, UPDATE
+from students.roster.validate import NEW, UNCHANGED, UPDATE, RosterInvalid
 from tests.roster_helpers import birth_for, pupil, pupil_without_id, resident_id, write_file
 
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from registrar.models import AuditEvent
 from students.models import Guardian, ImportBatch, Status, Student
-from students.roster import importer
+from students.roster import batches, writing
 from tests.roster_helpers import pupil, write_file
 
 
@@ -172,16 +172,16 @@ def test_a_job_that_fails_unexpectedly_ends_failed_with_a_plain_reason(
     def broken(writer, rows=None):
         raise RuntimeError("secret detail of the failure")
 
-    monkeypatch.setattr(importer.Writer, "write_new", broken)
+    monkeypatch.setattr(writing.Writer, "write_new", broken)
     client = client_for(registrar)
     batch = confirm_and_reload(client, uploaded)
     assert batch.state == ImportBatch.State.FAILED and batch.finished_at
-    assert batch.errors == [{"row": 0, "messages": [str(importer.UNEXPECTED_FAILURE)]}]
+    assert batch.errors == [{"row": 0, "messages": [str(batches.UNEXPECTED_FAILURE)]}]
     assert not Student.objects.exists()
     assert not AuditEvent.objects.filter(action="students.roster.imported").exists()
     assert "secret detail of the failure" in caplog.text
     page = client.get(batch.get_absolute_url()).content.decode()
-    assert str(importer.UNEXPECTED_FAILURE) in page and "secret detail" not in page
+    assert str(batches.UNEXPECTED_FAILURE) in page and "secret detail" not in page
     assert "roster-progress.js" not in page
     data = client.get(reverse("students:roster_progress", args=[batch.pk])).json()
     assert (data["state"], data["finished"]) == ("failed", True)
@@ -201,7 +201,7 @@ def test_a_database_error_in_the_middle_of_the_write_leaves_nothing(
     client = client_for(registrar)
     batch = confirm_and_reload(client, uploaded)
     assert batch.state == ImportBatch.State.FAILED
-    assert batch.errors[0]["messages"] == [str(importer.UNEXPECTED_FAILURE)]
+    assert batch.errors[0]["messages"] == [str(batches.UNEXPECTED_FAILURE)]
     assert not Student.objects.exists() and not Guardian.objects.exists()
     assert client.get(reverse("students:roster_progress", args=[batch.pk])).json()["finished"] is True
 

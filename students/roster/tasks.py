@@ -1,10 +1,5 @@
-"""Background jobs of the roster: the import of a confirmed batch (run by `manage.py db_worker`)."""
+"""The path of the import job before it moved to batches.py: jobs queued then still find it."""
 
-from django_tasks import task
+from students.roster.batches import import_batch
 
-
-@task()
-def import_batch(batch_id):
-    from students.roster.importer import run_batch
-
-    return run_batch(batch_id)
+__all__ = ["import_batch"]

@@ -17,7 +17,8 @@ from registrar.access import get_school_for, require_role
 from registrar.choices import Role
 from students.errors import StudentError
 from students.models import ImportBatch
-from students.roster import exporter, importer
+from students.roster import batches as roster_batches
+from students.roster import exporter
 from students.roster.forms import RosterUploadForm
 from students.roster.template import write_template
 
@@ -69,7 +70,9 @@ def upload(request, code):
     form = RosterUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            batch = importer.upload_roster(school, by=request.user, uploaded_file=form.cleaned_data["file"])
+            batch = roster_batches.upload_roster(
+                school, by=request.user, uploaded_file=form.cleaned_data["file"]
+            )
         except StudentError as error:
             form.add_error(None, error.message)
         else:
@@ -105,7 +108,7 @@ def batch(request, pk):
 def confirm(request, pk):
     batch = get_batch_for(request.user, pk, roles=[Role.SCHOOL_REGISTRAR])
     try:
-        importer.confirm_batch(batch, by=request.user)
+        roster_batches.confirm_batch(batch, by=request.user)
     except StudentError as error:
         messages.error(request, error.message)
     return redirect(batch)

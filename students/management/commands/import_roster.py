@@ -6,13 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from registrar.models import Organisation
-from students.roster.importer import (
-    RosterInvalid,
-    import_file,
-    prepare,
-    write_error_workbook,
-)
-from students.roster.validate import NEW, UNCHANGED, UPDATE
+from students.roster.error_workbook import write_error_workbook
+from students.roster.importer import import_file, prepare
+from students.roster.validate import NEW, UNCHANGED, UPDATE, RosterInvalid
 
 # Problems printed on the terminal; the error workbook holds them all.
 SHOWN_PROBLEMS = 30

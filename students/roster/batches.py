@@ -1,0 +1,176 @@
+"""Roster batches in the browser: upload → check (in the background) → confirm → import (in the
+background) → result. The jobs are django-tasks, run by `manage.py db_worker`.
+
+A batch never hangs: whatever goes wrong in a job, the batch ends failed (or invalid) with a reason
+its page shows, and nothing is written.
+"""
+
+import logging
+from pathlib import PurePosixPath
+
+from django.core.files.base import ContentFile, File
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_tasks import task
+
+from registrar.audit import record_event
+from registrar.choices import NodeKind
+from registrar.errors import DomainError
+from students import codes
+from students.errors import StudentError
+from students.models import ImportBatch
+from students.permissions import ensure_registrar_of
+from students.privacy import mask_id
+from students.roster.error_workbook import error_workbook_bytes
+from students.roster.importer import check_file, commit, fill_counts, prepare
+from students.roster.template import GRADE_LABELS
+from students.roster.validate import RosterInvalid
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_ROWS = 10
+# What the page says when a job fails for a reason that is no rule of ours; the log has the details.
+UNEXPECTED_FAILURE = gettext_lazy(
+    "The import stopped on an unexpected problem and nothing was written. Please try again later; "
+    "if it happens again, tell the administrator."
+)
+
+
+def sample_rows(plan, limit=SAMPLE_ROWS):
+    """The first rows as the preview shows them (ID numbers masked)."""
+    sample = []
+    for row in plan.rows[:limit]:
+        gender = plan.value(row, "gender")
+        birth_date = plan.value(row, "birth_date", None)
+        school_class = plan.value(row, "school_class")
+        sample.append(
+            {
+                "row": row.number,
+                "name": plan.value(row, "name"),
+                "gender": codes.table("gender").label_of(gender) if gender else "",
+                "birth_date": birth_date.isoformat() if birth_date else "",
+                "id_number": mask_id(plan.value(row, "id_number")),
+                "grade": GRADE_LABELS.get(row.level, "") if row.level else "",
+                "school_class": school_class,
+                "action": row.action or "",
+                "ok": not row.problems,
+            }
+        )
+    return sample
+
+
+def record_check(batch, plan):
+    """Keep what a check found on the batch: counts, sample rows, warnings, every problem."""
+    fill_counts(batch, plan)
+    batch.summary = {
+        **batch.summary,
+        "warnings": plan.warnings,
+        "sample": sample_rows(plan),
+    }
+    batch.errors = [{"row": number, "messages": messages} for number, messages in plan.problem_messages()]
+    if not plan.is_valid:
+        name = f"{PurePosixPath(batch.original_name).stem or 'roster'}-errors.xlsx"
+        batch.error_file.save(name, ContentFile(error_workbook_bytes(plan)), save=False)
+
+
+def upload_roster(school, *, by, uploaded_file):
+    """Keep an uploaded roster privately and check it; the batch says what an import would do."""
+    ensure_registrar_of(by, school)
+    if school.kind != NodeKind.SCHOOL:
+        raise StudentError(_("Only a school imports a roster in the browser."))
+    batch = ImportBatch(node=school, created_by=by, source=ImportBatch.Source.WEB, register=False)
+    batch.original_name = PurePosixPath(uploaded_file.name or "").name[:255]
+    batch.file.save(batch.original_name or "roster.xlsx", File(uploaded_file), save=False)
+    plan = prepare(batch.file.path, scope=school, by=by)
+    record_check(batch, plan)
+    batch.state = ImportBatch.State.READY if plan.is_valid else ImportBatch.State.INVALID
+    if not plan.is_valid:
+        batch.finished_at = timezone.now()
+    batch.save()
+    record_event("students.roster.checked", actor=by, obj=batch, node=school, valid=plan.is_valid)
+    return batch
+
+
+def confirm_batch(batch, *, by):
+    """Queue a checked batch for import in the background."""
+    with transaction.atomic():
+        batch = ImportBatch.objects.select_for_update().select_related("node").get(pk=batch.pk)
+        ensure_registrar_of(by, batch.node)
+        if batch.state != ImportBatch.State.READY:
+            raise StudentError(_("This file has already been imported or has problems."))
+        batch.state = ImportBatch.State.QUEUED
+        batch.save(update_fields=["state"])
+    try:
+        result = import_batch.enqueue(batch.pk)
+    except Exception:
+        # A queue that cannot take the job must not leave the batch waiting for ever.
+        logger.exception("Roster import %s could not be queued", batch.pk)
+        fail_batch(batch, message=UNEXPECTED_FAILURE)
+        return batch
+    ImportBatch.objects.filter(pk=batch.pk).update(task_id=str(result.id)[:64])
+    return batch
+
+
+def run_batch(batch_id):
+    """The background import: check the kept file again (with progress), then write it or explain.
+
+    Whatever goes wrong, the batch ends failed with a reason its page shows, and nothing is written
+    (the commit is one transaction): the rows' problems, a broken rule's message, or, for anything
+    unexpected, a plain message on the page and the details in the log.
+    """
+    batch = ImportBatch.objects.select_related("node", "created_by").get(pk=batch_id)
+    if batch.state not in (ImportBatch.State.QUEUED, ImportBatch.State.RUNNING):
+        return batch.state
+    ImportBatch.objects.filter(pk=batch.pk).update(state=ImportBatch.State.RUNNING, rows_done=0)
+    try:
+        _import_batch(batch)
+    except RosterInvalid as error:
+        fail_batch(batch, plan=error.plan)
+    except DomainError as error:
+        fail_batch(batch, message=error.message)
+    except Exception:
+        logger.exception("Roster import %s failed", batch.pk)
+        fail_batch(batch, message=UNEXPECTED_FAILURE)
+    return ImportBatch.objects.values_list("state", flat=True).get(pk=batch.pk)
+
+
+def _import_batch(batch):
+    def progress(done):
+        ImportBatch.objects.filter(pk=batch.pk).update(rows_done=done)
+
+    by = batch.created_by
+    plan = check_file(batch.file.path, scope=batch.node, by=by, progress=progress)
+    ImportBatch.objects.filter(pk=batch.pk).update(rows_done=len(plan.rows))
+    if plan.file_errors:
+        raise RosterInvalid(plan)
+    commit(
+        plan,
+        by=by,
+        register=batch.register,
+        reason=_("Roster import: %(file)s") % {"file": batch.original_name},
+        batch=batch,
+    )
+
+
+def fail_batch(batch, *, message="", plan=None):
+    """End `batch` as failed: with the rows' problems of `plan` (and its error workbook), or `message`."""
+    batch.refresh_from_db()
+    if plan is not None:
+        try:
+            with transaction.atomic():
+                record_check(batch, plan)
+        except Exception:
+            logger.exception("Roster import %s: the problems could not be recorded", batch.pk)
+            plan, message = None, UNEXPECTED_FAILURE
+    if plan is None:
+        batch.errors = [{"row": 0, "messages": [str(message)]}]
+    batch.state = ImportBatch.State.FAILED
+    batch.finished_at = timezone.now()
+    batch.save()
+
+
+@task()
+def import_batch(batch_id):
+    return run_batch(batch_id)
