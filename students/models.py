@@ -432,6 +432,7 @@ class ImportBatch(models.Model):
     """One roster file (花名册) imported: who, when, the file as sent, and what came of it."""
 
     class State(models.TextChoices):
+        CHECKING = "checking", _("Being checked")
         INVALID = "invalid", _("Has errors")
         READY = "ready", _("Checked, waiting for confirmation")
         QUEUED = "queued", _("Waiting to be imported")

@@ -18,9 +18,12 @@
       .then(function (data) {
         if (data === null) { return; }
         if (data.finished) { window.location.reload(); return; }
-        bar.max = data.total || 1;
-        bar.value = data.done;
-        text.textContent = data.done + " / " + data.total;
+        // While a file is first checked its size is not known yet: the bar stays indeterminate.
+        if (data.total) {
+          bar.max = data.total;
+          bar.value = data.done;
+        }
+        text.textContent = data.total ? data.done + " / " + data.total : String(data.done);
         state.textContent = data.state_display;
         window.setTimeout(poll, 1000);
       })

@@ -31,11 +31,24 @@ from students.roster.validate import RosterInvalid
 logger = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 10
+# Rows of problems kept on the batch (the page lists them; the error workbook holds every one), and
+# the length of each text kept: a hostile file must not fill the database through its messages.
+KEPT_ERRORS = 500
+KEPT_TEXT = 300
 # What the page says when a job fails for a reason that is no rule of ours; the log has the details.
 UNEXPECTED_FAILURE = gettext_lazy(
     "The import stopped on an unexpected problem and nothing was written. Please try again later; "
     "if it happens again, tell the administrator."
 )
+UNEXPECTED_CHECK_FAILURE = gettext_lazy(
+    "The file could not be checked because of an unexpected problem. Please upload it again later; "
+    "if it happens again, tell the administrator."
+)
+
+
+def shorten(text, length=KEPT_TEXT):
+    text = str(text)
+    return text if len(text) <= length else text[: length - 1] + "…"
 
 
 def sample_rows(plan, limit=SAMPLE_ROWS):
@@ -44,16 +57,15 @@ def sample_rows(plan, limit=SAMPLE_ROWS):
     for row in plan.rows[:limit]:
         gender = plan.value(row, "gender")
         birth_date = plan.value(row, "birth_date", None)
-        school_class = plan.value(row, "school_class")
         sample.append(
             {
                 "row": row.number,
-                "name": plan.value(row, "name"),
+                "name": shorten(plan.value(row, "name"), 50),
                 "gender": codes.table("gender").label_of(gender) if gender else "",
                 "birth_date": birth_date.isoformat() if birth_date else "",
-                "id_number": mask_id(plan.value(row, "id_number")),
+                "id_number": mask_id(shorten(plan.value(row, "id_number"), 30)),
                 "grade": GRADE_LABELS.get(row.level, "") if row.level else "",
-                "school_class": school_class,
+                "school_class": shorten(plan.value(row, "school_class"), 50),
                 "action": row.action or "",
                 "ok": not row.problems,
             }
@@ -62,35 +74,85 @@ def sample_rows(plan, limit=SAMPLE_ROWS):
 
 
 def record_check(batch, plan):
-    """Keep what a check found on the batch: counts, sample rows, warnings, every problem."""
+    """Keep what a check found on the batch: counts, sample rows, warnings, the first problems (the
+    error workbook holds every one)."""
     fill_counts(batch, plan)
+    listed = plan.problem_messages()
     batch.summary = {
         **batch.summary,
-        "warnings": plan.warnings,
+        "warnings": [shorten(warning) for warning in plan.warnings],
         "sample": sample_rows(plan),
+        "errors_total": len(listed),
     }
-    batch.errors = [{"row": number, "messages": messages} for number, messages in plan.problem_messages()]
+    batch.errors = [
+        {"row": number, "messages": [shorten(message) for message in messages]}
+        for number, messages in listed[:KEPT_ERRORS]
+    ]
     if not plan.is_valid:
         name = f"{PurePosixPath(batch.original_name).stem or 'roster'}-errors.xlsx"
         batch.error_file.save(name, ContentFile(error_workbook_bytes(plan)), save=False)
 
 
 def upload_roster(school, *, by, uploaded_file):
-    """Keep an uploaded roster privately and check it; the batch says what an import would do."""
+    """Keep an uploaded roster privately and queue its check: the file is parsed by the background
+    job (check_batch), never in the web request. The batch page follows the check."""
     ensure_registrar_of(by, school)
     if school.kind != NodeKind.SCHOOL:
         raise StudentError(_("Only a school imports a roster in the browser."))
-    batch = ImportBatch(node=school, created_by=by, source=ImportBatch.Source.WEB, register=False)
+    batch = ImportBatch(
+        node=school,
+        created_by=by,
+        source=ImportBatch.Source.WEB,
+        register=False,
+        state=ImportBatch.State.CHECKING,
+    )
     batch.original_name = PurePosixPath(uploaded_file.name or "").name[:255]
     batch.file.save(batch.original_name or "roster.xlsx", File(uploaded_file), save=False)
-    plan = prepare(batch.file.path, scope=school, by=by)
-    record_check(batch, plan)
-    batch.state = ImportBatch.State.READY if plan.is_valid else ImportBatch.State.INVALID
-    if not plan.is_valid:
-        batch.finished_at = timezone.now()
-    batch.save()
-    record_event("students.roster.checked", actor=by, obj=batch, node=school, valid=plan.is_valid)
+    try:
+        batch.save()
+    except BaseException:
+        # No batch, no file: nothing of the upload is left in storage.
+        batch.file.storage.delete(batch.file.name)
+        raise
+    queue(check_batch, batch)
     return batch
+
+
+def run_check(batch_id):
+    """The background check of an uploaded file: what an import would do, or every problem.
+
+    A file refused by the limits of workbooks.py, or with bad rows, leaves the batch invalid with
+    its reasons; anything unexpected leaves it failed with a plain message (details in the log).
+    """
+    batch = ImportBatch.objects.select_related("node", "created_by").get(pk=batch_id)
+    if batch.state != ImportBatch.State.CHECKING:
+        return batch.state
+
+    def progress(done):
+        ImportBatch.objects.filter(pk=batch.pk).update(rows_done=done)
+
+    try:
+        plan = prepare(batch.file.path, scope=batch.node, by=batch.created_by, progress=progress)
+        with transaction.atomic():
+            record_check(batch, plan)
+            batch.state = ImportBatch.State.READY if plan.is_valid else ImportBatch.State.INVALID
+            batch.rows_done = len(plan.rows)
+            if not plan.is_valid:
+                batch.finished_at = timezone.now()
+            batch.save()
+            record_event(
+                "students.roster.checked",
+                actor=batch.created_by,
+                obj=batch,
+                node=batch.node,
+                valid=plan.is_valid,
+            )
+    except DomainError as error:
+        fail_batch(batch, message=error.message, state=ImportBatch.State.INVALID)
+    except Exception:
+        logger.exception("Roster check %s failed", batch.pk)
+        fail_batch(batch, message=UNEXPECTED_CHECK_FAILURE)
+    return ImportBatch.objects.values_list("state", flat=True).get(pk=batch.pk)
 
 
 def confirm_batch(batch, *, by):
@@ -102,15 +164,20 @@ def confirm_batch(batch, *, by):
             raise StudentError(_("This file has already been imported or has problems."))
         batch.state = ImportBatch.State.QUEUED
         batch.save(update_fields=["state"])
-    try:
-        result = import_batch.enqueue(batch.pk)
-    except Exception:
-        # A queue that cannot take the job must not leave the batch waiting for ever.
-        logger.exception("Roster import %s could not be queued", batch.pk)
-        fail_batch(batch, message=UNEXPECTED_FAILURE)
-        return batch
-    ImportBatch.objects.filter(pk=batch.pk).update(task_id=str(result.id)[:64])
+    queue(import_batch, batch)
     return batch
+
+
+def queue(job, batch):
+    """Hand `batch` to a background job; a queue that cannot take it fails the batch at once rather
+    than leaving it waiting for ever."""
+    try:
+        result = job.enqueue(batch.pk)
+    except Exception:
+        logger.exception("Roster batch %s could not be queued", batch.pk)
+        fail_batch(batch, message=UNEXPECTED_FAILURE)
+        return
+    ImportBatch.objects.filter(pk=batch.pk).update(task_id=str(result.id)[:64])
 
 
 def run_batch(batch_id):
@@ -154,21 +221,28 @@ def _import_batch(batch):
     )
 
 
-def fail_batch(batch, *, message="", plan=None):
-    """End `batch` as failed: with the rows' problems of `plan` (and its error workbook), or `message`."""
+def fail_batch(batch, *, message="", plan=None, state=ImportBatch.State.FAILED):
+    """End `batch` (failed, or invalid): with the rows' problems of `plan` (and its error workbook),
+    or `message`."""
     batch.refresh_from_db()
     if plan is not None:
         try:
             with transaction.atomic():
                 record_check(batch, plan)
         except Exception:
-            logger.exception("Roster import %s: the problems could not be recorded", batch.pk)
+            logger.exception("Roster batch %s: the problems could not be recorded", batch.pk)
             plan, message = None, UNEXPECTED_FAILURE
     if plan is None:
-        batch.errors = [{"row": 0, "messages": [str(message)]}]
-    batch.state = ImportBatch.State.FAILED
+        batch.errors = [{"row": 0, "messages": [shorten(message, 1000)]}]
+        batch.summary = {**batch.summary, "errors_total": 1}
+    batch.state = state
     batch.finished_at = timezone.now()
     batch.save()
+
+
+@task()
+def check_batch(batch_id):
+    return run_check(batch_id)
 
 
 @task()

@@ -24,7 +24,7 @@ from registrar.models import Organisation
 from students.models import ImportBatch
 from students.roster import bulk
 from students.roster.database import check_database
-from students.roster.reader import RosterFileError, read_roster
+from students.roster.reader import read_roster
 from students.roster.validate import (
     NEW,
     UNCHANGED,
@@ -36,6 +36,7 @@ from students.roster.validate import (
     collector_paused,
     start_plan,
 )
+from students.roster.workbooks import RosterFileError
 from students.roster.writing import IMPORT_ACTION, Clock, Stream, Writer
 
 # --- checking -------------------------------------------------------------------------------------

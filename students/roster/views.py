@@ -23,8 +23,6 @@ from students.roster.forms import RosterUploadForm
 from students.roster.template import write_template
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# Rows of errors shown on the page; the error workbook holds every one.
-ERRORS_SHOWN = 500
 
 
 def get_batch_for(user, pk, *, roles=()):
@@ -87,7 +85,7 @@ def batch(request, pk):
         and request.user.has_role(Role.SCHOOL_REGISTRAR)
         and request.user.node_id == batch.node_id
     )
-    errors = batch.errors[:ERRORS_SHOWN]
+    errors = batch.errors
     return render(
         request,
         "students/roster/batch.html",
@@ -96,10 +94,10 @@ def batch(request, pk):
             "node": batch.node,
             "can_confirm": can_confirm,
             "errors": errors,
-            "errors_hidden": len(batch.errors) - len(errors),
+            "errors_hidden": batch.summary.get("errors_total", len(errors)) - len(errors),
             "sample": batch.summary.get("sample", []),
             "warnings": batch.summary.get("warnings", []),
-            "in_progress": batch.state in (ImportBatch.State.QUEUED, ImportBatch.State.RUNNING),
+            "in_progress": not batch.is_finished and batch.state != ImportBatch.State.READY,
         },
     )
 

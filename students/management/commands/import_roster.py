@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from registrar.errors import DomainError
 from registrar.models import Organisation
 from students.roster.error_workbook import write_error_workbook
 from students.roster.importer import import_file, prepare
@@ -51,6 +52,8 @@ class Command(BaseCommand):
                 )
         except RosterInvalid as error:
             self.report_problems(error.plan, errors)
+            raise CommandError(error.message, returncode=1) from error
+        except DomainError as error:
             raise CommandError(error.message, returncode=1) from error
         for warning in plan.warnings:
             self.stderr.write(warning)
