@@ -255,6 +255,81 @@ def test_batches_are_visible_in_scope_only(client_for, uploaded, county_reviewer
     assert client_for(outsider).get(reverse("students:roster_errors", args=[uploaded.pk])).status_code == 404
 
 
+@pytest.fixture
+def invalid_batch(client_for, registrar, school, school_class, workbook):
+    client_for(registrar).post(upload_url(school), {"file": workbook(pupil(1), pupil(2, 民族="火星族"))})
+    batch = ImportBatch.objects.get()
+    assert batch.state == ImportBatch.State.INVALID and batch.error_file
+    return batch
+
+
+def batch_urls(batch):
+    return [
+        batch.get_absolute_url(),
+        reverse("students:roster_progress", args=[batch.pk]),
+        reverse("students:roster_errors", args=[batch.pk]),
+    ]
+
+
+@pytest.mark.parametrize("persona", ["class_teacher", "principal"])
+def test_batches_and_their_error_workbooks_are_not_for_class_teachers_or_principals(
+    client_for, request, invalid_batch, persona
+):
+    """The file holds every pupil's full ID number and the guardians' IDs and phones."""
+    client = client_for(request.getfixturevalue(persona))
+    for url in batch_urls(invalid_batch):
+        assert client.get(url).status_code == 403
+    assert client.get(reverse("students:roster_imports")).status_code == 403
+    assert not AuditEvent.objects.filter(action="students.roster.error_workbook_downloaded").exists()
+
+
+def test_a_class_teacher_of_another_school_gets_404(client_for, invalid_batch, other_school):
+    from registrar.services import create_class
+    from tests.conftest import make_user
+
+    teacher = make_user("teacher_elsewhere", other_school, ["class_teacher"])
+    teacher.classes.add(create_class(other_school.grades.get(level=1), by=None, name="1班"))
+    client = client_for(teacher)
+    for url in batch_urls(invalid_batch):
+        assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("persona", ["registrar", "county_reviewer"])
+def test_downloading_the_error_workbook_is_logged_with_its_rows(client_for, request, invalid_batch, persona):
+    user = request.getfixturevalue(persona)
+    response = client_for(user).get(reverse("students:roster_errors", args=[invalid_batch.pk]))
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(BytesIO(b"".join(response.streaming_content))).worksheets[0]
+    rows = len(list(sheet.iter_rows(min_row=2)))
+    event = AuditEvent.objects.get(action="students.roster.error_workbook_downloaded")
+    assert (event.actor, event.object_id, event.node, event.data["rows"]) == (
+        user,
+        str(invalid_batch.pk),
+        invalid_batch.node,
+        rows,
+    )
+    assert rows == 1
+
+
+def test_a_class_teacher_exports_only_their_class_and_it_is_logged(
+    client_for, registrar, class_teacher, school, school_class, workbook
+):
+    from registrar.services import create_class
+
+    other = create_class(school_class.grade, by=None, name="2班")
+    upload = workbook(pupil(1), pupil(2), pupil(3, 班级=other.name))
+    client = client_for(registrar)
+    client.post(upload_url(school), {"file": upload})
+    client.post(reverse("students:roster_confirm", args=[ImportBatch.objects.get().pk]))
+    assert Student.objects.count() == 3
+    response = client_for(class_teacher).get(reverse("students:roster_export"))
+    sheet = openpyxl.load_workbook(BytesIO(b"".join(response.streaming_content))).worksheets[0]
+    names = sorted(row[2] for row in sheet.iter_rows(min_row=2, values_only=True))
+    assert names == sorted([pupil(1)["姓名"], pupil(2)["姓名"]])
+    event = AuditEvent.objects.get(action="students.roster.exported")
+    assert (event.actor, event.data["rows"]) == (class_teacher, 2)
+
+
 def test_the_list_of_imports(client_for, registrar, outsider, uploaded, school):
     page = client_for(registrar).get(reverse("students:roster_imports")).content.decode()
     assert "花名册.xlsx" in page and upload_url(school) in page

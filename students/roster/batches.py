@@ -83,6 +83,8 @@ def record_check(batch, plan):
         "warnings": [shorten(warning) for warning in plan.warnings],
         "sample": sample_rows(plan),
         "errors_total": len(listed),
+        # The lines of the error workbook: the file's problems, then each invalid row.
+        "error_file_rows": len(plan.file_errors) + len(plan.invalid_rows),
     }
     batch.errors = [
         {"row": number, "messages": [shorten(message) for message in messages]}

@@ -1,8 +1,9 @@
 """Roster pages: the template, upload → preview → confirm → progress → result, and the export.
 
 Only the school's 学籍管理员 imports (a county-wide import is the administrator's command line);
-anyone whose node covers the school may look at its import batches. Files are streamed after the
-access check, never served by URL.
+the school's 学籍管理员 and the bureaus whose node covers the school may look at its import batches
+(not class teachers nor principals: the files hold full ID numbers). Files are streamed after the
+access check, never served by URL; a download of an error workbook is logged.
 """
 
 import io
@@ -14,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from registrar.access import get_school_for, require_role
+from registrar.audit import record_event
 from registrar.choices import Role
 from students.errors import StudentError
 from students.models import ImportBatch
@@ -25,7 +27,13 @@ from students.roster.template import write_template
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def get_batch_for(user, pk, *, roles=()):
+# Import batches and their error workbooks hold the file's full ID numbers, guardians' IDs and phones:
+# they are for the school's registrar and the bureaus above, not for class teachers or principals.
+BATCH_ROLES = (Role.SCHOOL_REGISTRAR, Role.COUNTY_REVIEWER, Role.CITY_REVIEWER, Role.PROVINCE_ADMIN)
+ERRORS_DOWNLOADED = "students.roster.error_workbook_downloaded"
+
+
+def get_batch_for(user, pk, *, roles=BATCH_ROLES):
     batch = get_object_or_404(
         ImportBatch.objects.visible_to(user).select_related("node", "created_by"), pk=pk
     )
@@ -52,6 +60,7 @@ def export(request):
 
 
 def batches(request):
+    require_role(request.user, BATCH_ROLES)
     node = request.user.node
     can_upload = node is not None and node.is_school and request.user.has_role(Role.SCHOOL_REGISTRAR)
     listed = ImportBatch.objects.visible_to(request.user).select_related("node", "created_by")[:100]
@@ -133,5 +142,12 @@ def errors(request, pk):
         handle = batch.error_file.open("rb")
     except FileNotFoundError as error:
         raise Http404 from error
+    # Full ID numbers leave the system: who, when, which file and how many rows.
+    record_event(
+        ERRORS_DOWNLOADED,
+        actor=request.user,
+        obj=batch,
+        rows=batch.summary.get("error_file_rows", batch.invalid_count),
+    )
     stem = (batch.original_name.rsplit(".", 1)[0] or "roster")[:100]
     return _xlsx(handle, _("%(name)s-errors.xlsx") % {"name": stem})
