@@ -218,6 +218,22 @@ def test_a_job_that_cannot_be_queued_fails_at_once(client_for, registrar, upload
     assert not Student.objects.exists()
 
 
+def test_an_upload_the_queue_cannot_take_fails_and_keeps_its_file(
+    client_for, registrar, school, school_class, workbook, monkeypatch
+):
+    from django_tasks.backends.immediate import ImmediateBackend
+
+    def refuse(*args, **kwargs):
+        raise ConnectionError("queue down")
+
+    monkeypatch.setattr(ImmediateBackend, "enqueue", refuse)
+    client_for(registrar).post(upload_url(school), {"file": workbook(pupil(1))})
+    batch = ImportBatch.objects.get()
+    assert batch.state == ImportBatch.State.FAILED
+    assert batch.errors[0]["messages"] == [str(batches.UNEXPECTED_CHECK_FAILURE)]
+    assert Path(batch.file.path).is_file()
+
+
 @pytest.mark.parametrize(
     ("persona", "status"), [("principal", 403), ("outsider", 404), ("county_reviewer", 403)]
 )

@@ -46,6 +46,19 @@ UNEXPECTED_CHECK_FAILURE = gettext_lazy(
 )
 
 
+# What record_check sets on a batch. Jobs save only what they set: the queue writes task_id meanwhile.
+CHECK_FIELDS = (
+    "total_rows",
+    "new_count",
+    "updated_count",
+    "unchanged_count",
+    "invalid_count",
+    "summary",
+    "errors",
+    "error_file",
+)
+
+
 def shorten(text, length=KEPT_TEXT):
     text = str(text)
     return text if len(text) <= length else text[: length - 1] + "…"
@@ -91,8 +104,13 @@ def record_check(batch, plan):
         for number, messages in listed[:KEPT_ERRORS]
     ]
     if not plan.is_valid:
+        previous = batch.error_file.name
         name = f"{PurePosixPath(batch.original_name).stem or 'roster'}-errors.xlsx"
         batch.error_file.save(name, ContentFile(error_workbook_bytes(plan)), save=False)
+        if previous:
+            # The workbook of an earlier check (the import checks the file again) goes once this is saved.
+            storage = batch.error_file.storage
+            transaction.on_commit(lambda: storage.delete(previous))
 
 
 def upload_roster(school, *, by, uploaded_file):
@@ -116,7 +134,7 @@ def upload_roster(school, *, by, uploaded_file):
         # No batch, no file: nothing of the upload is left in storage.
         batch.file.storage.delete(batch.file.name)
         raise
-    queue(check_batch, batch)
+    queue(check_batch, batch, UNEXPECTED_CHECK_FAILURE)
     return batch
 
 
@@ -141,7 +159,7 @@ def run_check(batch_id):
             batch.rows_done = len(plan.rows)
             if not plan.is_valid:
                 batch.finished_at = timezone.now()
-            batch.save()
+            batch.save(update_fields=[*CHECK_FIELDS, "state", "rows_done", "finished_at"])
             record_event(
                 "students.roster.checked",
                 actor=batch.created_by,
@@ -166,18 +184,18 @@ def confirm_batch(batch, *, by):
             raise StudentError(_("This file has already been imported or has problems."))
         batch.state = ImportBatch.State.QUEUED
         batch.save(update_fields=["state"])
-    queue(import_batch, batch)
+    queue(import_batch, batch, UNEXPECTED_FAILURE)
     return batch
 
 
-def queue(job, batch):
-    """Hand `batch` to a background job; a queue that cannot take it fails the batch at once rather
-    than leaving it waiting for ever."""
+def queue(job, batch, failure):
+    """Hand `batch` to a background job; a queue that cannot take it fails the batch at once, saying
+    `failure`, rather than leaving it waiting for ever."""
     try:
         result = job.enqueue(batch.pk)
     except Exception:
         logger.exception("Roster batch %s could not be queued", batch.pk)
-        fail_batch(batch, message=UNEXPECTED_FAILURE)
+        fail_batch(batch, message=failure)
         return
     ImportBatch.objects.filter(pk=batch.pk).update(task_id=str(result.id)[:64])
 
@@ -231,15 +249,21 @@ def fail_batch(batch, *, message="", plan=None, state=ImportBatch.State.FAILED):
         try:
             with transaction.atomic():
                 record_check(batch, plan)
+                finish(batch, state)
+            return
         except Exception:
             logger.exception("Roster batch %s: the problems could not be recorded", batch.pk)
-            plan, message = None, UNEXPECTED_FAILURE
-    if plan is None:
-        batch.errors = [{"row": 0, "messages": [shorten(message, 1000)]}]
-        batch.summary = {**batch.summary, "errors_total": 1}
+            batch.refresh_from_db()
+            message = UNEXPECTED_FAILURE
+    batch.errors = [{"row": 0, "messages": [shorten(message, 1000)]}]
+    batch.summary = {**batch.summary, "errors_total": 1}
+    finish(batch, state)
+
+
+def finish(batch, state):
     batch.state = state
     batch.finished_at = timezone.now()
-    batch.save()
+    batch.save(update_fields=[*CHECK_FIELDS, "state", "finished_at"])
 
 
 @task()
