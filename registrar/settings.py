@@ -236,4 +236,22 @@ LOGGING = {
 REGISTRAR = {
     # 班额: the most students a class may hold, by stage segment.
     "CLASS_CAPACITY": {"primary": 45, "junior": 50, "senior": 50, "vocational": 50, "special": 12},
+    # Roster workbooks (students/roster/workbooks.py): what a file may hold, checked before it is parsed,
+    # so that any file is read or refused in bounded memory and time. A county's file of 200,000 rows
+    # of the template's 46 columns passes; the parsed sheet costs about 32 bytes a cell of its grid.
+    "ROSTER_MAX_ROWS": 300_000,
+    "ROSTER_MAX_COLUMNS": 256,
+    # Rows × columns of a sheet's grid (and cells written in it).
+    "ROSTER_MAX_CELLS": 12_000_000,
+    # Excel itself holds at most 32,767 characters in a cell.
+    "ROSTER_MAX_CELL_CHARS": 32_767,
+    # The .xlsx archive: its parts, what they unpack to, and how much better than text compresses.
+    "ROSTER_MAX_PARTS": 1_000,
+    "ROSTER_MAX_UNPACKED_BYTES": 1024**3,
+    # xl/sharedStrings.xml is held in memory whole while the file is read.
+    "ROSTER_MAX_SHARED_STRINGS_BYTES": 256 * 1024**2,
+    "ROSTER_MAX_RATIO": 100,
+    # An .xls file is read in a child process with this much memory and CPU time at most.
+    "ROSTER_XLS_MEMORY_BYTES": 480 * 1024**2,
+    "ROSTER_XLS_SECONDS": 30,
 }

@@ -82,6 +82,11 @@ KEY_FIELDS = ("name", "gender", "birth_date", "id_type", "id_number", "ethnicity
 RESIDENT_ID = "1"
 
 
+def sees_own_classes_only(user):
+    """A class teacher who holds no wider school role sees the students of the classes they lead."""
+    return user.has_role(Role.CLASS_TEACHER) and not user.has_role(Role.SCHOOL_REGISTRAR, Role.PRINCIPAL)
+
+
 class StudentQuerySet(ScopedQuerySet):
     def visible_to(self, user):
         if not user.is_authenticated or not user.is_active:
@@ -94,8 +99,7 @@ class StudentQuerySet(ScopedQuerySet):
         # school index instead of being joined to the tree row by row.
         schools = Organisation.objects.filter(path__startswith=user.node.path, kind=NodeKind.SCHOOL)
         visible = self.filter(school__in=schools)
-        # A class teacher who holds no wider school role sees the classes they lead.
-        if user.has_role(Role.CLASS_TEACHER) and not user.has_role(Role.SCHOOL_REGISTRAR, Role.PRINCIPAL):
+        if sees_own_classes_only(user):
             visible = visible.filter(school_class__in=user.classes.all())
         return visible
 
@@ -450,6 +454,7 @@ class ImportBatch(models.Model):
     """One roster file (花名册) imported: who, when, the file as sent, and what came of it."""
 
     class State(models.TextChoices):
+        CHECKING = "checking", _("Being checked")
         INVALID = "invalid", _("Has errors")
         READY = "ready", _("Checked, waiting for confirmation")
         QUEUED = "queued", _("Waiting to be imported")

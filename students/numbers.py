@@ -106,33 +106,88 @@ def _save_number(student, number, *, by, reason):
     return True
 
 
-def _issue_j_number(student, *, by, reason):
-    """The next free J number for the school's region and the birth date.
+class JNumbers:
+    """The one allocator of J numbers: the next free sequence of each prefix (J + region + birth date).
 
-    Without a table of counters, the sequence is the highest J number with the same prefix plus one.
+    Without a table of counters, a prefix's next sequence is the highest issued plus one. The issued
+    sequences are read once per prefix and counted on in memory, so that an import hands out a
+    county's numbers with one query per region (`prepare`) and a registration with one query for its
+    prefix. `note` takes numbers given otherwise (a file's own J numbers), which the next ones must
+    pass. A prefix with every sequence taken is refused with a StudentError.
+    """
+
+    def __init__(self):
+        # prefix -> the highest sequence issued or handed out so far; a prefix is read once.
+        self.highest = {}
+        self.noted = {}
+        self.regions = {}
+
+    def prefix(self, school, birth_date):
+        region = self.regions.get(school.pk)
+        if region is None:
+            region = self.regions[school.pk] = region_code(school)
+        return f"J{region}{birth_date:%Y%m%d}"
+
+    def prepare(self, wanted):
+        """Read the issued sequences of the prefixes of `wanted` ((school, birth date) pairs) at once:
+        one query for a single prefix, else one per region (a region's J numbers are few)."""
+        by_region = {}
+        for school, birth_date in wanted:
+            prefix = self.prefix(school, birth_date)
+            if prefix not in self.highest:
+                by_region.setdefault(prefix[1:7], set()).add(prefix)
+        for region, prefixes in by_region.items():
+            self.read(f"J{region}" if len(prefixes) > 1 else next(iter(prefixes)), prefixes)
+
+    def read(self, start, prefixes):
+        """The highest sequence issued of each of `prefixes`, from the numbers beginning with `start`."""
+        for prefix in prefixes:
+            self.highest[prefix] = 0
+        issued = Student.objects.filter(number__startswith=start).values_list("number", flat=True)
+        for number in issued:
+            prefix = number[:J_PREFIX_LENGTH]
+            if number[J_PREFIX_LENGTH:18].isdigit() and prefix in self.highest:
+                self.highest[prefix] = max(self.highest[prefix], int(number[J_PREFIX_LENGTH:18]))
+
+    def note(self, number):
+        """A J number given otherwise: the ones handed out from now on come after it."""
+        if number.startswith("J") and number[J_PREFIX_LENGTH:18].isdigit():
+            prefix = number[:J_PREFIX_LENGTH]
+            self.noted[prefix] = max(self.noted.get(prefix, 0), int(number[J_PREFIX_LENGTH:18]))
+
+    def forget(self, prefix):
+        """Read `prefix` again next time (another registration may have taken a number meanwhile)."""
+        self.highest.pop(prefix, None)
+
+    def next(self, school, birth_date):
+        prefix = self.prefix(school, birth_date)
+        if prefix not in self.highest:
+            self.read(prefix, [prefix])
+        sequence = max(self.highest[prefix], self.noted.get(prefix, 0)) + 1
+        if sequence > 999:
+            raise StudentError(
+                _("Every J registration number for %(prefix)s is taken. Ask the administrator.")
+                % {"prefix": prefix}
+            )
+        self.highest[prefix] = sequence
+        return j_number(prefix[1:7], birth_date, sequence)
+
+
+def _issue_j_number(student, *, by, reason):
+    """The next free J number for the school's region and the birth date, saved.
+
     Two registrations of children born the same day in the same county may read the same highest
     number at once; the unique constraint on Student.number lets only one of them write it, and the
     other retries in a fresh savepoint, reading the now committed number (on PostgreSQL each
     statement sees what has committed; the losing insert waits for the winner's commit before it
     fails). On SQLite writers are serialised, so the race cannot happen there.
     """
-    prefix = f"J{region_code(student.school)}{student.birth_date:%Y%m%d}"
+    allocator = JNumbers()
     for _attempt in range(ISSUE_ATTEMPTS):
-        highest = (
-            Student.objects.filter(number__startswith=prefix)
-            .order_by("-number")
-            .values_list("number", flat=True)
-            .first()
-        )
-        sequence = int(highest[J_PREFIX_LENGTH:18]) + 1 if highest else 1
-        if sequence > 999:
-            raise StudentError(
-                _("Every J registration number for %(prefix)s is taken. Ask the administrator.")
-                % {"prefix": prefix}
-            )
-        number = j_number(prefix[1:7], student.birth_date, sequence)
+        number = allocator.next(student.school, student.birth_date)
         if _save_number(student, number, by=by, reason=reason):
             return number
+        allocator.forget(number[:J_PREFIX_LENGTH])
     raise StudentError(_("No registration number could be issued just now. Please try again."))
 
 

@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 
 from registrar.approvals import open_request_for
 from registrar.audit import changed_values, record_event, save_changes, stamp
-from registrar.choices import NodeKind
 from registrar.models import Grade, SchoolClass
+from students.duplicates import duplicate_message
 from students.errors import StudentError
 from students.identity import normalise_id_number, normalise_name
 from students.lifecycle import NEW, Event
@@ -104,44 +104,6 @@ def find_live_duplicate(*, id_number, name, gender, birth_date, exclude=None):
     if not (name and gender and birth_date):
         return None
     return live.filter(id_number="", name=name, gender=gender, birth_date=birth_date).first()
-
-
-def _region_name(school):
-    """城市 + 区县 of a school, e.g. 武汉市江岸区 (a 市直 school: the city alone)."""
-    ancestors = school.ancestors()
-    parts = [node.name for node in ancestors if node.kind in (NodeKind.CITY, NodeKind.COUNTY)]
-    return "".join(parts) or (ancestors[0].name if ancestors else "")
-
-
-def duplicate_message(other, user):
-    """Where the other live registration is, said only as far as `user` may see.
-
-    Inside the user's scope: school, grade and class, 学籍号 and status, so they can sort it out.
-    Outside it but in the same province: only the city and county, so they know whose bureau to
-    call. Further away: only that another school holds it.
-    """
-    if user is not None and Student.objects.visible_to(user).filter(pk=other.pk).exists():
-        return _(
-            "%(name)s already holds a live registration at %(school)s, %(grade)s %(class)s "
-            "(registration number %(number)s, %(status)s). One student may hold only one registration."
-        ) % {
-            "name": other.name,
-            "school": other.school.name,
-            "grade": other.grade.name,
-            "class": other.school_class.name,
-            "number": other.number or _("not issued yet"),
-            "status": other.get_status_display(),
-        }
-    user_node = getattr(user, "node", None)
-    if user_node is not None and user_node.path.split("/")[0] == other.school.path.split("/")[0]:
-        return _(
-            "This student already holds a live registration at a school in %(region)s. One student may "
-            "hold only one registration: please contact the education bureau there."
-        ) % {"region": _region_name(other.school)}
-    return _(
-        "This student already holds a live registration at another school. One student may hold only "
-        "one registration: please contact your education bureau."
-    )
 
 
 def _refuse_duplicate(other, user):

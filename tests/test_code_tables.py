@@ -36,7 +36,7 @@ def test_overseas_codes_are_the_standards():
 def test_old_overseas_codes_move_to_the_standards(registrar, county_reviewer, school_class):
     from tests.student_helpers import register
 
-    migration = importlib.import_module("students.migrations.0009_overseas_codes")
+    migration = importlib.import_module("students.migrations.0010_overseas_codes")
     students = [
         register(registrar, school_class, name=name, sequence=n) for n, name in enumerate("甲乙丙丁戊己", 1)
     ]

@@ -84,6 +84,37 @@ def test_students_without_an_id_get_j_numbers_in_sequence(registrar, school_clas
     assert all(is_valid_j_number(student.number) for student in (first, second, other_day))
 
 
+def test_the_allocator_reads_each_region_once_then_counts_on(
+    registrar, school_class, school, tree, django_assert_num_queries
+):
+    birth = birth_for_level(1)
+    taken = register(registrar, school_class, name="甲", id_type="Z", id_number="", birth=birth)
+    register_student(taken, by=registrar)
+    other_school = tree["1420506003"]
+    allocator = numbers.JNumbers()
+    allocator.note(j_number("420102", birth, 5))  # a number a file gives: the next ones pass it
+    wanted = [(school, birth), (school, birth.replace(day=16)), (other_school, birth)]
+    # One query for 420102 (two prefixes), one for 420506's single prefix.
+    with django_assert_num_queries(2):
+        allocator.prepare(wanted)
+    with django_assert_num_queries(0):
+        handed = [allocator.next(school, birth), allocator.next(school, birth.replace(day=16))]
+        handed.append(allocator.next(other_school, birth))
+    assert handed == [
+        j_number("420102", birth, 6),
+        j_number("420102", birth.replace(day=16), 1),
+        j_number("420506", birth, 1),
+    ]
+
+
+def test_a_prefix_with_every_sequence_taken_is_refused(registrar, school_class, school):
+    birth = birth_for_level(1)
+    allocator = numbers.JNumbers()
+    allocator.note(j_number("420102", birth, 999))
+    with pytest.raises(StudentError, match="J42010"):
+        allocator.next(school, birth)
+
+
 def test_a_g_number_held_by_an_old_record_leads_to_a_j_number(registrar, school_class):
     earlier = register(registrar, school_class)
     register_student(earlier, by=registrar)

@@ -36,7 +36,7 @@ from registrar.services import create_class
 from registrar.uploads import clean_photo
 from students import services as student_services
 from students.registration import submit_for_review
-from students.roster import importer
+from students.roster import batches
 from tests.conftest import TREE, make_user, raw_rows
 from tests.correction_helpers import attach, ethnicity_change
 from tests.roster_helpers import pupil, write_file
@@ -79,6 +79,8 @@ OWN_SCHOOL = frozenset({"registrar", "principal"})
 # The reviewers above the schools, ours or another county's.
 ABOVE_SCHOOLS = frozenset({"county_reviewer", "city_reviewer", "province_admin", "outsider_reviewer"})
 STAFF_BUT_TEACHERS = LOGGED_IN - {"class_teacher"}
+ROSTER_FILES = frozenset({"registrar", "county_reviewer", "city_reviewer", "province_admin"})
+OUTSIDERS_SET = frozenset(OUTSIDERS)
 # Reports of our school: its office and the reviewers above it (reports/access.py).
 REPORTERS = REVIEWING
 # The queue board: reviewers above the schools, of our county, city and province.
@@ -127,16 +129,16 @@ MATRIX = {
     ),
     "students:submit_registration": Entry(url_args("student_pk"), get=None, post=REGISTRAR),
     # students: roster files
-    "students:roster_imports": Entry(get=LOGGED_IN, post=LOGGED_IN),
+    # Roster files hold full ID numbers: for registrars and the bureaus, not principals or class
+    # teachers (issue 12, item 4); the list is of the user's own node, so outsiders see theirs.
+    "students:roster_imports": Entry(get=ROSTER_FILES | OUTSIDERS_SET, post=ROSTER_FILES | OUTSIDERS_SET),
     "students:roster_template": Entry(get=LOGGED_IN, post=LOGGED_IN),
     "students:roster_export": Entry(get=LOGGED_IN, post=LOGGED_IN),
     "students:roster_upload": Entry(url_args("school_code"), get=REGISTRAR, post=REGISTRAR),
-    # Anyone whose node covers the school sees its batches, class teachers too (for now: issue 12
-    # asks that batch pages and error workbooks be for registrars only).
-    "students:roster_batch": Entry(url_args("batch_pk"), get=IN, post=IN),
+    "students:roster_batch": Entry(url_args("batch_pk"), get=ROSTER_FILES, post=ROSTER_FILES),
     "students:roster_confirm": Entry(url_args("batch_pk"), get=None, post=REGISTRAR),
-    "students:roster_progress": Entry(url_args("batch_pk"), get=IN, post=IN),
-    "students:roster_errors": Entry(url_args("batch_pk"), get=IN, post=IN),
+    "students:roster_progress": Entry(url_args("batch_pk"), get=ROSTER_FILES, post=ROSTER_FILES),
+    "students:roster_errors": Entry(url_args("batch_pk"), get=ROSTER_FILES, post=ROSTER_FILES),
     # transfers: 学籍异动
     "transfers:list": Entry(get=STAFF_BUT_TEACHERS, post=None),
     "transfers:start": Entry(get=ANY_REGISTRAR, post=None),
@@ -246,7 +248,7 @@ def build_world(tmp_path):
     corrected = enrolled(school_class, name="林更正")
     correction = ethnicity_change(registrar, corrected)
     [correction_evidence] = attach(correction, registrar, EvidenceKind.ID_CARD)
-    batch = importer.upload_roster(school, by=registrar, uploaded_file=roster_file(tmp_path))
+    batch = batches.upload_roster(school, by=registrar, uploaded_file=roster_file(tmp_path))
     return {
         "users": users,
         # What an outsider must never find in a page.

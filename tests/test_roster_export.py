@@ -196,7 +196,8 @@ def test_the_export_view_requires_login(client, db):
 
 
 def test_the_error_workbook_keeps_formula_like_text_as_text(tmp_path, school, school_class):
-    from students.roster.importer import prepare, write_error_workbook
+    from students.roster.error_workbook import write_error_workbook
+    from students.roster.importer import prepare
 
     row = pupil(1, 现住址="=1+1", 民族="火星族")
     plan = prepare(write_file(tmp_path / "in.xlsx", [row]), scope=school)

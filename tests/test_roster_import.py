@@ -8,10 +8,12 @@ from django.test.utils import CaptureQueriesContext
 
 from registrar.models import AuditEvent, SchoolClass
 from registrar.services import create_class
+from students.duplicates import duplicate_message
 from students.models import Guardian, ImportBatch, Status, StatusEvent, Student
-from students.roster.importer import RosterInvalid, commit, prepare, write_error_workbook
+from students.roster.error_workbook import write_error_workbook
+from students.roster.importer import commit, prepare
 from students.roster.reader import read_roster
-from students.roster.validate import NEW, UNCHANGED, UPDATE
+from students.roster.validate import NEW, UNCHANGED, UPDATE, RosterInvalid
 from tests.roster_helpers import birth_for, pupil, pupil_without_id, resident_id, write_file
 
 
@@ -101,6 +103,28 @@ def test_registering_directly_issues_numbers(roster, import_file, school_class):
     assert second.number.startswith(f"J420102{second.birth_date:%Y%m%d}001")
     assert first.status == second.status == Status.ENROLLED
     assert first.status_events.get().approved_by is not None
+
+
+def test_the_import_and_a_registration_share_one_j_allocator(roster, import_file, registrar, school_class):
+    """A J number issued by a registration, then the import's, then a registration's again: in sequence."""
+    from students.numbers import issue_number, j_number
+    from students.services import create_student
+    from tests.student_helpers import guardian_data, student_data
+
+    birth = birth_for(1, day=3)
+
+    def registered_without_id(name):
+        data = student_data(school_class, name=name, birth=birth, id_type="Z", id_number="")
+        student = create_student(
+            by=registrar, school=school_class.grade.school, data=data, guardians=[guardian_data()]
+        )
+        return issue_number(student, by=registrar)
+
+    first = registered_without_id("甲乙")
+    import_file(roster(pupil_without_id(2, 出生日期=birth.isoformat())), register=True)
+    imported = Student.objects.get(name=pupil_without_id(2)["姓名"]).number
+    last = registered_without_id("丙丁")
+    assert [first, imported, last] == [j_number("420102", birth, sequence) for sequence in (1, 2, 3)]
 
 
 def test_a_number_in_the_file_is_kept(roster, import_file, school_class):
@@ -294,6 +318,36 @@ def test_a_student_of_another_school_is_refused_and_the_school_named(
     assert other_school.name not in message
     plan = prepare(roster(pupil(1)), scope=school, by=None)
     assert other_school.name in only_problem(plan)
+
+
+@pytest.mark.parametrize(
+    "persona", ["registrar", "county_reviewer", "outsider_reviewer", "province_admin", None]
+)
+def test_the_import_says_what_a_registration_says_of_a_student_elsewhere(
+    request, roster, school, other_school, school_class, persona
+):
+    """One message, as far as the reader may see, whichever path finds the other registration."""
+    create_class(other_school.grades.get(level=1), by=None, name="1班")
+    commit(prepare(roster(pupil(1)), scope=other_school), by=None, register=True)
+    user = request.getfixturevalue(persona) if persona else None
+    plan = prepare(roster(pupil(1)), scope=school, by=user)
+    assert only_problem(plan) == duplicate_message(Student.objects.get(), user)
+
+
+def test_students_elsewhere_cost_no_query_per_row(roster, school, other_school, school_class, registrar):
+    school_class.capacity = 50
+    school_class.save()
+    create_class(other_school.grades.get(level=1), by=None, name="1班")
+    commit(prepare(roster(*[pupil(n) for n in range(1, 41)]), scope=other_school), by=None, register=True)
+
+    def queries(count):
+        path = roster(*[pupil(n) for n in range(1, count + 1)])
+        with CaptureQueriesContext(connection) as captured:
+            plan = prepare(path, scope=school, by=registrar)
+        assert len(problems(plan)) == count
+        return len(captured)
+
+    assert queries(4) == queries(40)
 
 
 def test_a_grade_the_school_does_not_teach(roster, school, school_class, registrar):

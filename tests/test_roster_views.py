@@ -6,10 +6,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.urls import reverse
 
 from registrar.models import AuditEvent
-from students.models import ImportBatch, Status, Student
+from students.models import Guardian, ImportBatch, Status, Student
+from students.roster import batches, writing
 from tests.roster_helpers import pupil, write_file
 
 
@@ -158,6 +160,80 @@ def test_a_file_that_became_invalid_before_the_import_fails_cleanly(
     assert not Student.objects.exists()
 
 
+def confirm_and_reload(client, batch):
+    client.post(reverse("students:roster_confirm", args=[batch.pk]))
+    batch.refresh_from_db()
+    return batch
+
+
+def test_a_job_that_fails_unexpectedly_ends_failed_with_a_plain_reason(
+    client_for, registrar, uploaded, monkeypatch, caplog
+):
+    def broken(writer, rows=None):
+        raise RuntimeError("secret detail of the failure")
+
+    monkeypatch.setattr(writing.Writer, "write_new", broken)
+    client = client_for(registrar)
+    batch = confirm_and_reload(client, uploaded)
+    assert batch.state == ImportBatch.State.FAILED and batch.finished_at
+    assert batch.errors == [{"row": 0, "messages": [str(batches.UNEXPECTED_FAILURE)]}]
+    assert not Student.objects.exists()
+    assert not AuditEvent.objects.filter(action="students.roster.imported").exists()
+    assert "secret detail of the failure" in caplog.text
+    page = client.get(batch.get_absolute_url()).content.decode()
+    assert str(batches.UNEXPECTED_FAILURE) in page and "secret detail" not in page
+    assert "roster-progress.js" not in page
+    data = client.get(reverse("students:roster_progress", args=[batch.pk])).json()
+    assert (data["state"], data["finished"]) == ("failed", True)
+
+
+def test_a_database_error_in_the_middle_of_the_write_leaves_nothing(
+    client_for, registrar, uploaded, monkeypatch
+):
+    """The students are inserted, then the copying of their history rows fails in the database."""
+    from students.roster import bulk
+
+    def failing_copies(statements):
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO no_such_table (id) VALUES (1)")
+
+    monkeypatch.setattr(bulk, "execute_all", failing_copies)
+    client = client_for(registrar)
+    batch = confirm_and_reload(client, uploaded)
+    assert batch.state == ImportBatch.State.FAILED
+    assert batch.errors[0]["messages"] == [str(batches.UNEXPECTED_FAILURE)]
+    assert not Student.objects.exists() and not Guardian.objects.exists()
+    assert client.get(reverse("students:roster_progress", args=[batch.pk])).json()["finished"] is True
+
+
+def test_a_job_that_cannot_be_queued_fails_at_once(client_for, registrar, uploaded, monkeypatch):
+    from django_tasks.backends.immediate import ImmediateBackend
+
+    def refuse(*args, **kwargs):
+        raise ConnectionError("queue down")
+
+    monkeypatch.setattr(ImmediateBackend, "enqueue", refuse)
+    batch = confirm_and_reload(client_for(registrar), uploaded)
+    assert batch.state == ImportBatch.State.FAILED
+    assert not Student.objects.exists()
+
+
+def test_an_upload_the_queue_cannot_take_fails_and_keeps_its_file(
+    client_for, registrar, school, school_class, workbook, monkeypatch
+):
+    from django_tasks.backends.immediate import ImmediateBackend
+
+    def refuse(*args, **kwargs):
+        raise ConnectionError("queue down")
+
+    monkeypatch.setattr(ImmediateBackend, "enqueue", refuse)
+    client_for(registrar).post(upload_url(school), {"file": workbook(pupil(1))})
+    batch = ImportBatch.objects.get()
+    assert batch.state == ImportBatch.State.FAILED
+    assert batch.errors[0]["messages"] == [str(batches.UNEXPECTED_CHECK_FAILURE)]
+    assert Path(batch.file.path).is_file()
+
+
 @pytest.mark.parametrize(
     ("persona", "status"), [("principal", 403), ("outsider", 404), ("county_reviewer", 403)]
 )
@@ -193,6 +269,81 @@ def test_batches_are_visible_in_scope_only(client_for, uploaded, county_reviewer
         client_for(outsider).get(reverse("students:roster_progress", args=[uploaded.pk])).status_code == 404
     )
     assert client_for(outsider).get(reverse("students:roster_errors", args=[uploaded.pk])).status_code == 404
+
+
+@pytest.fixture
+def invalid_batch(client_for, registrar, school, school_class, workbook):
+    client_for(registrar).post(upload_url(school), {"file": workbook(pupil(1), pupil(2, 民族="火星族"))})
+    batch = ImportBatch.objects.get()
+    assert batch.state == ImportBatch.State.INVALID and batch.error_file
+    return batch
+
+
+def batch_urls(batch):
+    return [
+        batch.get_absolute_url(),
+        reverse("students:roster_progress", args=[batch.pk]),
+        reverse("students:roster_errors", args=[batch.pk]),
+    ]
+
+
+@pytest.mark.parametrize("persona", ["class_teacher", "principal"])
+def test_batches_and_their_error_workbooks_are_not_for_class_teachers_or_principals(
+    client_for, request, invalid_batch, persona
+):
+    """The file holds every pupil's full ID number and the guardians' IDs and phones."""
+    client = client_for(request.getfixturevalue(persona))
+    for url in batch_urls(invalid_batch):
+        assert client.get(url).status_code == 403
+    assert client.get(reverse("students:roster_imports")).status_code == 403
+    assert not AuditEvent.objects.filter(action="students.roster.error_workbook_downloaded").exists()
+
+
+def test_a_class_teacher_of_another_school_gets_404(client_for, invalid_batch, other_school):
+    from registrar.services import create_class
+    from tests.conftest import make_user
+
+    teacher = make_user("teacher_elsewhere", other_school, ["class_teacher"])
+    teacher.classes.add(create_class(other_school.grades.get(level=1), by=None, name="1班"))
+    client = client_for(teacher)
+    for url in batch_urls(invalid_batch):
+        assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("persona", ["registrar", "county_reviewer"])
+def test_downloading_the_error_workbook_is_logged_with_its_rows(client_for, request, invalid_batch, persona):
+    user = request.getfixturevalue(persona)
+    response = client_for(user).get(reverse("students:roster_errors", args=[invalid_batch.pk]))
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(BytesIO(b"".join(response.streaming_content))).worksheets[0]
+    rows = len(list(sheet.iter_rows(min_row=2)))
+    event = AuditEvent.objects.get(action="students.roster.error_workbook_downloaded")
+    assert (event.actor, event.object_id, event.node, event.data["rows"]) == (
+        user,
+        str(invalid_batch.pk),
+        invalid_batch.node,
+        rows,
+    )
+    assert rows == 1
+
+
+def test_a_class_teacher_exports_only_their_class_and_it_is_logged(
+    client_for, registrar, class_teacher, school, school_class, workbook
+):
+    from registrar.services import create_class
+
+    other = create_class(school_class.grade, by=None, name="2班")
+    upload = workbook(pupil(1), pupil(2), pupil(3, 班级=other.name))
+    client = client_for(registrar)
+    client.post(upload_url(school), {"file": upload})
+    client.post(reverse("students:roster_confirm", args=[ImportBatch.objects.get().pk]))
+    assert Student.objects.count() == 3
+    response = client_for(class_teacher).get(reverse("students:roster_export"))
+    sheet = openpyxl.load_workbook(BytesIO(b"".join(response.streaming_content))).worksheets[0]
+    names = sorted(row[2] for row in sheet.iter_rows(min_row=2, values_only=True))
+    assert names == sorted([pupil(1)["姓名"], pupil(2)["姓名"]])
+    event = AuditEvent.objects.get(action="students.roster.exported")
+    assert (event.actor, event.data["rows"]) == (class_teacher, 2)
 
 
 def test_the_list_of_imports(client_for, registrar, outsider, uploaded, school):

@@ -1,4 +1,6 @@
-// Roster import progress: ask the server every second how far the import is; reload when it ends.
+// Roster import progress: ask the server every second how far the batch is; reload when it ends.
+// Polling stops for good once the batch is finished (the page is then reloaded without this script)
+// and when the server answers that the batch is not ours to see (4xx); a server error is retried.
 (function () {
   "use strict";
   var box = document.getElementById("batch-progress");
@@ -8,12 +10,20 @@
   var state = document.getElementById("batch-state");
   function poll() {
     fetch(box.getAttribute("data-url"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
-      .then(function (response) { return response.json(); })
+      .then(function (response) {
+        if (response.status >= 400 && response.status < 500) { return null; }
+        if (!response.ok) { throw new Error(response.statusText); }
+        return response.json();
+      })
       .then(function (data) {
+        if (data === null) { return; }
         if (data.finished) { window.location.reload(); return; }
-        bar.max = data.total || 1;
-        bar.value = data.done;
-        text.textContent = data.done + " / " + data.total;
+        // While a file is first checked its size is not known yet: the bar stays indeterminate.
+        if (data.total) {
+          bar.max = data.total;
+          bar.value = data.done;
+        }
+        text.textContent = data.total ? data.done + " / " + data.total : String(data.done);
         state.textContent = data.state_display;
         window.setTimeout(poll, 1000);
       })

@@ -9,5 +9,6 @@ register_actions(
         "students.roster.checked": _("Roster checked"),
         "students.roster.imported": _("Roster imported"),
         "students.roster.exported": _("Roster exported"),
+        "students.roster.error_workbook_downloaded": _("Roster error workbook downloaded"),
     }
 )

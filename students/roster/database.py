@@ -13,9 +13,9 @@ from datetime import date
 from django.db.models import Count
 from django.utils.translation import gettext as _
 
-from registrar.choices import NodeKind
-from registrar.models import Grade, Organisation, SchoolClass, default_capacity
+from registrar.models import Grade, SchoolClass, default_capacity
 from students import codes
+from students.duplicates import DuplicateMessages
 from students.models import KEY_FIELDS, LIVE_STATUSES, LOCKED_STATUSES, Guardian, Status, Student
 from students.roster.bulk import any_of
 from students.roster.template import BY_KEY, GRADE_LABELS, GUARDIAN_FIELDS
@@ -46,8 +46,6 @@ EXISTING_FIELDS = (
     "school_id",
     "grade_id",
     "school_class_id",
-    "school__name",
-    "school__path",
     "grade__level",
     "school_class__name",
     *KEY_FIELDS,
@@ -106,60 +104,6 @@ def find_existing(plan, rows):
             found = record(values)
             by_person[(found["name"], found["gender"], found["birth_date"])].append(found)
     return by_number, by_id, by_person
-
-
-def school_phrase(existing, user):
-    """The other school by name if the user may see it; else only that it is outside their area."""
-    if sees(user, existing["school__path"]):
-        return existing["school__name"]
-    return _("a school outside your area")
-
-
-def sees(user, path):
-    """Whether `user` may see the node at `path` (the command line, `user` None, sees everything)."""
-    return user is None or user.is_superuser or bool(user.node_id and path.startswith(user.node.path))
-
-
-def region_names(existing_records):
-    """City and county names of the schools of `existing_records`, in one query."""
-    codes = {code for found in existing_records for code in found["school__path"].strip("/").split("/")[1:-1]}
-    return dict(
-        Organisation.objects.filter(code__in=codes)
-        .exclude(kind=NodeKind.TOWNSHIP)
-        .values_list("code", "name")
-    )
-
-
-def duplicate_message(found, user, names):
-    """Where the other live registration is, said only as far as `user` may see (as the student pages say it).
-
-    Inside the user's scope: school, grade, class, 学籍号 and status. In the same province: only the
-    city and county, so they know whose bureau to call. Further away: only that another school holds it.
-    """
-    path = found["school__path"]
-    if sees(user, path):
-        return _(
-            "%(name)s already holds a live registration at %(school)s, %(grade)s %(class)s "
-            "(registration number %(number)s, %(status)s). One student may hold only one registration."
-        ) % {
-            "name": found["name"],
-            "school": found["school__name"],
-            "grade": GRADE_LABELS.get(found["grade__level"], ""),
-            "class": found["school_class__name"],
-            "number": found["number"] or _("not issued yet"),
-            "status": Status(found["status"]).label,
-        }
-    codes = path.strip("/").split("/")
-    if user.node_id and user.node.path.split("/")[0] == codes[0]:
-        region = "".join(names.get(code, "") for code in codes[1:-1])
-        return _(
-            "This student already holds a live registration at a school in %(region)s. One student may "
-            "hold only one registration: please contact the education bureau there."
-        ) % {"region": region}
-    return _(
-        "This student already holds a live registration at another school. One student may hold only "
-        "one registration: please contact your education bureau."
-    )
 
 
 def check_database(plan):
@@ -227,6 +171,7 @@ class DatabaseChecker:
         )
         self.levels = {pk: set(school.grade_levels()) for pk, school in schools.items()}
         self.class_keys = {}
+        self.duplicates = DuplicateMessages(plan.by)
 
     def place_rows(self, rows):
         plan = self.plan
@@ -284,10 +229,12 @@ class DatabaseChecker:
     def match_rows(self, rows):
         plan = self.plan
         by_number, by_id, by_person = find_existing(plan, rows)
-        found = [*by_number.values(), *[f for group in (*by_id.values(), *by_person.values()) for f in group]]
-        self.region_names = region_names(
-            [f for f in found if f.is_live and not sees(plan.by, f["school__path"])]
-        )
+        # The schools of the students found, for the messages about registrations elsewhere (each
+        # school is read once per file).
+        found = {found["school_id"] for found in by_number.values()}
+        for group in (*by_id.values(), *by_person.values()):
+            found.update(record["school_id"] for record in group)
+        self.duplicates.prepare(found)
         for row in rows:
             if row.school is None:
                 continue
@@ -345,7 +292,6 @@ class DatabaseChecker:
 
     def match(self, row, by_number, by_id, by_person):
         plan = self.plan
-        user = plan.by
         school = row.school
         number = plan.value(row, "number")
         id_number = plan.value(row, "id_number")
@@ -362,7 +308,7 @@ class DatabaseChecker:
                         "The registration number %(number)s belongs to a student of %(school)s. A student "
                         "coming from another school comes in by transfer (转学)."
                     )
-                    % {"number": number, "school": school_phrase(found, user)},
+                    % {"number": number, "school": self.duplicates.school(found)},
                 )
                 return None
         candidates = by_id.get(id_number, []) if id_number else []
@@ -389,7 +335,7 @@ class DatabaseChecker:
             add_db(
                 row,
                 ("id_number",) if id_number else ("name", "gender", "birth_date"),
-                duplicate_message(elsewhere[0], user, self.region_names),
+                self.duplicates.message(elsewhere[0]),
             )
             return None
         return own

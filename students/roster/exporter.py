@@ -19,6 +19,7 @@ from openpyxl.utils import get_column_letter
 from registrar.audit import record_event
 from registrar.choices import Segment
 from students import codes
+from students.filters import RosterFilterForm, roster_queryset
 from students.models import Guardian
 from students.roster.template import COLUMNS, GRADE_LABELS, TEXT_FORMAT, Kind
 
@@ -125,8 +126,6 @@ def write_roster(students, target):
 
 def export_queryset(user, params):
     """The students the roster page shows for these GET parameters (school, grade, class, status, q)."""
-    from students.filters import RosterFilterForm, roster_queryset
-
     form = RosterFilterForm(params or None, user=user)
     students = form.filter(roster_queryset(user))
     # A filter that cannot be applied exports nothing rather than more than was asked for.
@@ -148,8 +147,6 @@ def filter_problems(user, params):
 
 
 def describe_filter(user, params):
-    from students.filters import RosterFilterForm
-
     form = RosterFilterForm(params or None, user=user)
     form.is_valid()
     return form.describe() or _("all students you may see")

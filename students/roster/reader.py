@@ -1,28 +1,30 @@
-"""Reading the roster workbooks offices send (xlsx, xls, ods) with python-calamine.
+"""Reading the roster workbooks offices send (.xlsx, .xls) with python-calamine, once workbooks.py has
+checked that the file is one and within the limits (an .xls is read by legacy.py).
 
 The header row is found by its column names, anywhere in the first rows (title rows above it are
 common); columns may come in any order, and columns we do not know are reported, not refused.
 """
 
+import logging
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.utils.translation import gettext as _
-from python_calamine import CalamineError, CalamineWorkbook
+from python_calamine import CalamineWorkbook
 
-from students.errors import StudentError
+from students.roster.legacy import read_xls
 from students.roster.template import COLUMNS, REQUIRED_KEYS
+from students.roster.workbooks import XLS, Limits, RosterFileError, check_workbook, damaged
+from students.roster.xls_child import first_sheet
+
+logger = logging.getLogger(__name__)
 
 # The header must be within this many rows from the top.
 HEADER_SEARCH_ROWS = 30
 # A row with at least this many known column names is the header.
 HEADER_MIN_MATCHES = 3
 HEADER_NOISE = str.maketrans("", "", " \t\r\n*★※")
-
-
-class RosterFileError(StudentError):
-    """The file as a whole cannot be read: not a workbook, no header, required columns missing."""
 
 
 def header_key(text):
@@ -86,27 +88,31 @@ class RosterSheet:
             yield number, cells
 
 
-def open_workbook(source):
+def open_sheet(source):
+    """The sheet to read: the first visible worksheet, once the file has passed workbooks.py."""
     if not hasattr(source, "read") and not Path(source).is_file():
         raise RosterFileError(_("No such file: %(file)s") % {"file": source})
+    limits = Limits.current()
+    if check_workbook(source, limits) == XLS:
+        return read_xls(source, limits)
     try:
         if hasattr(source, "read"):
             source.seek(0)
-            return CalamineWorkbook.from_filelike(source)
-        return CalamineWorkbook.from_path(str(source))
-    except (CalamineError, OSError, ValueError) as error:
-        raise RosterFileError(
-            _("The file is not an Excel workbook (.xlsx or .xls) that can be read: %(error)s")
-            % {"error": error}
-        ) from error
-
-
-def first_sheet(workbook):
-    """The first visible worksheet: templates keep their code lists in a hidden sheet after it."""
-    for metadata in workbook.sheets_metadata:
-        if str(metadata.visible).endswith("Visible") and str(metadata.typ).endswith("WorkSheet"):
-            return workbook.get_sheet_by_name(metadata.name)
-    return workbook.get_sheet_by_index(0)
+            workbook = CalamineWorkbook.from_filelike(source)
+        elif Path(source).suffix.lower() == ".xlsx":
+            workbook = CalamineWorkbook.from_path(str(source))
+        else:
+            # calamine picks its reader by the name's extension; this is an .xlsx whatever it is called.
+            with open(source, "rb") as handle:
+                workbook = CalamineWorkbook.from_filelike(handle)
+        return first_sheet(workbook)
+    except BaseException as error:
+        # calamine's errors, and its panics (PanicException derives from BaseException): the file is
+        # damaged; the library's own words go to the log, not to the page.
+        if not isinstance(error, Exception) and type(error).__name__ != "PanicException":
+            raise
+        logger.info("Roster workbook refused as damaged: %r", error)
+        raise damaged() from error
 
 
 def _numbered(sheet):
@@ -117,11 +123,7 @@ def _numbered(sheet):
 
 def read_roster(source):
     """Open `source` (a path or a binary file) and find its header row; raises RosterFileError."""
-    workbook = open_workbook(source)
-    try:
-        sheet = first_sheet(workbook)
-    except (CalamineError, ValueError) as error:
-        raise RosterFileError(_("The workbook has no sheet that can be read.")) from error
+    sheet = open_sheet(source)
     rows = _numbered(sheet)
     for number, cells in rows:
         if number > HEADER_SEARCH_ROWS:

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from registrar.choices import NodeKind
 from registrar.models import Grade, Organisation, SchoolClass
+from students.errors import StudentError
 from students.models import KEY_FIELDS
 from students.roster.normalise import CellError, converter_for, empty_value
 from students.roster.template import BY_KEY, COLUMNS, GRADE_LABELS, GUARDIAN_FIELDS
@@ -158,6 +159,19 @@ class Plan:
         listed = [(0, list(self.file_errors))] if self.file_errors else []
         listed += [(row.number, [problem.message for problem in row.problems]) for row in self.invalid_rows]
         return listed
+
+
+class RosterInvalid(StudentError):
+    """The file has problems: nothing was written. `plan` holds every row's problems."""
+
+    def __init__(self, plan):
+        self.plan = plan
+        invalid = len(plan.invalid_rows)
+        if plan.file_errors:
+            message = " ".join(plan.file_errors)
+        else:
+            message = _("%(count)d rows have problems; nothing was imported.") % {"count": invalid}
+        super().__init__(message)
 
 
 def add(row, keys, message):

@@ -1,8 +1,9 @@
 """Roster pages: the template, upload → preview → confirm → progress → result, and the export.
 
 Only the school's 学籍管理员 imports (a county-wide import is the administrator's command line);
-anyone whose node covers the school may look at its import batches. Files are streamed after the
-access check, never served by URL.
+the school's 学籍管理员 and the bureaus whose node covers the school may look at its import batches
+(not class teachers nor principals: the files hold full ID numbers). Files are streamed after the
+access check, never served by URL; a download of an error workbook is logged.
 """
 
 import io
@@ -15,19 +16,25 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from registrar.access import get_school_for, require_role
+from registrar.audit import record_event
 from registrar.choices import Role
 from students.errors import StudentError
 from students.models import ImportBatch
-from students.roster import exporter, importer
+from students.roster import batches as roster_batches
+from students.roster import exporter
 from students.roster.forms import RosterUploadForm
 from students.roster.template import write_template
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# Rows of errors shown on the page; the error workbook holds every one.
-ERRORS_SHOWN = 500
 
 
-def get_batch_for(user, pk, *, roles=()):
+# Import batches and their error workbooks hold the file's full ID numbers, guardians' IDs and phones:
+# they are for the school's registrar and the bureaus above, not for class teachers or principals.
+BATCH_ROLES = (Role.SCHOOL_REGISTRAR, Role.COUNTY_REVIEWER, Role.CITY_REVIEWER, Role.PROVINCE_ADMIN)
+ERRORS_DOWNLOADED = "students.roster.error_workbook_downloaded"
+
+
+def get_batch_for(user, pk, *, roles=BATCH_ROLES):
     batch = get_object_or_404(
         ImportBatch.objects.visible_to(user).select_related("node", "created_by"), pk=pk
     )
@@ -64,6 +71,7 @@ def export(request):
 
 
 def batches(request):
+    require_role(request.user, BATCH_ROLES)
     node = request.user.node
     can_upload = node is not None and node.is_school and request.user.has_role(Role.SCHOOL_REGISTRAR)
     listed = ImportBatch.objects.visible_to(request.user).select_related("node", "created_by")[:100]
@@ -80,7 +88,9 @@ def upload(request, code):
     form = RosterUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            batch = importer.upload_roster(school, by=request.user, uploaded_file=form.cleaned_data["file"])
+            batch = roster_batches.upload_roster(
+                school, by=request.user, uploaded_file=form.cleaned_data["file"]
+            )
         except StudentError as error:
             form.add_error(None, error.message)
         else:
@@ -95,7 +105,7 @@ def batch(request, pk):
         and request.user.has_role(Role.SCHOOL_REGISTRAR)
         and request.user.node_id == batch.node_id
     )
-    errors = batch.errors[:ERRORS_SHOWN]
+    errors = batch.errors
     return render(
         request,
         "students/roster/batch.html",
@@ -104,10 +114,10 @@ def batch(request, pk):
             "node": batch.node,
             "can_confirm": can_confirm,
             "errors": errors,
-            "errors_hidden": len(batch.errors) - len(errors),
+            "errors_hidden": batch.summary.get("errors_total", len(errors)) - len(errors),
             "sample": batch.summary.get("sample", []),
             "warnings": batch.summary.get("warnings", []),
-            "in_progress": batch.state in (ImportBatch.State.QUEUED, ImportBatch.State.RUNNING),
+            "in_progress": not batch.is_finished and batch.state != ImportBatch.State.READY,
         },
     )
 
@@ -116,7 +126,7 @@ def batch(request, pk):
 def confirm(request, pk):
     batch = get_batch_for(request.user, pk, roles=[Role.SCHOOL_REGISTRAR])
     try:
-        importer.confirm_batch(batch, by=request.user)
+        roster_batches.confirm_batch(batch, by=request.user)
     except StudentError as error:
         messages.error(request, error.message)
     return redirect(batch)
@@ -143,5 +153,12 @@ def errors(request, pk):
         handle = batch.error_file.open("rb")
     except FileNotFoundError as error:
         raise Http404 from error
+    # Full ID numbers leave the system: who, when, which file and how many rows.
+    record_event(
+        ERRORS_DOWNLOADED,
+        actor=request.user,
+        obj=batch,
+        rows=batch.summary.get("error_file_rows", batch.invalid_count),
+    )
     stem = (batch.original_name.rsplit(".", 1)[0] or "roster")[:100]
     return _xlsx(handle, _("%(name)s-errors.xlsx") % {"name": stem})

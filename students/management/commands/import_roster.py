@@ -5,14 +5,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from registrar.errors import DomainError
 from registrar.models import Organisation
-from students.roster.importer import (
-    RosterInvalid,
-    import_file,
-    prepare,
-    write_error_workbook,
-)
-from students.roster.validate import NEW, UNCHANGED, UPDATE
+from students.roster.error_workbook import write_error_workbook
+from students.roster.importer import import_file, prepare
+from students.roster.validate import NEW, UNCHANGED, UPDATE, RosterInvalid
 
 # Problems printed on the terminal; the error workbook holds them all.
 SHOWN_PROBLEMS = 30
@@ -55,6 +52,8 @@ class Command(BaseCommand):
                 )
         except RosterInvalid as error:
             self.report_problems(error.plan, errors)
+            raise CommandError(error.message, returncode=1) from error
+        except DomainError as error:
             raise CommandError(error.message, returncode=1) from error
         for warning in plan.warnings:
             self.stderr.write(warning)

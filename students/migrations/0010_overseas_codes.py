@@ -28,7 +28,7 @@ def to_old(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("students", "0008_status_event_event"),
+        ("students", "0009_importbatch_checking"),
     ]
 
     operations = [migrations.RunPython(to_standard, to_old)]
