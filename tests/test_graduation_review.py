@@ -2,11 +2,7 @@
 the city (senior) or the county, students taken out, the last approval writing status, certificate
 number and lock in one transaction."""
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 import pytest
-import time_machine
 from django.core.exceptions import PermissionDenied
 
 from graduation import services
@@ -15,25 +11,14 @@ from graduation.models import Certificate, Entry, Outcome
 from registrar import approvals
 from registrar.models import ApprovalState
 from students.models import Status, StatusEvent
-from tests.graduation_helpers import load_results, proposed_and_submitted, run_list, senior_results
+from tests.graduation_helpers import load_results, proposed_and_submitted, run_list
 
 pytest_plugins = ["tests.graduation_fixtures"]
 
-SEASON = datetime(2026, 6, 5, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-
 
 @pytest.fixture(autouse=True)
-def _season():
-    with time_machine.travel(SEASON, tick=False):
-        yield
-
-
-@pytest.fixture
-def loaded(high_school, hs_registrar, seniors):
-    first, second, third = seniors
-    rows = senior_results([first, second]) + senior_results([third], credits=120)[1:]
-    load_results(high_school, rows, by=hs_registrar)
-    return seniors
+def _season(season):
+    """Every test in the graduation season (tests/graduation_fixtures.py)."""
 
 
 def test_the_proposal_takes_the_eligible_to_graduation_and_the_others_to_completion(
