@@ -60,7 +60,7 @@ def document_columns(document):
         _("No."),
         _("School"),
         _("Class"),
-        _("Name"),
+        _("Full name"),
         _("Sex"),
         _("Registration number"),
         _("Certificate"),
@@ -109,7 +109,7 @@ def audit_columns():
     return [
         _("School"),
         _("Class"),
-        _("Name"),
+        _("Full name"),
         _("Registration number"),
         _("Status"),
         _("Verdict"),

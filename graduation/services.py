@@ -93,16 +93,23 @@ def propose_list(school, *, by, segment, on=None):
     rows = [row for row in rows if not row.listed]
     if not rows:
         raise GraduationError(_("No student can be proposed: the audit finds none eligible or completing."))
+    year = graduation_year(on)
+    label = _("%(school)s %(year)s %(stage)s graduation list (%(count)s students)") % {
+        "school": school.name,
+        "year": year,
+        "stage": Segment(segment).label,
+        "count": len(rows),
+    }
     approval = approvals.create_request(
         LIST_KIND,
         by=by,
         school=school,
-        subject_label=_("%(school)s graduation list") % {"school": school.name},
+        subject_label=label,
         context={"segment": segment},
         subject_key=list_key(school, segment),
     )
     graduation_list = GraduationList(
-        approval=approval, school=school, segment=segment, year=graduation_year(on), created_by=by
+        approval=approval, school=school, segment=segment, year=year, created_by=by
     )
     stamp(graduation_list, by=by)
     graduation_list.save()

@@ -118,8 +118,9 @@ def home(request):
 @require_GET
 def template_download(request, code):
     school = get_school_for(request.user, code, roles=REGISTRAR)
-    segment = request.GET.get("segment", "")
-    if segment not in services.graduating_segments(school):
+    segments = services.graduating_segments(school)
+    segment = request.GET.get("segment", "") or (segments[0] if segments else "")
+    if segment not in segments:
         raise Http404
     workbook = importer.build_template(services.province_of(school), segment)
     response = HttpResponse(content_type=XLSX)
@@ -326,7 +327,6 @@ def list_entries(request, pk):
         request,
         "graduation/list.html",
         _list_context(request, graduation_list, entries_form=form),
-        status=400,
     )
 
 
@@ -352,9 +352,7 @@ def list_add(request, pk):
             else:
                 messages.success(request, _("%(name)s was added to the list.") % {"name": student.name})
                 return redirect(graduation_list)
-    return render(
-        request, "graduation/list.html", _list_context(request, graduation_list, add_form=form), status=400
-    )
+    return render(request, "graduation/list.html", _list_context(request, graduation_list, add_form=form))
 
 
 def _entry(graduation_list, entry_pk):

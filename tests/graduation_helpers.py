@@ -88,4 +88,37 @@ def proposed_and_submitted(school, registrar, *, segment="senior"):
     return graduation_list
 
 
+def graduation_world(school, users):
+    """For the permission matrix: at `school`, a graduated pupil (list approved, certificate, a
+    reversal in draft), a second pupil on a draft list, and a refused results file."""
+    from graduation import aftercare
+    from graduation.models import CaseKind
+
+    registrar = users["registrar"]
+    sixth = class_of(school, 6)
+    graduate_candidate(sixth, name="毕业甲", registrar=registrar, enrolled_on=date(2019, 9, 1))
+    approved = proposed_and_submitted(school, registrar, segment="primary")
+    run_list(approved, [users["principal"], users["county_reviewer"]])
+    certificate = approved.entries.get().certificate
+    case = aftercare.start_case(CaseKind.REVERSAL, certificate, by=registrar, reason="误操作")
+    graduate_candidate(sixth, name="毕业乙", registrar=registrar, enrolled_on=date(2019, 9, 1))
+    draft = services.propose_list(school, by=registrar, segment="primary")
+    refused = importer.import_results(
+        school,
+        workbook_bytes([["学籍号", "姓名"], ["G1", "无名"]]),
+        by=registrar,
+        province=province_of(school),
+        segment="primary",
+    )
+    return {
+        "graduation_list_pk": draft.pk,
+        "entry_pk": draft.entries.get().pk,
+        "certificate_pk": certificate.pk,
+        "case_kind": CaseKind.REVERSAL.value,
+        "case_pk": case.pk,
+        "results_import_pk": refused.pk,
+        "graduation_secrets": ["毕业甲", "毕业乙"],
+    }
+
+
 __all__ = ["class_of"]
