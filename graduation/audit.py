@@ -15,9 +15,10 @@ from django.utils import timezone
 from graduation.models import Check, Entry, Result
 from graduation.rules import Facts, Judgement, Verdict, effective_rules, judge, segment_years
 from registrar.calendar import is_graduating_level
-from registrar.choices import NodeKind
+from registrar.choices import OPEN_STATES, NodeKind
 from registrar.models import ApprovalRequest, Grade, Organisation
 from students.models import ProblemKind, ProblemRecord, Status, Student
+from students.services import subject_key
 
 AUDITED_STATUSES = (Status.ENROLLED, Status.SUSPENDED)
 RESULT_FIELDS = ("credits", "moral", "fitness", "courses", "internship", "internship_report", "fees_paid")
@@ -132,15 +133,9 @@ def problems_of(students):
 def listed_students(students):
     """Students on a graduation list that is still open (not taken out)."""
     entries = Entry.objects.filter(
-        student__in=students, removed_at__isnull=True, graduation_list__approval__state__in=_open_states()
+        student__in=students, removed_at__isnull=True, graduation_list__approval__state__in=list(OPEN_STATES)
     )
     return set(entries.values_list("student_id", flat=True))
-
-
-def _open_states():
-    from registrar.choices import OPEN_STATES
-
-    return list(OPEN_STATES)
 
 
 def audit(node, *, on=None, students=None, statuses=AUDITED_STATUSES):
@@ -237,8 +232,6 @@ def judge_student(student, *, on=None, exclude_approval=None):
 
 
 def _other_open(student, approval):
-    from students.services import subject_key
-
     return (
         ApprovalRequest.objects.open()
         .filter(subject_key=subject_key(student))

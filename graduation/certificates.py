@@ -5,32 +5,15 @@ certificate was voided (结业换毕业, 毕业生回退)."""
 import string
 
 from django.db import transaction
-from django.utils.translation import gettext as _
 
 from graduation.models import Certificate, CertificateCounter, CertificateKind
 
-FIELDS = {"school", "year", "province", "seq"}
 FORMAT_FIELD = {
     CertificateKind.GRADUATION: "graduation_format",
     CertificateKind.COMPLETION: "completion_format",
     CertificateKind.DROPOUT: "dropout_format",
 }
 MAX_LENGTH = 60
-
-
-def check_format(pattern):
-    """Why `pattern` is not a usable number format ("" when it is)."""
-    try:
-        names = [name for _text, name, _spec, _conv in string.Formatter().parse(pattern) if name is not None]
-        pattern.format(school="1234567890", year=2026, province="420000", seq=1)
-    except (ValueError, KeyError, IndexError):
-        names = None
-    if names is None or set(names) - FIELDS or names.count("seq") != 1:
-        return _(
-            "Write the number with {school}, {year}, {province} and exactly one {seq}, "
-            "e.g. {school}{year}{seq:05d}."
-        )
-    return ""
 
 
 class _Keep(dict):

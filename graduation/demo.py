@@ -27,6 +27,8 @@ from registrar.models import Organisation, User
 from registrar.uploads import clean_photo
 from students.models import ProblemKind, ProblemRecord, Status, Student
 from students.services import set_photo
+from transfers import services as transfer_services
+from transfers.models import Kind
 
 YUCAI, LIUZHONG = "1420102001", "1420102004"
 
@@ -93,9 +95,6 @@ def _user(username):
 
 def _problem_and_request(students, registrar):
     """One student with an unresolved problem record, one with a suspension in progress."""
-    from transfers import services as transfer_services
-    from transfers.models import Kind
-
     if len(students) > 2:
         ProblemRecord.objects.get_or_create(
             student=students[2],

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from graduation.formats import check_format
 from registrar.choices import NodeKind, Segment
 from registrar.models import ApprovalRequest, Organisation, ScopedQuerySet
 from students.models import Student
@@ -101,8 +102,6 @@ class RuleSet(models.Model):
         return self.province
 
     def clean(self):
-        from graduation.certificates import check_format
-
         errors = {}
         for name in ("graduation_format", "completion_format", "dropout_format"):
             value = getattr(self, name)

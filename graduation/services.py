@@ -14,7 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from graduation import certificates
-from graduation.audit import audit, graduation_year
+from graduation.audit import audit, final_grades, graduation_year
+from graduation.defaults import DEFAULT_FORMATS
 from graduation.errors import GraduationError
 from graduation.models import Certificate, CertificateKind, Destination, Entry, GraduationList, Outcome
 from graduation.rules import Verdict, may_drop_out, rule_set_for
@@ -53,8 +54,6 @@ def list_key(school, segment):
 
 
 def graduating_segments(school):
-    from graduation.audit import final_grades
-
     return sorted({grade.segment for grade in final_grades([school])}, key=list(Segment).index)
 
 
@@ -283,8 +282,6 @@ def province_of(school):
 
 
 def number_format(school, segment, kind):
-    from graduation.defaults import DEFAULT_FORMATS
-
     field = certificates.FORMAT_FIELD[kind]
     own, default = rule_set_for(province_of(school), segment)
     return (own and getattr(own, field)) or (default and getattr(default, field)) or DEFAULT_FORMATS[field]

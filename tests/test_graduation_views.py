@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 
 from graduation import aftercare, services
 from graduation.models import Certificate, Entry, Result, ResultImport
+from registrar import approvals
 from registrar.models import ApprovalState
 from students.models import Status
 from tests.graduation_helpers import (
@@ -296,3 +297,18 @@ def test_status_is_written_only_through_the_lifecycle(graduated, loaded):
 
 
 __all__ = ["class_of", "code"]
+
+
+def test_the_dashboards_say_what_waits(
+    client_for, hs_registrar, hs_principal, city_reviewer, high_school, loaded
+):
+    graduation_list = services.propose_list(high_school, by=hs_registrar, segment="senior")
+    assert (
+        "待完成并上报的毕业结业名单"
+        in client_for(hs_registrar).get(reverse("registrar:dashboard")).content.decode()
+    )
+    approvals.send(graduation_list.approval, by=hs_registrar)
+    principal_page = client_for(hs_principal).get(reverse("registrar:dashboard")).content.decode()
+    assert "待我审核" in principal_page
+    city_page = client_for(city_reviewer).get(reverse("registrar:dashboard")).content.decode()
+    assert "尚未审核通过的毕业结业名单（截止 2026-06-15）" in city_page
