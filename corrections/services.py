@@ -97,10 +97,7 @@ def check_student(student, *, today):
             _("The record of %(name)s is closed (%(status)s): its key data can no longer be corrected.")
             % {"name": student.name, "status": student.get_status_display()}
         )
-    calendar = _calendar()
-    if calendar.is_graduating_level(student.school, student.grade.level) and calendar.graduation_frozen(
-        student.school, today
-    ):
+    if is_frozen(student, today) and not _calendar().calendar_for(student.school).corrections_when_frozen:
         raise CorrectionError(
             _(
                 "%(name)s is in the graduating year, whose data are frozen for graduation: key data "
@@ -108,6 +105,12 @@ def check_student(student, *, today):
             )
             % {"name": student.name}
         )
+
+
+def is_frozen(student, today=None):
+    """A graduating student after the freeze date: corrected only through the province's exception
+    path (`corrections_when_frozen`), with the page of the graduate registration form as evidence."""
+    return _calendar().graduation_freeze_applies(student.school, student.grade.level, today)
 
 
 def ensure_free(student, *, exclude_approval=None):
@@ -433,7 +436,8 @@ def remove_evidence(evidence, *, by):
 
 
 def requirements_of(correction):
-    graduate = correction.student.status in GRADUATE_STATUSES
+    # A graduate (after a reversal), or a graduating student corrected through the freeze's exception.
+    graduate = correction.student.status in GRADUATE_STATUSES or is_frozen(correction.student)
     pairs = [(change.field, change.reason) for change in correction.changes.all()]
     return rules.required_evidence(pairs, graduate=graduate)
 

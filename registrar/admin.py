@@ -55,6 +55,19 @@ class ScopedAdminMixin:
         return field
 
 
+class ReadOnlyAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+    """Records written by the services, only read here (scoped like every page)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class ReadOnlyInline(admin.TabularInline):
     """An inline to look at: decisions, field changes and evidence are written by the services."""
 

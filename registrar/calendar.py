@@ -23,8 +23,20 @@ from registrar.choices import NodeKind, Segment
 from registrar.models import BUSINESS_CALENDAR_DEFAULTS, BusinessCalendar
 
 MONTH_DAY_RE = re.compile(r"^(\d{1,2})-(\d{1,2})$")
-TEXT_FIELDS = ("transfer_windows", "graduation_freeze", "graduation_deadline", "school_year_end", "term_ends")
-NUMBER_FIELDS = ("suspension_max_months", "suspension_total_max_months", "suspension_reminder_days")
+TEXT_FIELDS = (
+    "transfer_windows",
+    "graduation_freeze",
+    "graduation_freeze_by_stage",
+    "graduation_deadline",
+    "school_year_end",
+    "term_ends",
+)
+NUMBER_FIELDS = (
+    "suspension_max_months",
+    "suspension_total_max_months",
+    "suspension_reminder_days",
+    "corrections_when_frozen",
+)
 
 
 # --- reading the MM-DD notation ---------------------------------------------------------------------
@@ -47,6 +59,19 @@ def parse_month_days(text):
     if not days:
         raise ValueError(text)
     return tuple(sorted(set(days)))
+
+
+def parse_stage_days(text):
+    """'vocational:06-10, senior:05-31' → {"vocational": (6, 10), "senior": (5, 31)}; '' → {}."""
+    days = {}
+    for part in (text or "").replace("，", ",").replace("：", ":").split(","):
+        if not part.strip():
+            continue
+        stage, colon, day = part.partition(":")
+        if not colon or stage.strip() not in Segment.values:
+            raise ValueError(part)
+        days[stage.strip()] = parse_month_day(day)
+    return days
 
 
 def parse_windows(text):
@@ -83,6 +108,9 @@ class Calendar:
     suspension_max_months: int
     suspension_total_max_months: int
     suspension_reminder_days: int
+    # {segment: (month, day)}: stages frozen after another day than graduation_freeze.
+    graduation_freezes: dict = None
+    corrections_when_frozen: bool = False
 
     def _windows_near(self, on):
         """The windows of the years around `on`, as (start, end) dates in order."""
@@ -111,11 +139,13 @@ class Calendar:
         end = _on(on.year, self.school_year_end)
         return end if on <= end else _on(on.year + 1, self.school_year_end)
 
-    def graduation_freeze_for(self, on):
-        """The freeze date of the school year `on` belongs to."""
+    def graduation_freeze_for(self, on, segment=None):
+        """The freeze date of the school year `on` belongs to (of the stage, when it has its own):
+        graduating students are frozen after it."""
+        day = (self.graduation_freezes or {}).get(str(segment) if segment else "", self.graduation_freeze)
         end = self.school_year_end_for(on)
-        freeze = _on(end.year, self.graduation_freeze)
-        return freeze if freeze <= end else _on(end.year - 1, self.graduation_freeze)
+        freeze = _on(end.year, day)
+        return freeze if freeze <= end else _on(end.year - 1, day)
 
     def graduation_deadline_for(self, on):
         """The date by which the graduation of the school year `on` belongs to is processed."""
@@ -123,8 +153,9 @@ class Calendar:
         deadline = _on(end.year, self.graduation_deadline)
         return deadline if deadline <= end else _on(end.year - 1, self.graduation_deadline)
 
-    def graduation_frozen(self, on):
-        return self.graduation_freeze_for(on) <= on <= self.school_year_end_for(on)
+    def graduation_frozen(self, on, segment=None):
+        """After the freeze day ("5月31日之后": from 1 June) to the end of the school year."""
+        return self.graduation_freeze_for(on, segment) < on <= self.school_year_end_for(on)
 
     def term(self, on):
         """The (first day, last day) of the term `on` falls in: from the day after the previous
@@ -161,6 +192,8 @@ def _build(values):
         suspension_max_months=int(values["suspension_max_months"]),
         suspension_total_max_months=int(values["suspension_total_max_months"]),
         suspension_reminder_days=int(values["suspension_reminder_days"]),
+        graduation_freezes=parse_stage_days(values["graduation_freeze_by_stage"]),
+        corrections_when_frozen=bool(values["corrections_when_frozen"]),
     )
 
 
@@ -205,9 +238,32 @@ def transfer_window_message(node, on=None):
     ) % {"start": start.isoformat(), "end": end.isoformat()}
 
 
-def graduation_frozen(node, on=None):
-    """From the freeze date (31 May) to the end of that school year (31 August), inclusive."""
-    return calendar_for(node).graduation_frozen(_today(on))
+def graduation_frozen(node, on=None, segment=None):
+    """After the freeze date (31 May; the stage's own, if the province gives one) to the end of that
+    school year (31 August)."""
+    return calendar_for(node).graduation_frozen(_today(on), segment)
+
+
+def graduation_freeze_applies(school, level, on=None):
+    """Whether a student of grade `level` at `school` is frozen for graduation on `on`: the last
+    grade of its stage, after the stage's freeze date (domain §10, source 000)."""
+    if not is_graduating_level(school, level):
+        return False
+    return graduation_frozen(school, on, school.segment_of_level(level))
+
+
+def graduation_freeze_message(school, level, name, on=None):
+    """The refusal of a change to a frozen graduating student, naming the dates."""
+    on = _today(on)
+    rules = calendar_for(school)
+    return _(
+        "%(name)s is in the graduating grade, whose records are frozen for graduation after %(freeze)s "
+        "until %(end)s: no status change, edit or import may change them."
+    ) % {
+        "name": name,
+        "freeze": rules.graduation_freeze_for(on, school.segment_of_level(level)).isoformat(),
+        "end": rules.school_year_end_for(on).isoformat(),
+    }
 
 
 def current_term(node, on=None):
@@ -248,6 +304,7 @@ FIELD_PARSERS = {
     "graduation_deadline": parse_month_day,
     "school_year_end": parse_month_day,
     "term_ends": parse_month_days,
+    "graduation_freeze_by_stage": parse_stage_days,
 }
 
 
@@ -282,6 +339,8 @@ def validate_calendar_row(row):
 def _field_message(name):
     if name == "transfer_windows":
         return _("Write windows as MM-DD..MM-DD separated by commas, e.g. 01-06..03-06.")
+    if name == "graduation_freeze_by_stage":
+        return _("Write stages and days as stage:MM-DD separated by commas, e.g. vocational:06-10.")
     if name == "term_ends":
         return _("Write days of the year as MM-DD separated by commas, e.g. 01-31, 07-15.")
     return _("Write a day of the year as MM-DD, e.g. 05-31; 02-29 is not accepted.")

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from registrar.approvals import open_request_for
 from registrar.audit import changed_values, record_event, save_changes, stamp
+from registrar.calendar import graduation_freeze_applies, graduation_freeze_message
 from registrar.models import Grade, SchoolClass
 from students.duplicates import duplicate_message
 from students.errors import StudentError
@@ -73,6 +74,12 @@ def refuse(errors):
 def ensure_unlocked(student):
     if student.status in LOCKED_STATUSES:
         raise StudentError(_("This student has graduated or left school: the record is locked."))
+
+
+def ensure_not_frozen(student, on=None):
+    """Graduating students' records are frozen after the freeze date of their stage (domain §10)."""
+    if graduation_freeze_applies(student.school, student.grade.level, on):
+        raise StudentError(graduation_freeze_message(student.school, student.grade.level, student.name, on))
 
 
 def lock_student(student):
@@ -321,6 +328,7 @@ def update_student(student, *, by, changes, reason="", administrator=False):
         student = lock_student(student)
         (ensure_covers if administrator else ensure_registrar_of)(by, student.school)
         ensure_unlocked(student)
+        ensure_not_frozen(student)
         key = [field for field in changes if field in key_fields()]
         if key:
             raise StudentError(
@@ -380,6 +388,7 @@ def replace_guardians(student, *, by, guardians, reason=""):
         student = lock_student(student)
         ensure_registrar_of(by, student.school)
         ensure_unlocked(student)
+        ensure_not_frozen(student)
         guardians = [normalise_guardian(guardian) for guardian in guardians]
         errors = dict(validate_guardians(guardians, student_has_id=bool(student.id_number)))
         errors = {field: messages for field, messages in errors.items() if messages}

@@ -79,13 +79,15 @@ def test_today_is_the_default_date(school):
     ("day", "expected"),
     [
         (date(2026, 5, 30), False),
-        (date(2026, 5, 31), True),
+        # "5月31日之后": the freeze day itself is the last day changes are allowed.
+        (date(2026, 5, 31), False),
+        (date(2026, 6, 1), True),
         (date(2026, 8, 31), True),
         (date(2026, 9, 1), False),
         (date(2027, 1, 15), False),
     ],
 )
-def test_graduating_students_are_frozen_from_31_may_to_the_end_of_the_school_year(school, day, expected):
+def test_graduating_students_are_frozen_after_31_may_to_the_end_of_the_school_year(school, day, expected):
     assert graduation_frozen(school, day) is expected
 
 

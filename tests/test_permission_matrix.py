@@ -39,6 +39,7 @@ from students.registration import submit_for_review
 from students.roster import batches
 from tests.conftest import TREE, make_user, raw_rows
 from tests.correction_helpers import attach, ethnicity_change
+from tests.graduation_helpers import graduation_world
 from tests.roster_helpers import pupil, write_file
 from tests.student_helpers import register
 from tests.transfer_helpers import enrolled, png, started
@@ -175,6 +176,31 @@ MATRIX = {
     "reports:changes": Entry(url_args("school_code"), get=REPORTERS, post=None),
     "reports:change_list": Entry(url_args("school_code"), get=REPORTERS, post=None),
     "reports:queues": Entry(url_args("school_code"), get=OVERSEERS, post=None),
+    # graduation: 毕业
+    "graduation:home": Entry(get=STAFF_BUT_TEACHERS, post=None),
+    "graduation:template": Entry(url_args("school_code"), get=REGISTRAR, post=None),
+    "graduation:results": Entry(url_args("school_code"), get=REGISTRAR, post=REGISTRAR),
+    "graduation:import_errors": Entry(url_args("results_import_pk"), get=REGISTRAR, post=None),
+    "graduation:audit": Entry(url_args("school_code"), get=REVIEWING, post=None),
+    "graduation:audit_export": Entry(url_args("school_code"), get=REVIEWING, post=None),
+    "graduation:propose": Entry(url_args("school_code"), get=None, post=REGISTRAR),
+    "graduation:documents": Entry(url_args("school_code"), get=REVIEWING, post=None),
+    "graduation:documents_export": Entry(url_args("school_code"), get=REVIEWING, post=None),
+    # The world's list and case are drafts: the school's own until submitted.
+    "graduation:list": Entry(url_args("graduation_list_pk"), get=OWN_SCHOOL, post=None),
+    "graduation:list_entries": Entry(url_args("graduation_list_pk"), get=None, post=REGISTRAR),
+    "graduation:list_add": Entry(url_args("graduation_list_pk"), get=None, post=REGISTRAR),
+    "graduation:entry_delete": Entry(url_args("graduation_list_pk", "entry_pk"), get=None, post=REGISTRAR),
+    # Only the reviewer of the current step takes a student out; the world's list is a draft.
+    "graduation:entry_take_out": Entry(url_args("graduation_list_pk", "entry_pk"), get=None, post=NOBODY),
+    "graduation:certificate": Entry(url_args("certificate_pk"), get=REVIEWING, post=None),
+    "graduation:certificate_withhold": Entry(url_args("certificate_pk"), get=None, post=REGISTRAR),
+    "graduation:certificate_release": Entry(url_args("certificate_pk"), get=None, post=REGISTRAR),
+    "graduation:proof": Entry(
+        url_args("certificate_pk"), get=frozenset({"registrar", "principal"}), post=None
+    ),
+    "graduation:case_start": Entry(url_args("certificate_pk", "case_kind"), get=None, post=REGISTRAR),
+    "graduation:case": Entry(url_args("case_pk"), get=OWN_SCHOOL, post=None),
     # accounts
     "login": Entry(get=EVERYONE, post=EVERYONE),
     "logout": Entry(get=None, post=LOGGED_IN),
@@ -249,10 +275,18 @@ def build_world(tmp_path):
     correction = ethnicity_change(registrar, corrected)
     [correction_evidence] = attach(correction, registrar, EvidenceKind.ID_CARD)
     batch = batches.upload_roster(school, by=registrar, uploaded_file=roster_file(tmp_path))
+    graduation = graduation_world(school, users)
     return {
+        **graduation,
         "users": users,
         # What an outsider must never find in a page.
-        "secrets": [student.name, student.number, in_review.name, corrected.name],
+        "secrets": [
+            student.name,
+            student.number,
+            in_review.name,
+            corrected.name,
+            *graduation.pop("graduation_secrets"),
+        ],
         "school_code": school.code,
         "grade_level": 1,
         "class_pk": school_class.pk,

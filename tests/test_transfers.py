@@ -359,7 +359,7 @@ def test_graduating_students_are_frozen_from_the_freeze_date(registrar, huaqiao,
     leaver = enrolled(class_of(huaqiao, 6), name="毕业生")
     younger = enrolled(class_of(huaqiao, 5), name="五年级生")
     with time_machine.travel(datetime(2026, 7, 1, 10, 0, tzinfo=SHANGHAI)):
-        with pytest.raises(DomainError, match="2026-05-31 至 2026-08-31"):
+        with pytest.raises(DomainError, match="2026-05-31 之后至 2026-08-31"):
             started(Kind.TRANSFER, registrar, leaver, to_class=class_of(school, 6))
         assert started(Kind.TRANSFER, registrar, younger, to_class=class_of(school, 5)).pk
 

@@ -8,8 +8,8 @@
 - Placement: transfers keep the grade and go to another school; 复学, 留级, 跳级 stay in the school
   and its stage; the receiving class must have room (班额).
 - Calendar (registrar/calendar.py, province by province): transfers only in the transfer windows
-  (checked when started), and no transfer, 留级 or 跳级 for graduating-year students during the
-  graduation freeze; a suspension lasts at most 12 months at a time and 24 in total.
+  (checked when started), and no 学籍异动 of any kind for graduating-year students after the
+  graduation freeze date of their stage; a suspension lasts at most 12 months at a time and 24 in total.
 """
 
 from datetime import timedelta
@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 from registrar.calendar import (
     add_months,
     calendar_for,
-    graduation_frozen,
-    is_graduating_level,
+    graduation_freeze_applies,
+    graduation_freeze_message,
     transfer_window_message,
     transfer_window_open,
 )
@@ -82,8 +82,9 @@ def allowed_statuses(kind):
     return lifecycle.sources(KIND_EVENTS[Kind(kind)])
 
 
-# Changes of grade or school that the graduation freeze stops for graduating-year students.
-FROZEN_KINDS = (Kind.TRANSFER, Kind.REPEAT, Kind.SKIP)
+# The graduation freeze stops every 学籍异动 of graduating-year students (source 000: "5月31日之后严禁
+# 对毕业年级学生发起学籍异动操作").
+FROZEN_KINDS = tuple(Kind)
 
 
 # --- evidence rules ----------------------------------------------------------------------------------
@@ -197,23 +198,9 @@ def _check_placement(change, student):
 def check_calendar(change, student, today, *, starting):
     if change.kind == Kind.TRANSFER and starting and not transfer_window_open(change.to_school, today):
         raise TransferError(transfer_window_message(change.to_school, today))
-    frozen = (
-        change.kind in FROZEN_KINDS
-        and is_graduating_level(student.school, student.grade.level)
-        and graduation_frozen(student.school, today)
-    )
-    if frozen:
-        rules = calendar_for(student.school)
+    if change.kind in FROZEN_KINDS and graduation_freeze_applies(student.school, student.grade.level, today):
         raise TransferError(
-            _(
-                "%(name)s is in the graduating grade: from %(freeze)s to %(end)s graduating students "
-                "cannot transfer, repeat or skip a grade."
-            )
-            % {
-                "name": student.name,
-                "freeze": rules.graduation_freeze_for(today).isoformat(),
-                "end": rules.school_year_end_for(today).isoformat(),
-            }
+            graduation_freeze_message(student.school, student.grade.level, student.name, today)
         )
 
 

@@ -12,7 +12,13 @@ from registrar.models.tree import Organisation, ScopedQuerySet
 BUSINESS_CALENDAR_DEFAULTS = {
     # "Two weeks before the end of term to two weeks after the start".
     "transfer_windows": "01-06..03-06, 06-26..09-15",
+    # Graduating students are frozen after this day (source 000: "5月31日之后严禁…").
     "graduation_freeze": "05-31",
+    # Another freeze day for some stages, e.g. "vocational:06-10"; empty: graduation_freeze for all.
+    "graduation_freeze_by_stage": "",
+    # Key-data corrections of graduating students during the freeze: refused (source 000), unless
+    # the province opens this exception path (then the 毕业生登记表 page is required as evidence).
+    "corrections_when_frozen": False,
     "graduation_deadline": "06-15",
     "school_year_end": "08-31",
     # The autumn term ends on 31 January, the spring term in July.
@@ -51,7 +57,24 @@ class BusinessCalendar(models.Model):
         _("graduation data freeze"),
         max_length=5,
         blank=True,
-        help_text=_("From this day (MM-DD) to the end of the school year graduating students are frozen."),
+        help_text=_(
+            "After this day (MM-DD) and to the end of the school year graduating students are frozen."
+        ),
+    )
+    graduation_freeze_by_stage = models.CharField(
+        _("graduation data freeze by stage"),
+        max_length=100,
+        blank=True,
+        help_text=_("Stages frozen after another day, e.g. vocational:06-10, senior:05-31."),
+    )
+    corrections_when_frozen = models.BooleanField(
+        _("key-data corrections during the freeze"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Yes: graduating students' key data may still be corrected after the freeze, with the page of "
+            "the graduate registration form as evidence. Empty or no: refused."
+        ),
     )
     graduation_deadline = models.CharField(
         _("graduation processed by"), max_length=5, blank=True, help_text=_("MM-DD")

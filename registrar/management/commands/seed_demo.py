@@ -63,6 +63,9 @@ class Command(BaseCommand):
 
         seed_transfer_demo()
         seed_correction_demo()
+        from graduation.demo import seed_graduation_demo
+
+        seed_graduation_demo()
         self.stdout.write(
             f"Organisations: {len(result.created)} created, {result.unchanged} unchanged; "
             f"classes created: {classes}; users created: {users}; students created: {students}."
