@@ -1,7 +1,11 @@
 """Importing a roster: each kind of error, all or nothing, idempotent re-import, updates, the command."""
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import openpyxl
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -231,6 +235,19 @@ def test_a_locked_student_is_refused(roster, import_file, school, registrar):
     Student.objects.update(status=Status.GRADUATED)
     plan = prepare(roster(pupil(1, 联系电话="13511112222")), scope=school, by=registrar)
     assert "已毕业" in only_problem(plan) or "毕业" in only_problem(plan)
+
+
+def test_a_graduating_record_is_frozen_after_the_freeze_date(roster, import_file, school, registrar):
+    import_file(roster(pupil(1)), register=True)
+    sixth = create_class(school.grades.get(level=6), by=None, name="1班")
+    Student.objects.update(grade=sixth.grade, school_class=sixth)
+    row = pupil(1, 联系电话="13511112222")
+    with time_machine.travel(datetime(2026, 6, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))):
+        plan = prepare(roster(row), scope=school, by=registrar)
+    assert "毕业" in only_problem(plan) and "冻结" in only_problem(plan)
+    with time_machine.travel(datetime(2026, 5, 20, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))):
+        plan = prepare(roster(row), scope=school, by=registrar)
+    assert "冻结" not in str(problems(plan))
 
 
 def test_a_registration_number_never_changes(roster, import_file, school, registrar):

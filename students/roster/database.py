@@ -13,6 +13,7 @@ from datetime import date
 from django.db.models import Count
 from django.utils.translation import gettext as _
 
+from registrar.calendar import graduation_freeze_applies, graduation_freeze_message
 from registrar.models import Grade, SchoolClass, default_capacity
 from students import codes
 from students.duplicates import DuplicateMessages
@@ -349,6 +350,13 @@ class DatabaseChecker:
                 (),
                 _("%(name)s's record is closed (%(status)s): an import does not change it.")
                 % {"name": own["name"], "status": Status(own["status"]).label},
+            )
+            return
+        # The graduation freeze (domain §10): after the stage's freeze date a graduating-grade record
+        # changes by no path, the roster import included.
+        if graduation_freeze_applies(row.school, own["grade__level"], plan.today):
+            add_db(
+                row, (), graduation_freeze_message(row.school, own["grade__level"], own["name"], plan.today)
             )
             return
         differing = []
