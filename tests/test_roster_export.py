@@ -2,6 +2,7 @@
 
 import zipfile
 from io import BytesIO
+from urllib.parse import quote
 
 import openpyxl
 import pytest
@@ -11,10 +12,12 @@ from django.urls import reverse
 from registrar.models import AuditEvent
 from registrar.services import create_class
 from students.models import Guardian, StatusEvent, Student
+from students.privacy import mask_id
 from students.roster.template import COLUMNS
 from tests.roster_helpers import birth_for, pupil, resident_id, write_file
 
-HEADERS = [column.header for column in COLUMNS]
+# The template's columns, then 学籍状态 (which the import leaves aside as an unknown column).
+HEADERS = [*[column.header for column in COLUMNS], "学籍状态"]
 COMPARED = [
     field.attname
     for field in Student._meta.concrete_fields
@@ -177,6 +180,43 @@ def test_the_export_view_takes_the_roster_filters_and_logs(client_for, registrar
     event = AuditEvent.objects.get(action="students.roster.exported")
     assert (event.actor, event.data["rows"], event.node) == (registrar, 2, school)
     assert "年级" in event.data["filter"]
+
+
+def test_the_file_says_its_status_keeps_its_header_in_view_and_is_named_for_what_it_holds(
+    client_for, registrar, imported, school
+):
+    response = client_for(registrar).get(reverse("students:roster_export"), {"status": "enrolled"})
+    sheet = openpyxl.load_workbook(BytesIO(b"".join(response.streaming_content))).worksheets[0]
+    assert sheet.freeze_panes == "A2"
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert {row[HEADERS.index("学籍状态")] for row in rows} == {"在校"}
+    disposition = response["Content-Disposition"]
+    assert "attachment" in disposition and quote("花名册-育才小学-在校-") in disposition
+
+
+@pytest.mark.parametrize(("persona", "masked"), [("registrar", False), ("principal", True)])
+def test_whole_id_numbers_only_for_the_roles_that_need_them(
+    client_for, imported, persona, masked, registrar, principal
+):
+    user = {"registrar": registrar, "principal": principal}[persona]
+    sheet = download(client_for(user).get(reverse("students:roster_export")))
+    student = Student.objects.exclude(id_number="").first()
+    values = [str(value) for row in sheet.iter_rows(min_row=2, values_only=True) for value in row if value]
+    assert (student.id_number in " ".join(values)) is not masked
+    assert (mask_id(student.id_number) in values) is masked
+    event = AuditEvent.objects.get(action="students.roster.exported")
+    assert event.data["masked"] is masked
+
+
+def test_a_class_teacher_exports_their_class_masked(client_for, class_teacher, imported, school):
+    from registrar.models import SchoolClass
+
+    class_teacher.classes.set([SchoolClass.objects.filter(grade__school=school).first()])
+    sheet = download(client_for(class_teacher).get(reverse("students:roster_export")))
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert rows
+    for row in rows:
+        assert "*" in row[HEADERS.index("身份证件号")]
 
 
 def test_the_export_view_shows_only_what_the_user_may_see(client_for, outsider, imported):

@@ -17,10 +17,11 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from registrar.audit import record_event
-from registrar.choices import Segment
+from registrar.choices import Role, Segment
 from students import codes
 from students.filters import RosterFilterForm, roster_queryset
 from students.models import Guardian
+from students.privacy import mask_id, mask_number
 from students.roster.template import COLUMNS, GRADE_LABELS, TEXT_FORMAT, Kind
 
 EXPORT_ACTION = "students.roster.exported"
@@ -57,8 +58,9 @@ def _label(table, code):
     return codes.table(table).label_of(code) if code else ""
 
 
-def student_values(student, guardians):
-    """One roster row for `student`, in the order of COLUMNS."""
+def student_values(student, guardians, *, masked=False):
+    """One roster row for `student`, in the order of COLUMNS, then its 学籍状态 (an export's column
+    the template does not read). `masked`: ID numbers and 学籍号 (which embeds one) as in lists."""
     values = []
     for column in COLUMNS:
         key = column.key
@@ -67,6 +69,8 @@ def student_values(student, guardians):
             index = int(order) - 1
             guardian = guardians[index] if index < len(guardians) else None
             value = getattr(guardian, name) if guardian is not None else ""
+            if masked and name == "id_number":
+                value = mask_id(value)
             values.append(_label(column.table, value) if column.table else value)
             continue
         if key == "school":
@@ -76,7 +80,9 @@ def student_values(student, guardians):
         elif key == "school_class":
             values.append(student.school_class.name)
         elif key == "number":
-            values.append(student.number or "")
+            values.append((mask_number(student.number) if masked else student.number) or "")
+        elif key == "id_number" and masked:
+            values.append(mask_id(student.id_number))
         elif column.kind == Kind.CODE:
             values.append(_label(column.table, getattr(student, key)))
         elif column.kind == Kind.DATE:
@@ -89,21 +95,30 @@ def student_values(student, guardians):
             values.append("是" if getattr(student, key) else "否")
         else:
             values.append(getattr(student, key) or "")
+    values.append(student.get_status_display())
     return values
 
 
-def roster_rows(students):
+def roster_rows(students, *, masked=False):
     """Student rows for the export, with their school, grade, class and family members in few queries."""
     guardians = Prefetch("guardians", queryset=Guardian.objects.order_by("order", "id"))
     students = students.select_related("school", "grade__school", "school_class").prefetch_related(guardians)
     for student in students.iterator(chunk_size=ITERATOR_CHUNK):
-        yield student_values(student, list(student.guardians.all()))
+        yield student_values(student, list(student.guardians.all()), masked=masked)
 
 
-def write_roster(students, target):
-    """Write the students as a roster workbook to `target` (a path or a binary file); returns the count."""
+# After the template's columns: what the record's state is (a 休学 filter's export says who).
+STATUS_HEADER = "学籍状态"
+
+
+def write_roster(students, target, *, masked=False):
+    """Write the students as a roster workbook to `target` (a path or a binary file); returns the count.
+
+    The header row stays in view as the user scrolls; `masked` writes ID numbers as lists show them.
+    """
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("花名册")
+    sheet.freeze_panes = "A2"
     for index, column in enumerate(COLUMNS, start=1):
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = max(column.width, len(column.header) * 2 + 2)
@@ -115,9 +130,12 @@ def write_roster(students, target):
         cell.font = Font(bold=True)
         cell.fill = HEADER_FILL
         header.append(cell)
-    sheet.append(header)
+    status = WriteOnlyCell(sheet, value=STATUS_HEADER)
+    status.font = Font(bold=True)
+    status.fill = HEADER_FILL
+    sheet.append([*header, status])
     count = 0
-    for values in roster_rows(students):
+    for values in roster_rows(students, masked=masked):
         sheet.append([safe_value(sheet, value) for value in values])
         count += 1
     workbook.save(target)
@@ -152,12 +170,38 @@ def describe_filter(user, params):
     return form.describe() or _("all students you may see")
 
 
+def needs_full_ids(user):
+    """The roles whose work needs whole ID numbers in a file: the school's registrar (who imports it
+    back) and the bureaus above. Principals and class teachers get them masked (issue #18, item 17)."""
+    return user.is_superuser or user.has_role(
+        Role.SCHOOL_REGISTRAR, Role.COUNTY_REVIEWER, Role.CITY_REVIEWER, Role.PROVINCE_ADMIN
+    )
+
+
+def export_name(user, params):
+    """花名册-<the school or node>-<the filter>-<date>.xlsx: a name that says what the file holds."""
+    form = RosterFilterForm(params or None, user=user)
+    form.is_valid()
+    place = form.school.name if form.school is not None else (user.node.name if user.node else "")
+    data = getattr(form, "cleaned_data", {}) or {}
+    parts = ["花名册", place]
+    if data.get("grade"):
+        parts.append(str(dict(form.fields["grade"].choices).get(data["grade"], data["grade"])))
+    if data.get("school_class"):
+        parts.append(data["school_class"].name)
+    if data.get("status"):
+        parts.append(str(dict(form.fields["status"].choices).get(data["status"], data["status"])))
+    parts.append(f"{timezone.localdate():%Y%m%d}")
+    return "-".join(part for part in parts if part) + ".xlsx"
+
+
 def export_response(user, params):
     """The filtered roster as an xlsx download, streamed from a temporary file; logged."""
     students = export_queryset(user, params)
+    masked = not needs_full_ids(user)
     # FileResponse streams the file in chunks and closes it when the response is done.
     handle = tempfile.TemporaryFile()  # noqa: SIM115
-    count = write_roster(students, handle)
+    count = write_roster(students, handle, masked=masked)
     handle.seek(0)
     description = describe_filter(user, params)
     record_event(
@@ -167,8 +211,9 @@ def export_response(user, params):
         filter=description,
         params={key: params.get(key) for key in params},
         rows=count,
+        masked=masked,
     )
-    name = f"花名册-{timezone.localdate():%Y%m%d}.xlsx"
+    name = export_name(user, params)
     response = FileResponse(
         handle,
         as_attachment=True,
