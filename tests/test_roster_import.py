@@ -433,6 +433,12 @@ def test_database_checks_take_a_handful_of_queries_whatever_the_size(roster, sch
 # --- the error workbook ---------------------------------------------------------------------------
 
 
+def test_the_counts_add_up_to_the_rows_of_the_file(roster, school, school_class, registrar):
+    rows = [pupil(1), pupil(2), pupil(3), pupil(4), pupil(5, 民族="火星族")]
+    plan = prepare(roster(*rows), scope=school, by=registrar)
+    assert (plan.count(NEW), len(plan.invalid_rows), len(plan.rows)) == (4, 1, 5)
+
+
 def test_the_error_workbook_holds_the_bad_rows_as_uploaded(roster, school, school_class, registrar, tmp_path):
     rows = [pupil(1), pupil(2, 民族="火星族", 性别="男"), pupil(3), pupil(4, 入学年月="九月")]
     path = roster(*rows, title_rows=["育才小学花名册"])
@@ -440,11 +446,13 @@ def test_the_error_workbook_holds_the_bad_rows_as_uploaded(roster, school, schoo
     out = write_error_workbook(plan, tmp_path / "errors.xlsx")
     sheet = openpyxl.load_workbook(out).worksheets[0]
     header = [cell.value for cell in sheet[1]]
-    assert header[0] == "行号" and header[-1] == "错误原因"
+    # 行号 and 错误原因 first, next to each other and frozen in view.
+    assert header[:2] == ["行号", "错误原因"]
+    assert sheet.freeze_panes == "C2"
     lines = list(sheet.iter_rows(min_row=2, values_only=True))
     assert [line[0] for line in lines] == [4, 6]
     assert lines[0][header.index("民族")] == "火星族"
-    assert "代码表" in lines[0][-1] and "性别" in lines[0][-1]
+    assert "代码表" in lines[0][1] and "性别" in lines[0][1]
     ethnicity_cell = sheet.cell(row=2, column=header.index("民族") + 1)
     name_cell = sheet.cell(row=2, column=header.index("姓名") + 1)
     assert ethnicity_cell.fill.fgColor.rgb.endswith("FFC7CE")

@@ -19,18 +19,21 @@ def write_error_workbook(plan, target):
     """The invalid rows as uploaded, with 行号 and 错误原因, the offending cells highlighted."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("错误清单")
+    # 行号 and 错误原因 first, beside each other and in view while the row scrolls (issue #18, item 11).
+    sheet.freeze_panes = "C2"
+    sheet.column_dimensions["B"].width = 60
     headers = plan.headers
     positions = {column.key: cell_position for cell_position, column in plan.columns}
     sheet.append(
         [
             _header_cell(sheet, "行号"),
-            *[_header_cell(sheet, header) for header in headers],
             _header_cell(sheet, "错误原因"),
+            *[_header_cell(sheet, header) for header in headers],
         ]
     )
     if plan.file_errors:
         for message in plan.file_errors:
-            sheet.append(["", *[""] * len(headers), message])
+            sheet.append(["", message, *[""] * len(headers)])
     invalid = {row.number: row for row in plan.rows if row.problems}
     if invalid:
         source = read_roster(plan.source)
@@ -39,7 +42,9 @@ def write_error_workbook(plan, target):
             if row is None:
                 continue
             marked = {positions[key] for problem in row.problems for key in problem.keys if key in positions}
-            line = [number]
+            reasons = WriteOnlyCell(sheet, value="；".join(problem.message for problem in row.problems))
+            reasons.alignment = Alignment(wrap_text=True, vertical="top")
+            line = [number, reasons]
             for cell_position in range(len(headers)):
                 value = cells[cell_position] if cell_position < len(cells) else ""
                 cell = safe_cell(sheet, value)
@@ -47,9 +52,6 @@ def write_error_workbook(plan, target):
                     cell.fill = ERROR_FILL
                     cell.font = ERROR_FONT
                 line.append(cell)
-            reasons = WriteOnlyCell(sheet, value="；".join(problem.message for problem in row.problems))
-            reasons.alignment = Alignment(wrap_text=True, vertical="top")
-            line.append(reasons)
             sheet.append(line)
     workbook.save(target)
     return target

@@ -143,7 +143,9 @@ class Plan:
         return not self.file_errors and not any(row.problems for row in self.rows)
 
     def count(self, action):
-        return sum(1 for row in self.rows if row.action == action)
+        """Rows that would be written with `action` (a row with problems is counted among the
+        invalid ones only, so that the counts add up to the rows of the file)."""
+        return sum(1 for row in self.rows if row.action == action and not row.problems)
 
     @property
     def warnings(self):
