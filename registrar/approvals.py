@@ -737,6 +737,11 @@ class Panel:
     # Where the request stands in the user's queue: "3 / 12" with the requests before and after.
     position: Any = None
 
+    @property
+    def reviewing(self):
+        """The user decides a step now (the applicant's buttons need no reviewer's hint)."""
+        return any(action in REVIEW_ACTIONS for action, _label in self.actions)
+
 
 @dataclass
 class QueuePosition:

@@ -326,4 +326,4 @@ def change_table(changes, *, title):
                 url=change.get_absolute_url(),
             )
         )
-    return Table(title, _("Name"), change_columns_of_list(), rows, sheet=_("Status change roster"))
+    return Table(title, _("Full name"), change_columns_of_list(), rows, sheet=_("Status change roster"))

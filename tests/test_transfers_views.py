@@ -562,3 +562,18 @@ def test_the_bureaus_do_not_see_a_schools_drafts(client_for, registrar, county_r
     attach_required(draft, registrar)
     approvals.send(draft.approval, by=registrar)
     assert client_for(county_reviewer).get(draft.get_absolute_url()).status_code == 200
+
+
+def test_the_pages_speak_plainly_to_the_applicant(client_for, registrar, student):
+    change = started(Kind.ABROAD, registrar, student)
+    attach_required(change, registrar)
+    client = client_for(registrar)
+    page = client.get(change.get_absolute_url()).content.decode()
+    # Removing a scan asks first.
+    assert "data-confirm=" in page
+    approvals.send(change.approval, by=registrar)
+    page = client.get(change.get_absolute_url()).content.decode()
+    # The reviewer's hint is for reviewers.
+    assert "不通过或退回修改时必" not in page
+    finder = client.get(reverse("transfers:start_transfer")).content.decode()
+    assert '<label for="id_name">姓名' in finder

@@ -43,7 +43,7 @@ class FindStudentForm(forms.Form):
     """The receiving school's search: the three must match the record exactly."""
 
     number = forms.CharField(label=_("Registration number"), max_length=19)
-    name = forms.CharField(label=_("Name"), max_length=50)
+    name = forms.CharField(label=_("Full name"), max_length=50)
     id_number = forms.CharField(label=_("ID number"), max_length=30)
 
     def lookup(self):
