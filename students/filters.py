@@ -4,8 +4,10 @@ import re
 
 from django import forms
 from django.db.models import Q
+from django.db.models.functions import Length
 from django.utils.translation import gettext_lazy as _
 
+from registrar.choices import Role
 from registrar.limits import TooManyLookups, check_lookup, record_lookup
 from registrar.models import Organisation, SchoolClass, grade_name
 from students.identity import normalise_id_number
@@ -28,6 +30,13 @@ class RosterFilterForm(forms.Form):
         label=_("Class"), queryset=SchoolClass.objects.none(), required=False
     )
     status = forms.ChoiceField(label=_("Status"), required=False)
+    per = forms.TypedChoiceField(
+        label=_("Per page"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        choices=[("", "50"), ("25", "25"), ("100", "100"), ("200", "200")],
+    )
     q = forms.CharField(
         label=_("Search"),
         required=False,
@@ -48,7 +57,13 @@ class RosterFilterForm(forms.Form):
                 (level, grade_name(level, school.segment_of_level(level))) for level in school.grade_levels()
             ]
             classes = SchoolClass.objects.filter(grade__school=school).select_related("grade__school")
-            self.fields["school_class"].queryset = classes.order_by("grade__level", "name")
+            # The class follows the grade chosen; a class teacher is offered only the classes they lead.
+            level = str(self.data.get("grade") or "")
+            if level.isdigit() and len(level) < 3:
+                classes = classes.filter(grade__level=int(level))
+            if user.has_role(Role.CLASS_TEACHER) and not user.has_role(Role.SCHOOL_REGISTRAR, Role.PRINCIPAL):
+                classes = classes.filter(pk__in=user.classes.all())
+            self.fields["school_class"].queryset = classes.order_by("grade__level", Length("name"), "name")
             self.fields["school_class"].label_from_instance = lambda school_class: str(school_class)
         else:
             self.fields["grade"].choices = [("", _("All grades"))] + [
@@ -83,7 +98,17 @@ class RosterFilterForm(forms.Form):
             # Across many schools, walk the roster index (school, grade, class, name) instead of
             # sorting a county's or city's students for every page.
             return queryset.order_by("school_id", "grade_id", "school_class_id", "name", "id")
-        return queryset.order_by("grade__level", "school_class__name", "class_number", "name", "id")
+        # By class and 班内学号 as numbers are read (2班 before 10班, 9 before 10), then by pinyin.
+        return queryset.order_by(
+            "grade__level",
+            Length("school_class__name"),
+            "school_class__name",
+            Length("class_number"),
+            "class_number",
+            "name_pinyin",
+            "name",
+            "id",
+        )
 
     def _search(self, text, queryset):
         try:

@@ -34,7 +34,8 @@ PRINT_LIMIT = 2000
 def roster(request):
     form = RosterFilterForm(request.GET or None, user=request.user)
     students = form.filter(roster_queryset(request.user))
-    page = Paginator(students, ROSTER_PAGE_SIZE).get_page(request.GET.get("page"))
+    per = (getattr(form, "cleaned_data", None) or {}).get("per") or ROSTER_PAGE_SIZE
+    page = Paginator(students, per).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(

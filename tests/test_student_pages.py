@@ -232,3 +232,29 @@ def test_the_dashboard_counts_students_by_status(client_for, registrar, county_r
         page = client_for(user).get(reverse("registrar:dashboard")).content.decode()
         assert "学生学籍状态" in page
         assert f'href="{reverse("students:roster")}?status=enrolled">在校</a></dt><dd>1</dd>' in page
+
+
+def test_the_class_choice_follows_the_grade_and_the_class_teacher(
+    client_for, registrar, class_teacher, school
+):
+    create_class(school.grades.get(level=2), by=None, name="1班")
+    client = client_for(registrar)
+    every = client.get(reverse("students:roster")).context["form"].fields["school_class"].queryset
+    second = client.get(reverse("students:roster"), {"grade": 2}).context["form"].fields["school_class"]
+    assert every.count() == 2 and [c.grade.level for c in second.queryset] == [2]
+    mine = client_for(class_teacher).get(reverse("students:roster")).context["form"].fields["school_class"]
+    assert list(mine.queryset) == list(class_teacher.classes.all())
+
+
+def test_the_roster_reads_classes_and_class_numbers_as_numbers(client_for, registrar, school):
+    grade = school.grades.get(level=3)
+    names = []
+    for class_name, class_number, name in [("10班", "1", "甲"), ("2班", "10", "乙"), ("2班", "9", "丙")]:
+        school_class = create_class(grade, by=None, name=class_name) if class_name not in names else None
+        names.append(class_name)
+        school_class = school_class or grade.classes.get(name=class_name)
+        student = register(registrar, school_class, name=name, sequence=len(names), class_number=class_number)
+        register_student(student, by=registrar)
+    response = client_for(registrar).get(reverse("students:roster"), {"grade": 3, "per": 25})
+    assert [student.name for student in response.context["page"].object_list] == ["丙", "乙", "甲"]
+    assert response.context["page"].paginator.per_page == 25
