@@ -42,3 +42,39 @@ def test_registrar_logs_in_and_adds_a_class(live_server, page, transactional_db)
     page.click("button[data-print]")
     assert page.locator("body").get_attribute("data-printed") == "yes"
     assert [text for text in console if "Content Security Policy" in text] == []
+
+
+def test_the_record_card_prints_on_one_a4_page(live_server, page, transactional_db, tmp_path):
+    """The 学籍卡 as the official card looks: one bordered A4 page, the signatures on it."""
+    import pypdfium2
+
+    from registrar.orgimport import import_organisations, parse_rows
+    from registrar.services import create_class
+    from students.services import register_student
+    from tests.conftest import TREE, raw_rows
+    from tests.student_helpers import register
+
+    import_organisations(parse_rows(raw_rows(TREE)))
+    from registrar.models import Organisation
+
+    school = Organisation.objects.get(code="1420102001")
+    user = make_user("wangfang", school, ["school_registrar"])
+    user.set_password("Demo2026!")
+    user.save()
+    student = register_student(
+        register(user, create_class(school.grades.get(level=2), by=None, name="1班")), by=user
+    )
+
+    page.goto(f"{live_server.url}/")
+    page.fill("#id_username", "wangfang")
+    page.fill("#id_password", "Demo2026!")
+    page.click("button[type=submit]")
+    page.wait_for_selector("h1:has-text('工作台')")
+    page.goto(f"{live_server.url}/students/{student.pk}/card/")
+    page.emulate_media(media="print")
+    pdf = tmp_path / "card.pdf"
+    page.pdf(path=str(pdf), format="A4", print_background=True)
+    document = pypdfium2.PdfDocument(str(pdf))
+    assert len(document) == 1
+    text = document[0].get_textpage().get_text_range()
+    assert "学籍卡" in text and "校长" in text and student.name in text
