@@ -25,7 +25,7 @@ from registrar.choices import REVIEW_STATES, Role, Segment
 from registrar.kinds import may_decide_step
 from registrar.models import Organisation
 from students.models import Event, Student
-from students.services import lock_student, record_status_event
+from students.services import lock_student, record_status_event, subject_key
 
 LIST_KIND = "graduation.list"
 OUTCOME_EVENTS = {
@@ -118,6 +118,9 @@ def propose_list(school, *, by, segment, on=None):
             for row in rows
         ]
     )
+    # While the list is open, each student on it has a request in progress (在办业务): no transfer or
+    # other change starts for them meanwhile.
+    approvals.add_subjects(approval, [subject_key(row) for row in rows])
     record_event("graduation.list.proposed", actor=by, obj=graduation_list, count=len(rows))
     return graduation_list
 
@@ -227,6 +230,7 @@ def add_student(graduation_list, *, by, student, outcome):
         check_entries(graduation_list, [entry])
         stamp(entry, by=by)
         entry.save()
+        approvals.add_subjects(graduation_list.approval, [subject_key(student)])
         record_event("graduation.entry.added", actor=by, obj=student, outcome=outcome)
     return entry
 
@@ -237,6 +241,7 @@ def delete_entry(entry, *, by):
         _locked_list(entry.graduation_list, by)
         stamp(entry, by=by)
         entry.delete()
+        approvals.remove_subject(entry.graduation_list.approval, subject_key(entry.student))
         record_event("graduation.entry.deleted", actor=by, obj=entry.student)
 
 
@@ -270,6 +275,7 @@ def take_out(entry, *, by, reason):
             by=by,
             reason=reason,
         )
+        approvals.remove_subject(approval, subject_key(entry.student))
         record_event("graduation.entry.taken_out", actor=by, obj=entry.student, reason=reason)
     return entry
 

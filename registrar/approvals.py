@@ -26,7 +26,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -53,6 +53,7 @@ from registrar.models import (
     ApprovalRequest,
     ApprovalState,
     ApprovalStep,
+    ApprovalSubject,
     Decision,
     DecisionAction,
     Organisation,
@@ -227,11 +228,24 @@ def create_request(kind, *, by, school, subject_label, context=None, subject_key
 
 
 def open_request_for(subject_key, *, exclude=None):
-    """The open request (在办业务) about this subject, if any."""
-    open_approvals = ApprovalRequest.objects.open().filter(subject_key=subject_key)
+    """The open request (在办业务) about this subject, if any: its own subject, or one of the
+    subjects of a request about many (`add_subjects`)."""
+    among_many = ApprovalSubject.objects.filter(approval=OuterRef("pk"), key=subject_key)
+    open_approvals = ApprovalRequest.objects.open().filter(Q(subject_key=subject_key) | Q(Exists(among_many)))
     if exclude is not None:
         open_approvals = open_approvals.exclude(pk=exclude.pk)
     return open_approvals.order_by("created_at").first()
+
+
+def add_subjects(approval, keys):
+    """Make `keys` subjects of `approval` too, while it is open (a list of students, say)."""
+    ApprovalSubject.objects.bulk_create(
+        [ApprovalSubject(approval=approval, key=key) for key in keys], ignore_conflicts=True
+    )
+
+
+def remove_subject(approval, key):
+    ApprovalSubject.objects.filter(approval=approval, key=key).delete()
 
 
 def _lock(approval):

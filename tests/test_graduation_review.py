@@ -10,6 +10,7 @@ from graduation.errors import GraduationError
 from graduation.models import Certificate, Entry, Outcome
 from registrar import approvals
 from registrar.models import ApprovalState
+from students.errors import StudentError
 from students.models import Status, StatusEvent
 from tests.graduation_helpers import load_results, proposed_and_submitted, run_list
 
@@ -86,3 +87,20 @@ def test_a_student_who_changed_meanwhile_stops_the_approval_and_nothing_is_writt
     assert not Certificate.objects.exists()
     loaded[0].refresh_from_db()
     assert loaded[0].status == Status.ENROLLED
+
+
+def test_a_student_on_an_open_list_starts_no_other_request_until_taken_out(
+    high_school, hs_registrar, hs_principal, loaded
+):
+    """在办业务: each student of an open graduation list has a request in progress."""
+    from students.services import ensure_student_free
+
+    graduation_list = proposed_and_submitted(high_school, hs_registrar)
+    first, _second, third = loaded
+    with pytest.raises(StudentError, match="正在办理的业务"):
+        ensure_student_free(first)
+    entry = Entry.objects.get(graduation_list=graduation_list, student=third)
+    services.take_out(entry, by=hs_principal, reason="补考后再报")
+    ensure_student_free(third)
+    approvals.withdraw(graduation_list.approval, by=hs_registrar)
+    ensure_student_free(first)

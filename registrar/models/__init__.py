@@ -21,6 +21,7 @@ from registrar.models.approvals import (
     ApprovalRequest,
     ApprovalRequestQuerySet,
     ApprovalStep,
+    ApprovalSubject,
     Decision,
     Holiday,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "ApprovalRequestQuerySet",
     "ApprovalState",
     "ApprovalStep",
+    "ApprovalSubject",
     "AuditEvent",
     "AuditEventQuerySet",
     "BusinessCalendar",

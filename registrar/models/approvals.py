@@ -329,3 +329,23 @@ class Decision(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} · {self.actor}"
+
+
+class ApprovalSubject(models.Model):
+    """One more subject of a request that is about many (a graduation list's students): while the
+    request is open, each counts as having a request in progress (在办业务), as a request's own
+    `subject_key` does."""
+
+    approval = models.ForeignKey(
+        ApprovalRequest, verbose_name=_("approval"), on_delete=models.CASCADE, related_name="subjects"
+    )
+    key = models.CharField(_("subject key"), max_length=60)
+
+    class Meta:
+        verbose_name = _("subject of a request")
+        verbose_name_plural = _("subjects of requests")
+        constraints = [models.UniqueConstraint(fields=["approval", "key"], name="approvalsubject_once")]
+        indexes = [models.Index(fields=["key"], name="approvalsubject_key")]
+
+    def __str__(self):
+        return self.key
