@@ -400,3 +400,17 @@ def test_the_login_page_asks_for_the_password(client, db):
     page = client.get(reverse("login")).content.decode()
     assert ">密码<" in page and "修改密码" not in page
     assert 'rel="icon"' in page
+
+
+def test_each_language_is_offered_in_its_own_words(client, db):
+    page = client.get(reverse("login")).content.decode()
+    assert '<option value="en">English</option>' in page
+    assert '<option value="zh-hans" selected>简体中文</option>' in page
+
+
+def test_a_grade_and_its_class_read_apart_in_english(school_class):
+    from django.utils import translation
+
+    assert str(school_class) == "一年级1班"
+    with translation.override("en"):
+        assert str(school_class) == "Grade 1 1班"

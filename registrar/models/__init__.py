@@ -41,6 +41,7 @@ from registrar.models.tree import (
     ScopedQuerySet,
     default_capacity,
     grade_name,
+    join_grade_and_class,
     parse_school_system,
 )
 
@@ -77,5 +78,6 @@ __all__ = [
     "UserQuerySet",
     "default_capacity",
     "grade_name",
+    "join_grade_and_class",
     "parse_school_system",
 ]

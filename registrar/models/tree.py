@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -276,6 +277,13 @@ class Grade(models.Model):
         return grade_name(self.level, self.segment)
 
 
+def join_grade_and_class(grade_label, class_name):
+    """二年级1班 in Chinese, where the words run together; "Grade 2 1班" in other languages needs a space."""
+    language = get_language() or ""
+    separator = "" if not language or language.startswith("zh") else " "
+    return f"{grade_label}{separator}{class_name}"
+
+
 def default_capacity(segment):
     return settings.REGISTRAR["CLASS_CAPACITY"].get(segment, 50)
 
@@ -306,7 +314,7 @@ class SchoolClass(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.grade.name}{self.name}"
+        return join_grade_and_class(self.grade.name, self.name)
 
     @property
     def school(self):
