@@ -1,10 +1,9 @@
 """Corrections in the administration: to look up, never to edit (changes go through the services)."""
 
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
 from corrections.models import Correction, Evidence, FieldChange
-from registrar.admin import ReadOnlyInline, ScopedAdminMixin
+from registrar.admin import ReadOnlyAdmin, ReadOnlyInline
 
 
 class FieldChangeInline(ReadOnlyInline):
@@ -19,7 +18,7 @@ class EvidenceInline(ReadOnlyInline):
 
 
 @admin.register(Correction)
-class CorrectionAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class CorrectionAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "group", "approval", "created_at", "applied_at"]
     list_filter = ["group", "approval__state"]
     list_select_related = ["student", "approval"]
@@ -27,12 +26,3 @@ class CorrectionAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     fields = ["approval", "student", "group", "note", "created_at", "applied_at"]
     readonly_fields = fields
     inlines = [FieldChangeInline, EvidenceInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -6,7 +6,6 @@ approval writes the status through `students.services.record_status_event` and v
 certificate number, which is never given again.
 """
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -208,8 +207,3 @@ def apply_case(approval, by):
 def case_label(approval):
     case = approval.certificate_case
     return f"{case.get_kind_display()} · {subject_label(case.student)}"
-
-
-def ensure_case_applicant(user, case):
-    if not approvals.may_act_as_applicant(case.approval, user):
-        raise PermissionDenied

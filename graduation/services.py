@@ -21,8 +21,7 @@ from graduation.models import Certificate, CertificateKind, Destination, Entry, 
 from graduation.rules import Verdict, may_drop_out, rule_set_for
 from registrar import approvals
 from registrar.audit import record_event, save_changes, stamp
-from registrar.choices import REVIEW_STATES, Role, Segment
-from registrar.kinds import may_decide_step
+from registrar.choices import Role, Segment
 from registrar.models import Organisation
 from students.models import Event, Student
 from students.services import lock_student, record_status_event, subject_key
@@ -250,14 +249,7 @@ def take_out(entry, *, by, reason):
     of the list goes on."""
     reason = (reason or "").strip()
     with transaction.atomic():
-        approval = (
-            approvals.ApprovalRequest.objects.select_for_update(of=("self",))
-            .select_related("current_step")
-            .get(pk=entry.graduation_list.approval_id)
-        )
-        step = approval.current_step
-        if approval.state not in REVIEW_STATES or step is None or not may_decide_step(step, by):
-            raise PermissionDenied
+        approval = approvals.lock_for_decision(entry.graduation_list.approval, by=by)
         if not reason:
             raise GraduationError(_("Give the reason for taking the student out of the list."))
         entry = Entry.objects.select_for_update().select_related("student").get(pk=entry.pk)

@@ -275,7 +275,7 @@ class DecisionInline(ReadOnlyInline):
 
 
 @admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class ApprovalRequestAdmin(ReadOnlyAdmin):
     """Read only: decisions are taken on the workflow pages, through the approval services."""
 
     list_display = ["subject_label", "kind", "state", "school", "applicant", "submitted_at", "decided_at"]
@@ -284,15 +284,6 @@ class ApprovalRequestAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_select_related = ["school", "applicant"]
     date_hierarchy = "created_at"
     inlines = [ApprovalStepInline, DecisionInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(BusinessCalendar)

@@ -50,6 +50,7 @@ from registrar.kinds import (
 )
 from registrar.models import (
     EDITABLE_STATES,
+    REVIEW_STATES,
     ApprovalRequest,
     ApprovalState,
     ApprovalStep,
@@ -124,6 +125,22 @@ def lock_for_edit(approval, *, by):
             _("This request is %(state)s: it can be changed only as a draft or after a return.")
             % {"state": locked.get_state_display()}
         )
+    return locked
+
+
+def lock_for_decision(approval, *, by):
+    """The request locked for the holder of its current step, for an act of theirs beside the
+    engine's decisions (taking one subject out of a request about many, say): PermissionDenied for
+    anyone else, ApprovalError when separation of duties keeps them from the step."""
+    locked = (
+        ApprovalRequest.objects.select_for_update(of=("self",))
+        .select_related("current_step")
+        .get(pk=approval.pk)
+    )
+    step = locked.current_step
+    if locked.state not in REVIEW_STATES or step is None or not may_decide_step(step, by):
+        raise PermissionDenied
+    _check_duties(locked, by)
     return locked
 
 

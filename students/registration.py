@@ -9,7 +9,6 @@ registration, until the school corrects them and submits them again.
 
 from itertools import groupby
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -22,11 +21,11 @@ from registrar.approvals import (
     create_request,
     is_editable,
     last_comment,
-    may_decide_step,
+    lock_for_decision,
     submit,
 )
 from registrar.audit import record_event, save_changes, stamp
-from registrar.models import REVIEW_STATES, ApprovalRequest, AuditEvent
+from registrar.models import AuditEvent
 from students import lifecycle
 from students.errors import StudentError
 from students.models import Event, Status, Student
@@ -117,17 +116,8 @@ def take_out(approval, student, *, by, reason):
     step may do it, as they may return the whole batch."""
     reason = (reason or "").strip()
     with transaction.atomic():
-        approval = (
-            ApprovalRequest.objects.select_for_update(of=("self",))
-            .select_related("current_step")
-            .get(pk=approval.pk)
-        )
+        approval = lock_for_decision(approval, by=by)
         step = approval.current_step
-        if approval.state not in REVIEW_STATES or step is None or not may_decide_step(step, by):
-            raise PermissionDenied
-        conflict = approval.duty_conflict(by)
-        if conflict:
-            raise ApprovalError(conflict)
         if not reason:
             raise ApprovalError(_("Give the reason for returning this student."))
         student = lock_student(student)

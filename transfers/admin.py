@@ -1,21 +1,7 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
-from registrar.admin import ScopedAdminMixin
+from registrar.admin import ReadOnlyAdmin
 from transfers.models import StatusChangeRequest, Suspension
-
-
-class ReadOnlyAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
-    """Status changes are made on their pages, through the services; here they are only read."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(StatusChangeRequest)

@@ -43,10 +43,6 @@ class CellError(Exception):
         self.value = value
 
 
-def is_empty(value):
-    return value is None or value == "" or (isinstance(value, str) and not value.strip(WHITESPACE))
-
-
 def plain_text(value):
     """A cell as text: numbers without a trailing .0, invisible characters removed, outer spaces trimmed."""
     if value.__class__ is str:
