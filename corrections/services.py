@@ -37,6 +37,14 @@ from students.services import (
 from students.validation import normalise_record, validate_changes
 
 KIND = "corrections.correction"
+# Called as hook(correction, by) once a correction is applied, in its transaction: problems/ closes
+# the problem records the correction was opened for (变更).
+APPLIED_HOOKS = []
+
+
+def register_applied_hook(hook):
+    if hook not in APPLIED_HOOKS:
+        APPLIED_HOOKS.append(hook)
 
 # Only a registered student in school has key data to correct (the lifecycle table says which
 # statuses): a registration still in review is revised instead, and a record that ended is locked.
@@ -587,3 +595,5 @@ def apply_correction(approval, by):
     correction.applied_at = timezone.now()
     stamp(correction, by=by, reason=reason)
     correction.save(update_fields=["applied_at"])
+    for hook in APPLIED_HOOKS:
+        hook(correction, by)

@@ -5,6 +5,7 @@ submission packet."""
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Prefetch, prefetch_related_objects
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,6 +18,7 @@ from corrections import services
 from corrections.forms import CorrectionForm, EvidenceForm, ListFilterForm
 from corrections.models import Correction, Evidence, FieldChange
 from corrections.packet import packet_response
+from problems.services import link_correction
 from registrar import approvals
 from registrar.access import require_role
 from registrar.choices import Role
@@ -29,6 +31,7 @@ from registrar.navigation import NavItem
 from registrar.uploads import ViewerFile, serve_private_file
 from students.access import get_student_for
 from students.filters import student_search
+from students.models import ProblemRecord
 
 PAGE_SIZE = 25
 # Who works with corrections: the school that applies and decides first, the bureaus above it.
@@ -66,6 +69,14 @@ def waiting_items(user):
     return items
 
 
+def problem_of(request, student):
+    """变更: the open problem record of `student` this correction is opened for (?problem=pk)."""
+    pk = request.GET.get("problem", "")
+    if not pk.isdigit():
+        return None
+    return ProblemRecord.objects.unresolved().involving(student).filter(pk=int(pk)).first()
+
+
 # --- access -------------------------------------------------------------------------------------------
 
 
@@ -98,11 +109,15 @@ def create(request, student_pk):
         raise PermissionDenied
     blockers = services.blockers(student)
     form = CorrectionForm(request.POST or None, student=student)
+    problem = problem_of(request, student)
     if request.method == "POST" and not blockers and form.is_valid():
         try:
-            correction = services.create_correction(
-                student, by=request.user, changes=form.changes, note=form.cleaned_data["note"]
-            )
+            with transaction.atomic():
+                correction = services.create_correction(
+                    student, by=request.user, changes=form.changes, note=form.cleaned_data["note"]
+                )
+                if problem is not None:
+                    link_correction(problem, correction, by=request.user)
         except DomainError as error:
             form.add_service_errors(error.errors or {"__all__": [error.message]})
         else:
@@ -117,6 +132,7 @@ def create(request, student_pk):
             "form": form,
             "student": student,
             "blockers": blockers,
+            "linked_problem": problem,
             "title": _("Correct the key data of %(name)s") % {"name": student.name},
         },
     )

@@ -10,6 +10,7 @@ students, and judges them in memory: a county's 100,000 students in a few second
 from collections import Counter
 from dataclasses import dataclass
 
+from django.db.models import Q
 from django.utils import timezone
 
 from graduation.models import Check, Entry, Result
@@ -123,11 +124,14 @@ def open_requests(student_ids):
 
 
 def problems_of(students):
-    records = ProblemRecord.objects.unresolved().filter(student__in=students)
-    return {
-        student_id: str(ProblemKind(kind).label)
-        for student_id, kind in records.values_list("student_id", "kind")
-    }
+    # Either party of a pair (the same ID in two registrations) is blocked.
+    records = ProblemRecord.objects.unresolved().filter(Q(student__in=students) | Q(other_student__in=students))
+    found = {}
+    for student_id, other_id, kind in records.values_list("student_id", "other_student_id", "kind"):
+        for party in (student_id, other_id):
+            if party is not None:
+                found.setdefault(party, str(ProblemKind(kind).label))
+    return found
 
 
 def listed_students(students):

@@ -99,6 +99,7 @@ QUIET_ACTIONS = (
     "students.photo.viewed",
     "transfers.request.printed",
     "transfers.evidence.opened",
+    "problems.evidence.opened",
     "students.search.by_number",
     "transfers.student.looked_up",
 )

@@ -64,6 +64,11 @@ DEFAULT_CHAINS = {
     # Registration: the county, and the city after it for high schools.
     "students.registration:*:senior": f"principal@school, {_county('school')}, {_city('school')}",
     "students.registration:*:vocational": f"principal@school, {_county('school')}, {_city('school')}",
+    # 问题学籍 佐证 and 删除: the school's registrar applies, the county reviews (the city for high
+    # schools and the schools it runs), as for every problem record (source 003, 第五条, 第六条).
+    "problems.resolution": _county("school"),
+    "problems.resolution:*:senior": _city("school"),
+    "problems.resolution:*:vocational": _city("school"),
     # Transfers: the receiving school applies.
     "transfers.transfer:same_county": f"school_registrar@sending_school, {_county('receiving_school')}",
     "transfers.transfer:same_county:senior": (

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "transfers",
     "graduation",
     "corrections",
+    "problems",
     "reports",
 ]
 

@@ -3,7 +3,7 @@
 import re
 
 from django import forms
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Length
 from django.utils.translation import gettext_lazy as _
 
@@ -11,7 +11,7 @@ from registrar.choices import Role
 from registrar.limits import TooManyLookups, check_lookup, record_lookup
 from registrar.models import Organisation, SchoolClass, grade_name
 from students.identity import normalise_id_number
-from students.models import Status, Student
+from students.models import ProblemRecord, Status, Student
 from students.privacy import mask_id
 
 # Text that is a number rather than a name: an ID number of any type or a 学籍号 (no Han
@@ -19,6 +19,12 @@ from students.privacy import mask_id
 # a masked number.
 NUMBER_LIKE_RE = re.compile(r"^(?=.*[0-9])[0-9A-Z()-]{4,30}$")
 SEARCH_ACTION = "students.search.by_number"
+
+
+def with_open_problem():
+    """Students named by an open problem record (问题学籍), as either party of a pair."""
+    records = ProblemRecord.objects.unresolved()
+    return Exists(records.filter(student=OuterRef("pk"))) | Exists(records.filter(other_student=OuterRef("pk")))
 
 
 class RosterFilterForm(forms.Form):
@@ -30,6 +36,7 @@ class RosterFilterForm(forms.Form):
         label=_("Class"), queryset=SchoolClass.objects.none(), required=False
     )
     status = forms.ChoiceField(label=_("Status"), required=False)
+    problem = forms.BooleanField(label=_("Open problem record"), required=False)
     per = forms.TypedChoiceField(
         label=_("Per page"),
         coerce=int,
@@ -92,6 +99,8 @@ class RosterFilterForm(forms.Form):
             queryset = queryset.filter(school_class=data["school_class"])
         if data.get("status"):
             queryset = queryset.filter(status=data["status"])
+        if data.get("problem"):
+            queryset = queryset.filter(with_open_problem())
         if data.get("q"):
             queryset = queryset.filter(self._search(data["q"], queryset))
         if self.school is None:
@@ -130,6 +139,8 @@ class RosterFilterForm(forms.Form):
                 if key in ("grade", "status"):
                     value = dict(field.choices).get(value, value)
                 parts.append(f"{field.label}：{value}")
+        if data.get("problem"):
+            parts.append(str(self.fields["problem"].label))
         return "；".join(str(part) for part in parts)
 
 

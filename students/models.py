@@ -59,6 +59,8 @@ class Event(models.TextChoices):
     PROMOTED = "promoted", _("promotion to the next grade")
     PROMOTION_UNDONE = "promotion_undone", _("promotion undone")
     ADMITTED = "admitted", _("intake at the next stage")
+    # 问题学籍 (problems/): a false registration deleted (删除), or the losing side of an arbitration (仲裁).
+    VOIDED = "voided", _("false registration deleted")
     # Changes of the record that keep its status (no status event): the statuses they need.
     KEY_DATA_CORRECTED = "key_data_corrected", _("key-data correction")
 
@@ -385,16 +387,45 @@ class ProblemState(models.TextChoices):
     RESOLVED = "resolved", _("Resolved")
 
 
+class ProblemOutcome(models.TextChoices):
+    """How a problem record was closed (problems/)."""
+
+    CONFIRMED = "confirmed", _("Proved right (佐证)")
+    CORRECTED = "corrected", _("Corrected (变更)")
+    DELETED = "deleted", _("False record deleted (删除)")
+    ARBITRATED = "arbitrated", _("Decided by arbitration (仲裁)")
+    CLEARED = "cleared", _("No longer found by the detection")
+
+
 class ProblemRecordQuerySet(ScopedQuerySet):
     scope_path = "student__school__path"
+
+    def visible_to(self, user):
+        """Both schools of a pair see the record (and the bureaus above either of them)."""
+        if not user.is_authenticated or not user.is_active or (user.node_id is None and not user.is_superuser):
+            return self.none()
+        if user.is_superuser:
+            return self
+        path = user.node.path
+        return self.filter(
+            Q(student__school__path__startswith=path) | Q(other_student__school__path__startswith=path)
+        )
 
     def unresolved(self):
         return self.filter(state=ProblemState.OPEN)
 
+    def involving(self, student):
+        """The records naming `student` as either party."""
+        return self.filter(Q(student=student) | Q(other_student=student))
+
 
 class ProblemRecord(models.Model):
     """问题学籍 (domain §8): a record the data-quality checks flagged. While open it blocks status
-    changes, transfers and graduation of the student."""
+    changes, transfers and graduation of the student (both students of a pair).
+
+    The detection (problems/detection.py) writes one row per finding, named by its `fingerprint`
+    (the kind, the parties and what matched): running it again finds the same fingerprint and
+    creates nothing, and an open row whose fingerprint is no longer found is closed as cleared."""
 
     student = models.ForeignKey(
         Student, verbose_name=_("student"), on_delete=models.PROTECT, related_name="problem_records"
@@ -409,9 +440,13 @@ class ProblemRecord(models.Model):
         related_name="+",
     )
     detail = models.TextField(_("details"), blank=True)
+    # What matched: {"id_number": …, "reasons": [...], "old_id_number": …}; shown on the record's page.
+    evidence = models.JSONField(_("evidence of the match"), default=dict, blank=True)
+    fingerprint = models.CharField(_("fingerprint"), max_length=120, blank=True)
     state = models.CharField(
         _("state"), max_length=10, choices=ProblemState.choices, default=ProblemState.OPEN
     )
+    outcome = models.CharField(_("outcome"), max_length=12, choices=ProblemOutcome.choices, blank=True)
     detected_at = models.DateTimeField(_("detected"), auto_now_add=True)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     resolved_by = models.ForeignKey(
@@ -432,18 +467,31 @@ class ProblemRecord(models.Model):
         verbose_name_plural = _("problem records")
         ordering = ["-detected_at", "-id"]
         constraints = [
+            # One open record per finding: the detection may run twice at once.
             models.UniqueConstraint(
-                fields=["student", "kind"],
-                condition=Q(state="open"),
-                name="problemrecord_one_open_per_kind",
+                fields=["fingerprint"],
+                condition=Q(state="open") & ~Q(fingerprint=""),
+                name="problemrecord_one_open_per_fingerprint",
             )
         ]
+        indexes = [models.Index(fields=["state", "kind"], name="problemrecord_state_kind")]
 
     def __str__(self):
         return f"{self.student} · {self.get_kind_display()}"
 
+    def get_absolute_url(self):
+        return reverse("problems:detail", args=[self.pk])
+
     def audit_node(self):
         return self.student.school
+
+    @property
+    def is_open(self):
+        return self.state == ProblemState.OPEN
+
+    @property
+    def students(self):
+        return [student for student in (self.student, self.other_student) if student is not None]
 
 
 class ImportBatchQuerySet(ScopedQuerySet):

@@ -534,11 +534,16 @@ def ensure_student_free(student, *, exclude_approval=None, problems_block=True):
                 "state": open_request.get_state_display(),
             }
         )
-    problem = ProblemRecord.objects.unresolved().filter(student=student).first() if problems_block else None
+    # Either party of a pair is blocked (problems/blocks.py asks the same question for promotion).
+    problem = (
+        ProblemRecord.objects.unresolved().involving(student).order_by("detected_at", "pk").first()
+        if problems_block
+        else None
+    )
     if problem is not None:
         raise StudentError(
-            _("%(name)s has an unresolved problem record (%(problem)s): resolve it first.")
-            % {"name": student.name, "problem": problem.get_kind_display()}
+            _("%(name)s has an unresolved problem record (%(problem)s, #%(pk)s): resolve it first.")
+            % {"name": student.name, "problem": problem.get_kind_display(), "pk": problem.pk}
         )
 
 

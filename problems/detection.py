@@ -1,0 +1,313 @@
+"""问题学籍 detection (domain §8): set-based queries that find the records in trouble.
+
+Four kinds, each grouped in the database so that a province of a million students is scanned in a
+few seconds (benchmarks/problem_detection.py):
+- the same ID number in two registrations, live against live or live against a closed record
+  (graduated, left …). Resident IDs match on their first 17 digits, so that the same person under
+  an 18-digit number and an old 15-digit one, or with a mistyped check digit, is found as well;
+- the same 姓名 + 性别 + 出生日期 among students without an ID number, with at least one live;
+- an invalid resident ID of a live student: its format, check digit, the birth date or the sex it
+  encodes against the record's, or an age far from the grade;
+- an ID number that changed (field history) and is, or was, another record's.
+
+The database narrows a million rows to the few in trouble; the explanation of each (which check
+failed) is then made in Python by students/identity.py, the same rules the forms apply. Each finding
+is named by a fingerprint (kind, parties, what matched); `sync_findings` writes the new ones and
+closes the open ones that are no longer found.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db.models import Case, CharField, Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Cast, Concat, Mod, Replace, Substr
+from django.utils import timezone
+
+from students.identity import (
+    RESIDENT_ID,
+    age_range_for_level,
+    is_valid_resident_id,
+    resident_check_digit,
+    school_year_start,
+)
+from students.models import LIVE_STATUSES, ProblemKind, Status, Student
+
+RESIDENT_18_RE = r"^[0-9]{17}[0-9X]$"
+RESIDENT_15_RE = r"^[0-9]{15}$"
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+CHECK_CHARS = "10X98765432"
+# Years beyond the ordinary age range of a grade (students.identity.age_range_for_level) before an
+# age counts as "far from the grade": the forms already warn at the edge of the range.
+DEFAULT_AGE_MARGIN = 2
+
+
+@dataclass
+class Finding:
+    kind: str
+    student_id: int
+    other_id: int | None = None
+    evidence: dict = field(default_factory=dict)
+    key: str = ""
+
+    @property
+    def fingerprint(self):
+        parts = [self.kind, str(self.student_id), str(self.other_id or "")]
+        if self.key:
+            parts.append(self.key)
+        return ":".join(parts)[:120]
+
+
+def _digit(position):
+    return Cast(Substr("id_number", position, 1), IntegerField())
+
+
+def id_key():
+    """The identity an ID number stands for: a resident ID by its first 17 digits (a 15-digit ID
+    widened to 18), any other document by its type and number."""
+    return Case(
+        When(id_type=RESIDENT_ID, id_number__regex=RESIDENT_18_RE, then=Substr("id_number", 1, 17)),
+        When(
+            id_type=RESIDENT_ID,
+            id_number__regex=RESIDENT_15_RE,
+            then=Concat(Substr("id_number", 1, 6), Value("19"), Substr("id_number", 7, 9)),
+        ),
+        default=Concat(F("id_type"), Value(":"), F("id_number")),
+        output_field=CharField(),
+    )
+
+
+def counted(students):
+    """Every registration that is or was one: a cancelled registration (refused, or deleted as false) is none."""
+    return students.exclude(status=Status.CANCELLED)
+
+
+def _pair_up(kind, members, evidence_of):
+    """Findings of one group of records that stand for one person: the earliest live registration
+    against each of the others (a later live one is the suspect; so is the live one against a closed one)."""
+    live = sorted((m for m in members if m["status"] in LIVE_STATUSES), key=lambda m: m["pk"])
+    if not live:
+        return []
+    anchor = live[0]
+    findings = []
+    for member in sorted(members, key=lambda m: m["pk"]):
+        if member is anchor:
+            continue
+        if member["status"] in LIVE_STATUSES:
+            student, other = member, anchor
+        else:
+            student, other = anchor, member
+        findings.append(Finding(kind, student["pk"], other["pk"], evidence_of(student, other)))
+    return findings
+
+
+def _in_scope(findings, scope_path, paths):
+    if not scope_path:
+        return findings
+    return [
+        finding
+        for finding in findings
+        if paths[finding.student_id].startswith(scope_path)
+        or (finding.other_id and paths[finding.other_id].startswith(scope_path))
+    ]
+
+
+def _grouped(kind, students, key_fields, evidence_of, scope_path):
+    groups = (
+        students.values(*key_fields)
+        .annotate(total=Count("pk"), live=Count("pk", filter=Q(status__in=LIVE_STATUSES)))
+        .filter(total__gt=1, live__gt=0)
+        .order_by()
+    )
+    rows = (
+        students.filter(**{f"{key_fields[0]}__in": Subquery(groups.values(key_fields[0]))})
+        .values("pk", "status", "id_number", "name", "gender", "birth_date", "school__path", *key_fields)
+        .order_by()
+    )
+    by_key, paths = {}, {}
+    for row in rows:
+        by_key.setdefault(tuple(row[name] for name in key_fields), []).append(row)
+        paths[row["pk"]] = row["school__path"]
+    findings = []
+    for members in by_key.values():
+        if len(members) > 1:
+            findings += _pair_up(kind, members, evidence_of)
+    return _in_scope(findings, scope_path, paths)
+
+
+def duplicate_ids(scope_path=""):
+    def evidence(student, other):
+        same = student["id_number"] == other["id_number"]
+        return {
+            "match": "same_number" if same else "same_first_17",
+            "statuses": [student["status"], other["status"]],
+        }
+
+    students = counted(Student.objects.exclude(id_number="")).annotate(id_key=id_key())
+    return _grouped(ProblemKind.DUPLICATE_ID, students, ["id_key"], evidence, scope_path)
+
+
+def duplicate_persons(scope_path=""):
+    def evidence(student, other):
+        return {"match": "name_sex_birth", "statuses": [student["status"], other["status"]]}
+
+    students = counted(Student.objects.filter(id_number=""))
+    # The group by three columns is filtered by its first (the name) and then split in Python.
+    return _grouped(
+        ProblemKind.DUPLICATE_PERSON, students, ["name", "gender", "birth_date"], evidence, scope_path
+    )
+
+
+def _age_margin():
+    return settings.REGISTRAR.get("PROBLEM_AGE_MARGIN", DEFAULT_AGE_MARGIN)
+
+
+def age_limits(level, today):
+    """The birth dates (earliest, latest) of a student of grade `level` whose age is not far from the
+    grade; None when the grade has no age check."""
+    limits = age_range_for_level(level)
+    if limits is None:
+        return None
+    low, high = limits[0] - _age_margin(), limits[1] + _age_margin()
+    # Ages count on 31 August (students.identity.check_age).
+    cutoff = school_year_start(today) - timedelta(days=1)
+    earliest = date(cutoff.year - high - 1, 9, 1)
+    latest = date(cutoff.year - low, 8, 31)
+    return earliest, latest
+
+
+def _age_far_q(today):
+    condition = Q(pk__in=[])
+    for level in range(1, 13):
+        limits = age_limits(level, today)
+        if limits is not None:
+            condition |= Q(grade__level=level) & (Q(birth_date__lt=limits[0]) | Q(birth_date__gt=limits[1]))
+    return condition
+
+
+def invalid_id_candidates(students, today):
+    """The live students with a resident ID that fails a check, narrowed in the database."""
+    well_formed = Q(id_number__regex=RESIDENT_18_RE)
+    checksum = sum((_digit(position + 1) * weight for position, weight in enumerate(WEIGHTS)), Value(0))
+    expected = Case(
+        When(well_formed, then=Substr(Value(CHECK_CHARS), Mod(checksum, 11) + 1, 1)),
+        default=Value(""),
+        output_field=CharField(),
+    )
+    parity = Case(When(well_formed, then=Mod(_digit(17), 2)), default=Value(-1), output_field=IntegerField())
+    birth_text = Replace(Cast("birth_date", CharField()), Value("-"), Value(""))
+    return (
+        students.filter(status__in=LIVE_STATUSES, id_type=RESIDENT_ID)
+        .exclude(id_number="")
+        .annotate(expected_check=expected, sex_parity=parity, birth_text=birth_text)
+        .filter(
+            ~well_formed
+            | ~Q(expected_check=Substr("id_number", 18, 1))
+            | ~Q(birth_text=Substr("id_number", 7, 8))
+            | Q(gender="1", sex_parity=0)
+            | Q(gender="2", sex_parity=1)
+            | _age_far_q(today)
+        )
+    )
+
+
+def invalid_reasons(number, birth_date, gender, level, today):
+    """Which checks a resident ID fails, as stable codes (the page shows their labels)."""
+    import re
+
+    if not re.fullmatch(RESIDENT_18_RE, number):
+        return ["format"]
+    reasons = []
+    if number[17] != resident_check_digit(number):
+        reasons.append("check_digit")
+    try:
+        encoded = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        reasons.append("impossible_date")
+    else:
+        if encoded != birth_date:
+            reasons.append("birth_date")
+    if gender in ("1", "2") and int(number[16]) % 2 != (1 if gender == "1" else 0):
+        reasons.append("sex")
+    if not reasons and not is_valid_resident_id(number):
+        reasons.append("region")
+    limits = age_limits(level, today) if level else None
+    if limits is not None and not (limits[0] <= birth_date <= limits[1]):
+        reasons.append("age")
+    return reasons
+
+
+def invalid_ids(scope_path="", today=None):
+    today = today or timezone.localdate()
+    students = Student.objects.all()
+    if scope_path:
+        students = students.filter(school__path__startswith=scope_path)
+    rows = invalid_id_candidates(students, today).values_list("pk", "id_number", "birth_date", "gender", "grade__level")
+    findings = []
+    for pk, number, birth_date, gender, level in rows:
+        reasons = invalid_reasons(number, birth_date, gender, level, today)
+        if reasons:
+            # The number is part of the fingerprint: once it is corrected, the finding is gone.
+            findings.append(Finding(ProblemKind.INVALID_ID, pk, None, {"reasons": reasons}, key=number))
+    return findings
+
+
+def changed_ids(scope_path=""):
+    """Pairs of records whose ID numbers, now or before a change (the field history), meet, when
+    at least one side of the meeting is a former number: the current numbers that meet are
+    `duplicate_ids`."""
+    current = Student.objects.filter(pk=OuterRef("id"), id_number=OuterRef("id_number"))
+    formers = (
+        Student.history.model.objects.exclude(id_number="")
+        .exclude(Exists(current))
+        .values_list("id", "id_number")
+        .distinct()
+    )
+    holders = {}
+    for student_id, number in formers:
+        holders.setdefault(number, set()).add(student_id)
+    if not holders:
+        return []
+    for student_id, number in Student.objects.filter(id_number__in=list(holders)).values_list("pk", "id_number"):
+        holders[number].add(student_id)
+    students = {
+        row["pk"]: row
+        for row in counted(Student.objects.filter(pk__in={pk for pks in holders.values() for pk in pks})).values(
+            "pk", "id_number", "status", "school__path"
+        )
+    }
+    findings, seen = [], set()
+    for number, pks in holders.items():
+        members = [students[pk] for pk in sorted(pks) if pk in students]
+        for index, first in enumerate(members):
+            for second in members[index + 1 :]:
+                if first["id_number"] == number and second["id_number"] == number:
+                    continue
+                if first["status"] not in LIVE_STATUSES and second["status"] not in LIVE_STATUSES:
+                    continue
+                # The record that let the number go is the one to explain the change.
+                changed, other = (second, first) if first["id_number"] == number else (first, second)
+                pair = (changed["pk"], other["pk"])
+                if pair in seen:
+                    continue
+                seen.add(pair)
+                findings.append(
+                    Finding(
+                        ProblemKind.CHANGED_ID,
+                        changed["pk"],
+                        other["pk"],
+                        {"match": "former_number", "statuses": [changed["status"], other["status"]]},
+                    )
+                )
+    paths = {pk: row["school__path"] for pk, row in students.items()}
+    return _in_scope(findings, scope_path, paths)
+
+
+def detect(scope_path="", today=None):
+    """Every finding in the scope (the whole system when `scope_path` is empty)."""
+    return [
+        *duplicate_ids(scope_path),
+        *duplicate_persons(scope_path),
+        *invalid_ids(scope_path, today),
+        *changed_ids(scope_path),
+    ]
