@@ -34,7 +34,7 @@ from students.services import lock_student, record_status_event, subject_label
 
 KIND = "problems.resolution"
 MAX_EVIDENCE = 10
-EVIDENCE_MIN_SIZE = 200
+EVIDENCE_MIN_SIZE = (200, 200)
 # Kinds where two registrations claim one person: the bureau may decide which stands (仲裁).
 PAIR_KINDS = (ProblemKind.DUPLICATE_ID, ProblemKind.DUPLICATE_PERSON, ProblemKind.CHANGED_ID)
 REVIEWER_ROLES = (Role.COUNTY_REVIEWER, Role.CITY_REVIEWER, Role.PROVINCE_ADMIN)
