@@ -46,6 +46,7 @@ def register_applied_hook(hook):
     if hook not in APPLIED_HOOKS:
         APPLIED_HOOKS.append(hook)
 
+
 # Only a registered student in school has key data to correct (the lifecycle table says which
 # statuses): a registration still in review is revised instead, and a record that ended is locked.
 CORRECTABLE_STATUSES = lifecycle.sources(Event.KEY_DATA_CORRECTED)

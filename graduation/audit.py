@@ -125,7 +125,9 @@ def open_requests(student_ids):
 
 def problems_of(students):
     # Either party of a pair (the same ID in two registrations) is blocked.
-    records = ProblemRecord.objects.unresolved().filter(Q(student__in=students) | Q(other_student__in=students))
+    records = ProblemRecord.objects.unresolved().filter(
+        Q(student__in=students) | Q(other_student__in=students)
+    )
     found = {}
     for student_id, other_id, kind in records.values_list("student_id", "other_student_id", "kind"):
         for party in (student_id, other_id):

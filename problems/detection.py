@@ -20,7 +20,19 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db.models import Case, CharField, Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast, Concat, Mod, Replace, Substr
 from django.utils import timezone
 
@@ -78,7 +90,8 @@ def id_key():
 
 
 def counted(students):
-    """Every registration that is or was one: a cancelled registration (refused, or deleted as false) is none."""
+    """Every registration that is or was one: a cancelled registration (refused, or deleted as
+    false) is none."""
     return students.exclude(status=Status.CANCELLED)
 
 
@@ -242,7 +255,9 @@ def invalid_ids(scope_path="", today=None):
     students = Student.objects.all()
     if scope_path:
         students = students.filter(school__path__startswith=scope_path)
-    rows = invalid_id_candidates(students, today).values_list("pk", "id_number", "birth_date", "gender", "grade__level")
+    rows = invalid_id_candidates(students, today).values_list(
+        "pk", "id_number", "birth_date", "gender", "grade__level"
+    )
     findings = []
     for pk, number, birth_date, gender, level in rows:
         reasons = invalid_reasons(number, birth_date, gender, level, today)
@@ -268,13 +283,15 @@ def changed_ids(scope_path=""):
         holders.setdefault(number, set()).add(student_id)
     if not holders:
         return []
-    for student_id, number in Student.objects.filter(id_number__in=list(holders)).values_list("pk", "id_number"):
+    for student_id, number in Student.objects.filter(id_number__in=list(holders)).values_list(
+        "pk", "id_number"
+    ):
         holders[number].add(student_id)
     students = {
         row["pk"]: row
-        for row in counted(Student.objects.filter(pk__in={pk for pks in holders.values() for pk in pks})).values(
-            "pk", "id_number", "status", "school__path"
-        )
+        for row in counted(
+            Student.objects.filter(pk__in={pk for pks in holders.values() for pk in pks})
+        ).values("pk", "id_number", "status", "school__path")
     }
     findings, seen = [], set()
     for number, pks in holders.items():

@@ -12,7 +12,9 @@ class ListFilterForm(forms.Form):
     state = forms.ChoiceField(
         label=_("State"), required=False, choices=[("", _("Every state")), *ProblemState.choices]
     )
-    kind = forms.ChoiceField(label=_("Problem"), required=False, choices=[("", _("Every kind")), *ProblemKind.choices])
+    kind = forms.ChoiceField(
+        label=_("Problem"), required=False, choices=[("", _("Every kind")), *ProblemKind.choices]
+    )
     school = forms.ModelChoiceField(
         label=_("School"), queryset=Organisation.objects.none(), required=False, to_field_name="code"
     )
@@ -27,8 +29,12 @@ class ListFilterForm(forms.Form):
 
 class ResolutionForm(forms.Form):
     method = forms.ChoiceField(label=_("Resolution"), choices=Method.choices)
-    explanation = forms.CharField(label=_("Explanation"), widget=forms.Textarea(attrs={"rows": 3}), max_length=MAX_EXPLANATION)
-    record_to_delete = forms.TypedChoiceField(label=_("Record to delete"), coerce=int, required=False, empty_value=None)
+    explanation = forms.CharField(
+        label=_("Explanation"), widget=forms.Textarea(attrs={"rows": 3}), max_length=MAX_EXPLANATION
+    )
+    record_to_delete = forms.TypedChoiceField(
+        label=_("Record to delete"), coerce=int, required=False, empty_value=None
+    )
 
     def __init__(self, data=None, *, problem, school):
         super().__init__(data)
@@ -41,7 +47,9 @@ class ResolutionForm(forms.Form):
 
 class ArbitrationForm(forms.Form):
     keep = forms.TypedChoiceField(label=_("The registration that stands"), coerce=int)
-    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=MAX_EXPLANATION)
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=MAX_EXPLANATION
+    )
 
     def __init__(self, data=None, *, problem):
         super().__init__(data)

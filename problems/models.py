@@ -30,9 +30,15 @@ class DetectionRun(models.Model):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
-    node = models.ForeignKey(Organisation, verbose_name=_("scope"), on_delete=models.PROTECT, related_name="+")
+    node = models.ForeignKey(
+        Organisation, verbose_name=_("scope"), on_delete=models.PROTECT, related_name="+"
+    )
     started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("started by"), null=True, blank=True, on_delete=models.PROTECT
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
     )
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -75,10 +81,16 @@ class ResolutionQuerySet(models.QuerySet):
 
 class Resolution(models.Model):
     approval = models.OneToOneField(
-        ApprovalRequest, verbose_name=_("approval"), on_delete=models.PROTECT, related_name="problem_resolution"
+        ApprovalRequest,
+        verbose_name=_("approval"),
+        on_delete=models.PROTECT,
+        related_name="problem_resolution",
     )
     problem = models.ForeignKey(
-        "students.ProblemRecord", verbose_name=_("problem record"), on_delete=models.PROTECT, related_name="resolutions"
+        "students.ProblemRecord",
+        verbose_name=_("problem record"),
+        on_delete=models.PROTECT,
+        related_name="resolutions",
     )
     method = models.CharField(_("resolution"), max_length=10, choices=Method.choices)
     explanation = models.TextField(_("explanation"))
@@ -134,7 +146,10 @@ class CorrectionLink(models.Model):
         "students.ProblemRecord", verbose_name=_("problem record"), on_delete=models.PROTECT, related_name="+"
     )
     correction = models.ForeignKey(
-        "corrections.Correction", verbose_name=_("key-data correction"), on_delete=models.PROTECT, related_name="+"
+        "corrections.Correction",
+        verbose_name=_("key-data correction"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -144,3 +159,6 @@ class CorrectionLink(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["problem", "correction"], name="correctionlink_unique"),
         ]
+
+    def __str__(self):
+        return f"#{self.problem_id} → {self.correction_id}"

@@ -32,7 +32,9 @@ def start_detection(node, *, by):
     """Queue a detection run over the reviewer's own node."""
     if not may_run_detection(by, node):
         raise PermissionDenied
-    if DetectionRun.objects.filter(node=node, state__in=[DetectionRun.State.QUEUED, DetectionRun.State.RUNNING]).exists():
+    if DetectionRun.objects.filter(
+        node=node, state__in=[DetectionRun.State.QUEUED, DetectionRun.State.RUNNING]
+    ).exists():
         raise ProblemError(_("A detection run over this area is already under way: wait for it to finish."))
     run = DetectionRun.objects.create(node=node, started_by=by)
     try:
@@ -67,7 +69,6 @@ def run_detection(run_id):
     else:
         _finish(run, DetectionRun.State.DONE, summary=summary)
     return run.state
-
 
 
 @task()

@@ -20,7 +20,7 @@ from problems.models import CorrectionLink, Evidence, Method, Resolution
 from registrar import approvals
 from registrar.audit import record_event, stamp
 from registrar.choices import NodeKind, Role
-from registrar.errors import ApprovalError, DomainError
+from registrar.errors import ApprovalError
 from registrar.uploads import clean_evidence
 from students.models import (
     LIVE_STATUSES,
@@ -84,7 +84,9 @@ def sync_findings(findings, *, scope_path="", by=None, now=None):
         new = [record for record in new if record.fingerprint not in already]
         bulk_create_with_history(new, ProblemRecord, batch_size=1000, default_user=by)
         gone = list(
-            ProblemRecord.objects.filter(pk__in=[pk for fp, pk in existing.items() if fp not in by_fingerprint])
+            ProblemRecord.objects.filter(
+                pk__in=[pk for fp, pk in existing.items() if fp not in by_fingerprint]
+            )
         )
         for record in gone:
             record.state = ProblemState.RESOLVED
@@ -166,7 +168,12 @@ def close_problem(problem, *, by, outcome, text):
 def _void(student, *, by, reason, outcome):
     """Close a false registration (已注销) and every open problem it is party to."""
     record_status_event(
-        student, event=Event.VOIDED, by=by, occurred_on=timezone.localdate(), reason=reason[:200], approved_by=by
+        student,
+        event=Event.VOIDED,
+        by=by,
+        occurred_on=timezone.localdate(),
+        reason=reason[:200],
+        approved_by=by,
     )
     for problem in ProblemRecord.objects.unresolved().involving(student):
         close_problem(problem, by=by, outcome=outcome, text=reason)
@@ -184,7 +191,11 @@ def applying_school(problem, user):
 
 
 def may_resolve(problem, user):
-    return problem.is_open and user.has_role(Role.SCHOOL_REGISTRAR) and applying_school(problem, user) is not None
+    return (
+        problem.is_open
+        and user.has_role(Role.SCHOOL_REGISTRAR)
+        and applying_school(problem, user) is not None
+    )
 
 
 def _subject_key(problem):
@@ -237,10 +248,13 @@ def _check_deletable(problem, student, school):
     if student is None or student.pk not in {party.pk for party in problem.students}:
         raise ProblemError(_("Choose the record to delete among the records of this problem."))
     if student.school_id != school.pk:
-        raise ProblemError(_("A school deletes only its own records: %(name)s is registered at %(school)s.") % {
-            "name": student.name,
-            "school": student.school.name,
-        })
+        raise ProblemError(
+            _("A school deletes only its own records: %(name)s is registered at %(school)s.")
+            % {
+                "name": student.name,
+                "school": student.school.name,
+            }
+        )
     if problem.kind == ProblemKind.INVALID_ID:
         raise ProblemError(_("An invalid ID number is corrected (变更), not deleted."))
 
@@ -262,7 +276,11 @@ def add_evidence(resolution, *, by, uploaded_file):
         evidence = Evidence.from_clean_file(clean, resolution=resolution, uploaded_by=by)
         evidence.save()
         record_event(
-            "problems.evidence.added", actor=by, obj=resolution, evidence=evidence.pk, size=evidence.size,
+            "problems.evidence.added",
+            actor=by,
+            obj=resolution,
+            evidence=evidence.pk,
+            size=evidence.size,
             sha256=evidence.sha256,
         )
     evidence.notices = clean.notices
@@ -287,7 +305,10 @@ def submit_problems(resolution):
     if resolution.method == Method.DELETE and resolution.record_to_delete.status not in (*LIVE_STATUSES,):
         return [
             _("%(name)s is %(status)s: only a live registration is deleted.")
-            % {"name": resolution.record_to_delete.name, "status": resolution.record_to_delete.get_status_display()}
+            % {
+                "name": resolution.record_to_delete.name,
+                "status": resolution.record_to_delete.get_status_display(),
+            }
         ]
     return []
 
@@ -338,7 +359,10 @@ def link_correction(problem, correction, *, by):
     link, created = CorrectionLink.objects.get_or_create(problem=problem, correction=correction)
     if created:
         record_event(
-            "problems.correction.linked", actor=by, obj=correction.student, problem=problem.pk,
+            "problems.correction.linked",
+            actor=by,
+            obj=correction.student,
+            problem=problem.pk,
             correction=correction.pk,
         )
     return link
@@ -408,13 +432,20 @@ def arbitrate(problem, *, by, keep, reason):
             raise ProblemError(_("Choose the registration that stands among the two of this problem."))
         loser = next(student for pk, student in parties.items() if pk != keep.pk)
         loser = lock_student(loser)
-        text = _("Arbitration: the registration at %(keep)s stands; the one at %(lose)s is closed. %(reason)s") % {
+        text = _(
+            "Arbitration: the registration at %(keep)s stands; the one at %(lose)s is closed. %(reason)s"
+        ) % {
             "keep": keep.school.name,
             "lose": loser.school.name,
             "reason": reason,
         }
         if approvals.open_request_for(_subject_key(problem)) is not None:
-            raise ProblemError(_("A resolution of this record is in progress: wait for its review or ask the school to withdraw it."))
+            raise ProblemError(
+                _(
+                    "A resolution of this record is in progress: wait for its review or ask the school "
+                    "to withdraw it."
+                )
+            )
         close_problem(problem, by=by, outcome=ProblemOutcome.ARBITRATED, text=text)
         _void(loser, by=by, reason=text, outcome=ProblemOutcome.ARBITRATED)
     return problem

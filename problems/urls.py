@@ -14,5 +14,9 @@ urlpatterns = [
     path("resolutions/<int:pk>/", views.resolution, name="resolution"),
     path("resolutions/<int:pk>/evidence/", views.evidence_add, name="evidence_add"),
     path("resolutions/<int:pk>/evidence/<int:evidence_pk>/", views.evidence_file, name="evidence_file"),
-    path("resolutions/<int:pk>/evidence/<int:evidence_pk>/delete/", views.evidence_delete, name="evidence_delete"),
+    path(
+        "resolutions/<int:pk>/evidence/<int:evidence_pk>/delete/",
+        views.evidence_delete,
+        name="evidence_delete",
+    ),
 ]

@@ -64,8 +64,13 @@ def summary_items(user):
 
 def get_problem_for(user, pk, *, roles=ROLES):
     queryset = ProblemRecord.objects.visible_to(user).select_related(
-        "student__school", "student__grade", "student__school_class",
-        "other_student__school", "other_student__grade", "other_student__school_class", "resolved_by",
+        "student__school",
+        "student__grade",
+        "student__school_class",
+        "other_student__school",
+        "other_student__grade",
+        "other_student__school_class",
+        "resolved_by",
     )
     problem = get_object_or_404(queryset, pk=pk)
     require_role(user, roles)
@@ -74,7 +79,10 @@ def get_problem_for(user, pk, *, roles=ROLES):
 
 def get_resolution_for(user, pk, *, roles=ROLES):
     queryset = Resolution.objects.visible_to(user).select_related(
-        "approval__school", "approval__applicant", "problem__student__school", "problem__other_student__school",
+        "approval__school",
+        "approval__applicant",
+        "problem__student__school",
+        "problem__other_student__school",
         "record_to_delete__school",
     )
     resolution = get_object_or_404(queryset, pk=pk)
@@ -101,9 +109,13 @@ def problem_list(request):
     if data.get("kind"):
         records = records.filter(kind=data["kind"])
     if data.get("school"):
-        records = records.filter(student__school=data["school"]) | records.filter(other_student__school=data["school"])
+        records = records.filter(student__school=data["school"]) | records.filter(
+            other_student__school=data["school"]
+        )
     counts = dict(records.values_list("kind").annotate(count=Count("pk")).order_by())
-    records = records.select_related("student__school", "other_student__school").order_by("-detected_at", "-pk")
+    records = records.select_related("student__school", "other_student__school").order_by(
+        "-detected_at", "-pk"
+    )
     page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
     node = request.user.node
     may_detect = node is not None and runs.may_run_detection(request.user, node)
@@ -140,7 +152,9 @@ def detect(request):
 
 @require_GET
 def run(request, pk):
-    run = get_object_or_404(DetectionRun.objects.visible_to(request.user).select_related("node", "started_by"), pk=pk)
+    run = get_object_or_404(
+        DetectionRun.objects.visible_to(request.user).select_related("node", "started_by"), pk=pk
+    )
     require_role(request.user, (Role.COUNTY_REVIEWER, Role.CITY_REVIEWER, Role.PROVINCE_ADMIN))
     by_kind = run.summary.get("by_kind", {})
     return render(
@@ -155,7 +169,9 @@ def run(request, pk):
 
 MATCH_LABELS = {
     "same_number": gettext_lazy("the same ID number"),
-    "same_first_17": gettext_lazy("the same first 17 digits of the ID number (an old 15-digit ID or another check digit)"),
+    "same_first_17": gettext_lazy(
+        "the same first 17 digits of the ID number (an old 15-digit ID or another check digit)"
+    ),
     "name_sex_birth": gettext_lazy("the same name, sex and date of birth, both without an ID number"),
     "former_number": gettext_lazy("an ID number one record held before a change is the other's"),
 }
@@ -187,9 +203,13 @@ def detail(request, pk):
     may_resolve = services.may_resolve(problem, user)
     may_arbitrate = services.may_arbitrate(problem, user)
     resolutions = list(
-        Resolution.objects.filter(problem=problem).visible_to(user).select_related("approval", "record_to_delete")
+        Resolution.objects.filter(problem=problem)
+        .visible_to(user)
+        .select_related("approval", "record_to_delete")
     )
-    own_students = [student for student in problem.students if school is not None and student.school_id == school.pk]
+    own_students = [
+        student for student in problem.students if school is not None and student.school_id == school.pk
+    ]
     return render(
         request,
         "problems/detail.html",
@@ -219,7 +239,9 @@ def resolve(request, pk):
             for message in errors:
                 messages.error(request, message)
         return redirect(problem)
-    target = form.own.get(form.cleaned_data["record_to_delete"]) if form.cleaned_data["record_to_delete"] else None
+    target = (
+        form.own.get(form.cleaned_data["record_to_delete"]) if form.cleaned_data["record_to_delete"] else None
+    )
     try:
         resolution = services.create_resolution(
             problem,
@@ -251,16 +273,21 @@ def arbitrate(request, pk):
         return redirect(problem)
     try:
         services.arbitrate(
-            problem, by=request.user, keep=form.parties[form.cleaned_data["keep"]], reason=form.cleaned_data["reason"]
+            problem,
+            by=request.user,
+            keep=form.parties[form.cleaned_data["keep"]],
+            reason=form.cleaned_data["reason"],
         )
     except DomainError as error:
         _errors(request, error)
     else:
-        messages.success(request, _("Decided: the other registration is closed and both schools see the outcome."))
+        messages.success(
+            request, _("Decided: the other registration is closed and both schools see the outcome.")
+        )
     return redirect(problem)
 
 
-# --- a resolution ---------------------------------------------------------------------------------------------
+# --- a resolution ---------------------------------------------------------------------------------
 
 
 def _viewer_files(resolution, evidence):
@@ -306,11 +333,15 @@ def evidence_add(request, pk):
                 messages.error(request, message)
     else:
         try:
-            evidence = services.add_evidence(resolution, by=request.user, uploaded_file=form.cleaned_data["file"])
+            evidence = services.add_evidence(
+                resolution, by=request.user, uploaded_file=form.cleaned_data["file"]
+            )
         except DomainError as error:
             _errors(request, error)
         else:
-            messages.success(request, _("Added: %(name)s") % {"name": evidence.original_name or evidence.download_name})
+            messages.success(
+                request, _("Added: %(name)s") % {"name": evidence.original_name or evidence.download_name}
+            )
             for notice in evidence.notices:
                 messages.info(request, notice)
     return redirect(reverse("problems:resolution", args=[resolution.pk]) + "#evidence")
@@ -325,7 +356,9 @@ def evidence_delete(request, pk, evidence_pk):
     except DomainError as error:
         _errors(request, error)
     else:
-        messages.success(request, _("Removed: %(name)s") % {"name": evidence.original_name or evidence.download_name})
+        messages.success(
+            request, _("Removed: %(name)s") % {"name": evidence.original_name or evidence.download_name}
+        )
     return redirect(reverse("problems:resolution", args=[resolution.pk]) + "#evidence")
 
 

@@ -24,7 +24,9 @@ SEARCH_ACTION = "students.search.by_number"
 def with_open_problem():
     """Students named by an open problem record (问题学籍), as either party of a pair."""
     records = ProblemRecord.objects.unresolved()
-    return Exists(records.filter(student=OuterRef("pk"))) | Exists(records.filter(other_student=OuterRef("pk")))
+    return Exists(records.filter(student=OuterRef("pk"))) | Exists(
+        records.filter(other_student=OuterRef("pk"))
+    )
 
 
 class RosterFilterForm(forms.Form):

@@ -69,7 +69,9 @@ TRANSITIONS = {
     Event.KEY_DATA_CORRECTED: Transition(IN_SCHOOL, None),
     # 问题学籍 删除 / 仲裁: a false registration is closed, not erased (its history and number stay);
     # 已注销 frees the ID number for the registration that stands.
-    Event.VOIDED: Transition((*IN_SCHOOL, *LEAVERS, S.TRANSFERRED_OUT, S.WITHDRAWN, S.ABROAD, S.LEFT), S.CANCELLED),
+    Event.VOIDED: Transition(
+        (*IN_SCHOOL, *LEAVERS, S.TRANSFERRED_OUT, S.WITHDRAWN, S.ABROAD, S.LEFT), S.CANCELLED
+    ),
 }
 
 

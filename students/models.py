@@ -402,7 +402,11 @@ class ProblemRecordQuerySet(ScopedQuerySet):
 
     def visible_to(self, user):
         """Both schools of a pair see the record (and the bureaus above either of them)."""
-        if not user.is_authenticated or not user.is_active or (user.node_id is None and not user.is_superuser):
+        if (
+            not user.is_authenticated
+            or not user.is_active
+            or (user.node_id is None and not user.is_superuser)
+        ):
             return self.none()
         if user.is_superuser:
             return self

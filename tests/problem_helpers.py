@@ -35,7 +35,9 @@ def planted_world(tree):
     # The same person twice, both live: the second under the first 17 digits and another check digit.
     w.first = enrolled(ours, name="李双籍")
     w.second = enrolled(theirs, name="李双籍")
-    plant(w.second, id_number=bad_check(w.first.id_number), birth_date=w.first.birth_date, gender=w.first.gender)
+    plant(
+        w.second, id_number=bad_check(w.first.id_number), birth_date=w.first.birth_date, gender=w.first.gender
+    )
     # Live against graduated: the graduate's number registered again.
     w.graduate = enrolled(far, name="赵毕业")
     plant(w.graduate, status=Status.GRADUATED)
@@ -52,13 +54,19 @@ def planted_world(tree):
     w.young = enrolled(ours, name="周年幼")
     today = date.today()
     young_birth = date(today.year - 1, 1, 10)
-    plant(w.young, birth_date=young_birth, id_number=make_id(birth=young_birth, sequence=1 if w.young.gender == "1" else 2))
+    plant(
+        w.young,
+        birth_date=young_birth,
+        id_number=make_id(birth=young_birth, sequence=1 if w.young.gender == "1" else 2),
+    )
     # A changed ID: the record let its number go (history), and another record holds it now.
     w.changer = enrolled(ours, name="吴改号")
     old_number = w.changer.id_number
     apply_key_changes(
-        w.changer, {"id_number": make_id(birth=w.changer.birth_date, sequence=801 if w.changer.gender == "1" else 802)},
-        by=None, reason="test",
+        w.changer,
+        {"id_number": make_id(birth=w.changer.birth_date, sequence=801 if w.changer.gender == "1" else 802)},
+        by=None,
+        reason="test",
     )
     w.holder = enrolled(far, name="郑持号")
     plant(w.holder, id_number=old_number, birth_date=w.changer.birth_date, gender=w.changer.gender)

@@ -29,12 +29,16 @@ from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from corrections.rules import EvidenceKind
+from problems import services as problem_services
+from problems.models import DetectionRun, Method
+from problems.services import detect_problems
 from registrar.choices import Role
 from registrar.models import Organisation
 from registrar.orgimport import import_organisations, parse_rows
 from registrar.services import create_class
 from registrar.uploads import clean_photo
 from students import services as student_services
+from students.models import ProblemKind, ProblemRecord, Status, Student
 from students.registration import submit_for_review
 from students.roster import batches
 from tests.conftest import TREE, make_user, raw_rows
@@ -201,6 +205,21 @@ MATRIX = {
     ),
     "graduation:case_start": Entry(url_args("certificate_pk", "case_kind"), get=None, post=REGISTRAR),
     "graduation:case": Entry(url_args("case_pk"), get=OWN_SCHOOL, post=None),
+    # problems: 问题学籍 (the world's pair is in our county; its resolution is a draft)
+    "problems:list": Entry(get=STAFF_BUT_TEACHERS, post=None),
+    "problems:detect": Entry(get=None, post=ABOVE_SCHOOLS),
+    "problems:run": Entry(url_args("run_pk"), get=OVERSEERS, post=None),
+    "problems:detail": Entry(url_args("problem_pk"), get=REVIEWING, post=None),
+    "problems:resolve": Entry(url_args("problem_pk"), get=None, post=REGISTRAR),
+    "problems:arbitrate": Entry(url_args("problem_pk"), get=None, post=frozenset({"county_reviewer"})),
+    "problems:resolution": Entry(url_args("resolution_pk"), get=OWN_SCHOOL, post=None),
+    "problems:evidence_add": Entry(url_args("resolution_pk"), get=None, post=REGISTRAR),
+    "problems:evidence_file": Entry(
+        url_args("resolution_pk", "problem_evidence_pk"), get=OWN_SCHOOL, post=None
+    ),
+    "problems:evidence_delete": Entry(
+        url_args("resolution_pk", "problem_evidence_pk"), get=None, post=REGISTRAR
+    ),
     # accounts
     "login": Entry(get=EVERYONE, post=EVERYONE),
     "logout": Entry(get=None, post=LOGGED_IN),
@@ -276,7 +295,9 @@ def build_world(tmp_path):
     [correction_evidence] = attach(correction, registrar, EvidenceKind.ID_CARD)
     batch = batches.upload_roster(school, by=registrar, uploaded_file=roster_file(tmp_path))
     graduation = graduation_world(school, users)
+    problem_world = build_problem_world(school_class, nodes["420102"], registrar)
     return {
+        **problem_world,
         **graduation,
         "users": users,
         # What an outsider must never find in a page.
@@ -285,6 +306,7 @@ def build_world(tmp_path):
             student.number,
             in_review.name,
             corrected.name,
+            *problem_world.pop("problem_secrets"),
             *graduation.pop("graduation_secrets"),
         ],
         "school_code": school.code,
@@ -299,6 +321,30 @@ def build_world(tmp_path):
         "correction_pk": correction.pk,
         "correction_evidence_pk": correction_evidence.pk,
         "batch_pk": batch.pk,
+    }
+
+
+def build_problem_world(school_class, county, registrar):
+    """Two registrations of one person in our school (one graduated), found by a detection run."""
+    live = enrolled(school_class, name="黄双号")
+    graduate = enrolled(school_class, name="黄双号")
+    Student.objects.filter(pk=graduate.pk).update(status=Status.GRADUATED)
+    Student.objects.filter(pk=live.pk).update(
+        id_number=graduate.id_number, birth_date=graduate.birth_date, gender=graduate.gender
+    )
+    run = DetectionRun.objects.create(node=county, state=DetectionRun.State.DONE)
+    detect_problems(county)
+    problem = ProblemRecord.objects.get(kind=ProblemKind.DUPLICATE_ID, student=live)
+    resolution = problem_services.create_resolution(
+        problem, by=registrar, method=Method.CONFIRM, explanation="户籍核实无误"
+    )
+    evidence = problem_services.add_evidence(resolution, by=registrar, uploaded_file=png())
+    return {
+        "problem_secrets": [live.name],
+        "run_pk": run.pk,
+        "problem_pk": problem.pk,
+        "resolution_pk": resolution.pk,
+        "problem_evidence_pk": evidence.pk,
     }
 
 

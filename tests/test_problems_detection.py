@@ -24,10 +24,7 @@ def found(findings):
 
 
 def records(**filters):
-    return {
-        (r.kind, r.student_id, r.other_student_id)
-        for r in ProblemRecord.objects.filter(**filters)
-    }
+    return {(r.kind, r.student_id, r.other_student_id) for r in ProblemRecord.objects.filter(**filters)}
 
 
 def test_every_kind_is_found_and_nothing_else(world):

@@ -42,7 +42,9 @@ def sixth_registrar(tree):
 
 def test_confirm_with_evidence_reviewed_by_the_county(world, registrar, county_reviewer):
     record = problem("invalid_id", world.young)
-    resolution = services.create_resolution(record, by=registrar, method=Method.CONFIRM, explanation="确实提前入学")
+    resolution = services.create_resolution(
+        record, by=registrar, method=Method.CONFIRM, explanation="确实提前入学"
+    )
     with pytest.raises(ApprovalError):
         services.submit_resolution(resolution, by=registrar)
     services.add_evidence(resolution, by=registrar, uploaded_file=png())
@@ -51,7 +53,9 @@ def test_confirm_with_evidence_reviewed_by_the_county(world, registrar, county_r
     approvals.approve(resolution.approval, by=county_reviewer)
     record.refresh_from_db()
     assert (record.outcome, record.resolution, record.resolved_by) == (
-        ProblemOutcome.CONFIRMED, "确实提前入学", county_reviewer
+        ProblemOutcome.CONFIRMED,
+        "确实提前入学",
+        county_reviewer,
     )
 
 
@@ -83,7 +87,10 @@ def test_refusals(world, registrar, outsider, sixth_registrar):
     # An invalid ID is corrected, not deleted.
     with pytest.raises(ProblemError):
         services.create_resolution(
-            problem("invalid_id", world.bad), by=registrar, method=Method.DELETE, explanation="x",
+            problem("invalid_id", world.bad),
+            by=registrar,
+            method=Method.DELETE,
+            explanation="x",
             record_to_delete=world.bad,
         )
     services.create_resolution(record, by=sixth_registrar, method=Method.CONFIRM, explanation="x")
@@ -91,10 +98,14 @@ def test_refusals(world, registrar, outsider, sixth_registrar):
         services.create_resolution(record, by=registrar, method=Method.CONFIRM, explanation="y")
 
 
-def test_change_closes_the_problem_when_the_correction_is_applied(world, registrar, principal, county_reviewer):
+def test_change_closes_the_problem_when_the_correction_is_applied(
+    world, registrar, principal, county_reviewer
+):
     record = problem("invalid_id", world.bad)
     new_number = new_id_for(world.bad, sequence=5 if world.bad.gender == "1" else 6)
-    correction = corrections.create_correction(world.bad, by=registrar, changes={"id_number": (new_number, "input_error")})
+    correction = corrections.create_correction(
+        world.bad, by=registrar, changes={"id_number": (new_number, "input_error")}
+    )
     services.link_correction(record, correction, by=registrar)
     attach_required(correction, registrar)
     corrections.submit_correction(correction, by=registrar)
@@ -132,14 +143,18 @@ def test_the_arbiter_of_two_counties_of_one_city_is_the_city(world, tree, city_r
     from tests.conftest import raw_rows
 
     import_organisations(parse_rows(raw_rows([("420103", "江汉区", "区", "420100", "", "")])))
-    from students.models import Student
     from registrar.models import Organisation
+    from students.models import Student
 
     school = world.sixth
     Organisation.objects.filter(pk=school.pk).update(parent=Organisation.objects.get(code="420103"))
-    Organisation.objects.filter(pk=school.pk).update(path=Organisation.objects.get(code="420103").path + school.path.rsplit("/", 2)[-2] + "/")
+    Organisation.objects.filter(pk=school.pk).update(
+        path=Organisation.objects.get(code="420103").path + school.path.rsplit("/", 2)[-2] + "/"
+    )
     record = problem("duplicate_id", world.second)
-    record = ProblemRecord.objects.select_related("student__school", "other_student__school").get(pk=record.pk)
+    record = ProblemRecord.objects.select_related("student__school", "other_student__school").get(
+        pk=record.pk
+    )
     assert services.arbiter_for(record).code == "420100"
     services.arbitrate(record, by=city_reviewer, keep=world.second, reason="市级仲裁")
     assert Student.objects.get(pk=world.first.pk).status == Status.CANCELLED
@@ -156,8 +171,16 @@ def test_open_problems_block_both_parties(world):
     from students.models import Student
 
     assert set(blocks.blocked_students(Student.objects.all()).values_list("pk", flat=True)) == {
-        world.first.pk, world.second.pk, world.again.pk, world.graduate.pk, world.back.pk, world.left.pk,
-        world.bad.pk, world.young.pk, world.changer.pk, world.holder.pk,
+        world.first.pk,
+        world.second.pk,
+        world.again.pk,
+        world.graduate.pk,
+        world.back.pk,
+        world.left.pk,
+        world.bad.pk,
+        world.young.pk,
+        world.changer.pk,
+        world.holder.pk,
     }
 
 

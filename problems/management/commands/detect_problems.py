@@ -8,12 +8,15 @@ from students.models import ProblemKind
 
 class Command(BaseCommand):
     help = (
-        "Detect problem records (问题学籍): duplicate ID numbers, duplicate persons without an ID, invalid ID "
-        "numbers, changed ID numbers that collide. New findings are written, open ones no longer found are closed."
+        "Detect problem records (问题学籍): duplicate ID numbers, duplicate persons without an ID, "
+        "invalid ID numbers, changed ID numbers that collide. New findings are written, open ones "
+        "no longer found are closed."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--scope", help="the code of a school, county, city or province (default: everything)")
+        parser.add_argument(
+            "--scope", help="the code of a school, county, city or province (default: everything)"
+        )
 
     def handle(self, *args, scope=None, **options):
         node = None
