@@ -22,8 +22,8 @@ from registrar.audit import record_event, stamp
 from registrar.choices import NodeKind, Role
 from registrar.errors import ApprovalError
 from registrar.uploads import clean_evidence
+from students import lifecycle
 from students.models import (
-    LIVE_STATUSES,
     Event,
     ProblemKind,
     ProblemOutcome,
@@ -302,7 +302,9 @@ def submit_problems(resolution):
         return [_("Problem record #%(pk)s is already closed.") % {"pk": problem.pk}]
     if resolution.method == Method.CONFIRM and not resolution.evidence.exists():
         return [_("Attach at least one evidence image (身份证, 户口本 …) that proves the record right.")]
-    if resolution.method == Method.DELETE and resolution.record_to_delete.status not in (*LIVE_STATUSES,):
+    if resolution.method == Method.DELETE and not lifecycle.allows(
+        resolution.record_to_delete.status, Event.VOIDED
+    ):
         return [
             _("%(name)s is %(status)s: only a live registration is deleted.")
             % {
@@ -430,8 +432,12 @@ def arbitrate(problem, *, by, keep, reason):
         parties = {student.pk: student for student in problem.students}
         if keep is None or keep.pk not in parties:
             raise ProblemError(_("Choose the registration that stands among the two of this problem."))
-        loser = next(student for pk, student in parties.items() if pk != keep.pk)
-        loser = lock_student(loser)
+        loser = lock_student(next(student for pk, student in parties.items() if pk != keep.pk))
+        if not lifecycle.allows(loser.status, Event.VOIDED):
+            raise ProblemError(
+                _("The record at %(school)s is %(status)s and stays locked: keep it, and close the other.")
+                % {"school": loser.school.name, "status": loser.get_status_display()}
+            )
         text = _(
             "Arbitration: the registration at %(keep)s stands; the one at %(lose)s is closed. %(reason)s"
         ) % {

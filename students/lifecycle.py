@@ -67,11 +67,9 @@ TRANSITIONS = {
     # 升学: the next stage's school takes over the same record and number.
     Event.ADMITTED: Transition((S.GRADUATED,), S.ENROLLED),
     Event.KEY_DATA_CORRECTED: Transition(IN_SCHOOL, None),
-    # 问题学籍 删除 / 仲裁: a false registration is closed, not erased (its history and number stay);
-    # 已注销 frees the ID number for the registration that stands.
-    Event.VOIDED: Transition(
-        (*IN_SCHOOL, *LEAVERS, S.TRANSFERRED_OUT, S.WITHDRAWN, S.ABROAD, S.LEFT), S.CANCELLED
-    ),
+    # 问题学籍 删除 / 仲裁: a false live registration is closed, not erased (its history and number
+    # stay); 已注销 frees the ID number for the registration that stands. A locked record stays locked.
+    Event.VOIDED: Transition(IN_SCHOOL, S.CANCELLED),
 }
 
 

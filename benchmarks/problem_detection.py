@@ -1,0 +1,347 @@
+"""Benchmark: the problem-record detection (问题学籍) over a province of 1,000,000 students.
+
+Builds, in a PostgreSQL database of its own (created here, dropped at the end), a province of
+1,000,000 students in 500 九年一贯制 schools of 10 counties, with a field-history row per student (as
+every real record has one), and plants problems of every kind at known rates:
+- the same person live twice (first 17 digits alike, the second with another check digit: it is
+  an invalid ID as well), 1 in 5,000;
+- a live record with the ID number of a graduated one, 1 in 2,000;
+- the same 姓名 + 性别 + 出生日期 without an ID number, one live and one who left, 1 in 10,000;
+- an invalid check digit, 1 in 3,000;
+- a former ID number (in the history) that another record holds now, 1 in 4,000.
+Then it times `problems.services.detect_problems(province)`: the first run (writes every
+record), then steady-state runs (finds the same, writes nothing). It checks that the findings are
+exactly the planted ones.
+
+    .venv/bin/python benchmarks/problem_detection.py
+    .venv/bin/python benchmarks/problem_detection.py --quick            # 100,000 students
+    .venv/bin/python benchmarks/problem_detection.py --database-url postgres://postgres@127.0.0.1:5432/bench_x
+    .venv/bin/python benchmarks/problem_detection.py --json results.json
+
+Target: a province of 1,000,000 students scanned in ≤ 10 s (each steady-state run).
+"""
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_problems_detection"
+TARGET_S = 10.0
+RUNS = 3
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--database-url", default=DEFAULT_URL, help="PostgreSQL URL; the database is created and dropped"
+    )
+    parser.add_argument("--quick", action="store_true", help="a tenth of the size")
+    parser.add_argument("--json", help="write the result rows to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    return parser.parse_args()
+
+
+def admin(url, statement):
+    import psycopg
+
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as connection:
+        connection.execute(statement)
+
+
+def check_digit(body):
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return "10X98765432"[sum(int(char) * weight for char, weight in zip(body, weights, strict=True)) % 11]
+
+
+def wrong(number):
+    return number[:17] + ("0" if number[17] != "0" else "1")
+
+
+def build(total):
+    """The province, its students with the planted problems; returns the expected counts."""
+    from django.db import connection
+
+    from registrar.models import Grade, SchoolClass
+    from registrar.orgimport import import_organisations, parse_rows
+    from students.identity import school_year_start
+    from students.models import Status, Student
+
+    counties = [f"4201{n:02d}" for n in (2, 3, 4, 5, 6, 7, 11, 12, 13, 14)]
+    rows = [
+        {"code": "420000", "name": "湖北省", "kind": "省", "parent": ""},
+        {"code": "420100", "name": "武汉市", "kind": "市", "parent": "420000"},
+    ]
+    rows += [{"code": code, "name": f"县{code}", "kind": "区", "parent": "420100"} for code in counties]
+    for county in counties:
+        rows += [
+            {
+                "code": f"1{county}{n:03d}",
+                "name": f"{county}第{n + 1}学校",
+                "kind": "学校",
+                "parent": county,
+                "stages": "九年一贯制",
+                "school_system": "6-3",
+            }
+            for n in range(50)
+        ]
+    for number, row in enumerate(rows, start=2):
+        row.setdefault("stages", "")
+        row.setdefault("school_system", "")
+        row["number"] = number
+    import_organisations(parse_rows(rows))
+    SchoolClass.objects.bulk_create(
+        [
+            SchoolClass(grade=grade, name=f"{n}班", capacity=80)
+            for grade in Grade.objects.all()
+            for n in range(1, 5)
+        ],
+        batch_size=5000,
+    )
+    classes = list(SchoolClass.objects.select_related("grade__school__parent"))
+    start_year = school_year_start(date.today()).year
+    sequences = {}
+    expected = {"duplicate_id": 0, "duplicate_person": 0, "invalid_id": 0, "changed_id": 0}
+    batch, previous_live_id, previous_without = [], None, None
+    former = []  # (index of the changer, number it held before)
+    started = time.perf_counter()
+
+    def student(index, school_class, **fields):
+        grade = school_class.grade
+        return Student(
+            name=fields.pop("name", f"学生{index}"),
+            birth_place="湖北省",
+            native_place="湖北省",
+            ethnicity="01",
+            nationality="156",
+            id_type=fields.pop("id_type", "1"),
+            overseas="00",
+            health="10",
+            hukou_place="湖北省武汉市",
+            hukou_type="2",
+            address="武汉市",
+            phone="13800000000",
+            school=grade.school,
+            grade=grade,
+            school_class=school_class,
+            enrolled_on=date(start_year - grade.level + 1, 9, 1),
+            admission="11",
+            attendance="1",
+            status=fields.pop("status", Status.ENROLLED),
+            **fields,
+        )
+
+    for index in range(total):
+        school_class = classes[index % len(classes)]
+        level = school_class.grade.level
+        birth = date(start_year - 5 - level, 1, 1) + timedelta(days=(index * 7) % 240)
+        region = school_class.grade.school.parent.code
+        key = (region, birth)
+        sequence = sequences.get(key, 0) + 1
+        sequences[key] = sequence
+        gender = "1" if sequence % 2 else "2"
+        body = f"{region}{birth:%Y%m%d}{sequence:03d}"
+        number = body + check_digit(body)
+        if index % 50 == 0:
+            # Without an ID number (1 in 50); every 10,000th is the same person as one who left.
+            if index % 10_000 == 0 and previous_without is not None:
+                name, g, b = previous_without
+                batch.append(
+                    student(index, school_class, name=name, gender=g, birth_date=b, id_type="Z", id_number="")
+                )
+                expected["duplicate_person"] += 1
+                continue
+            name = f"无证{index}"
+            previous_without = (name, gender, birth)
+            batch.append(
+                student(
+                    index,
+                    school_class,
+                    name=name,
+                    gender=gender,
+                    birth_date=birth,
+                    id_type="Z",
+                    id_number="",
+                    status=Status.LEFT if index % 10_000 == 9_950 else Status.ENROLLED,
+                )
+            )
+            continue
+        if index % 5_000 == 1 and previous_live_id is not None:
+            # The same person live twice: the previous student's first 17 digits, another check digit.
+            other_number, other_gender, other_birth = previous_live_id
+            batch.append(
+                student(
+                    index,
+                    school_class,
+                    gender=other_gender,
+                    birth_date=other_birth,
+                    id_number=wrong(other_number),
+                )
+            )
+            expected["duplicate_id"] += 1
+            expected["invalid_id"] += 1
+            continue
+        if index % 2_000 == 3:
+            # A graduate's number registered again.
+            batch.append(
+                student(
+                    index,
+                    school_class,
+                    gender=gender,
+                    birth_date=birth,
+                    id_number=number,
+                    status=Status.GRADUATED,
+                )
+            )
+            batch.append(student(index, school_class, gender=gender, birth_date=birth, id_number=number))
+            expected["duplicate_id"] += 1
+            continue
+        if index % 3_000 == 7:
+            number = wrong(number)
+            expected["invalid_id"] += 1
+        elif index % 4_000 == 11 and previous_live_id is not None:
+            # This record held the previous student's number before a change.
+            former.append((len(batch), previous_live_id[0]))
+            expected["changed_id"] += 1
+        previous_live_id = (number, gender, birth) if index % 3_000 != 7 else previous_live_id
+        batch.append(student(index, school_class, gender=gender, birth_date=birth, id_number=number))
+    # Planted rows that no rule of the forms would let in: written straight, as old imports did.
+    created = Student.objects.bulk_create(batch, batch_size=20_000)
+    history = Student.history.model
+    fields = [
+        field.column
+        for field in history._meta.local_fields
+        if field.column
+        not in ("history_id", "history_date", "history_change_reason", "history_type", "history_user_id")
+    ]
+    columns = ", ".join(f'"{column}"' for column in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{history._meta.db_table}" ({columns}, history_date, history_type) '
+            f"SELECT {columns}, now(), '+' FROM \"{Student._meta.db_table}\""
+        )
+    student_fields = {f.attname for f in Student._meta.local_fields} - {"id", "id_number"}
+    history.objects.bulk_create(
+        [
+            history(
+                **{
+                    f.attname: getattr(created[position], f.attname)
+                    for f in history._meta.local_fields
+                    if f.attname in student_fields
+                },
+                id=created[position].pk,
+                id_number=old,
+                history_date=created[position].created_at - timedelta(days=30),
+                history_type="~",
+            )
+            for position, old in former
+        ]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    print(
+        f"built {Student.objects.count()} students in {time.perf_counter() - started:.0f} s; "
+        f"planted {expected}"
+    )
+    return expected
+
+
+def measure(expected, size):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from problems.services import detect_problems
+    from registrar.models import Organisation
+
+    province = Organisation.objects.get(code="420000")
+    timings, first, queries = [], None, None
+    for run in range(RUNS + 1):
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            summary = detect_problems(province)
+            elapsed = time.perf_counter() - started
+        print(
+            f"run {run + 1}: {elapsed:.2f} s, {len(captured)} queries, {summary['by_kind']}, "
+            f"created {summary['created']}, cleared {summary['cleared']}"
+        )
+        if summary["by_kind"] != {kind: count for kind, count in expected.items() if count}:
+            print(f"  findings differ from the planted problems: {expected}")
+        if run == 0:
+            first = elapsed
+        else:
+            timings.append(elapsed)
+            queries = len(captured)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    median = statistics.median(timings)
+    target = f"≤ {TARGET_S:.0f} s" if size >= 1_000_000 else f"≤ {TARGET_S / 10:.0f} s (a tenth)"
+    limit = TARGET_S if size >= 1_000_000 else TARGET_S / 10
+    return [
+        {
+            "what": "problem detection, steady state (finds, writes nothing)",
+            "size": size,
+            "median_s": round(median, 2),
+            "p95_s": round(max(timings), 2),
+            "queries": queries,
+            "peak_mb": round(peak_mb),
+            "target": target,
+            "met": median <= limit,
+        },
+        {
+            "what": "problem detection, first run (writes every record)",
+            "size": size,
+            "median_s": round(first, 2),
+            "p95_s": round(first, 2),
+            "queries": None,
+            "peak_mb": round(peak_mb),
+            "target": target,
+            "met": first <= limit,
+        },
+    ]
+
+
+def main():
+    args = parse_args()
+    size = 100_000 if args.quick else 1_000_000
+    url = args.database_url
+    name = url.rsplit("/", 1)[1]
+    admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin(url, f'CREATE DATABASE "{name}"')
+    try:
+        os.environ["DATABASE_URL"] = url
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registrar.settings")
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        expected = build(size)
+        rows = measure(expected, size)
+        for row in rows:
+            print(
+                f"{row['what']}: {row['median_s']} s (target {row['target']}): "
+                f"{'met' if row['met'] else 'NOT met'}"
+            )
+        if args.json:
+            Path(args.json).write_text(json.dumps(rows, ensure_ascii=False, indent=2))
+    finally:
+        if not args.keep:
+            from django.db import connections
+
+            connections.close_all()
+            admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return 0 if all(row["met"] for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
