@@ -203,3 +203,30 @@ def test_dashboard_and_roster_filter(world, registrar, client_for):
     assert "孙校验" in roster.text and "王清白" not in roster.text
     dashboard = client.get(reverse("registrar:dashboard"))
     assert reverse("problems:list") in dashboard.text
+
+
+def test_arbitration_never_voids_a_locked_record(world, tree, county_reviewer):
+    # A graduate of our county registered again in our county: keeping the new one would void the graduate.
+    from tests.problem_helpers import plant
+
+    plant(world.graduate, school=world.school, grade=world.ours.grade, school_class=world.ours)
+    record = ProblemRecord.objects.select_related("student__school", "other_student__school").get(
+        kind="duplicate_id", student=world.again
+    )
+    with pytest.raises(ProblemError, match="锁定"):
+        services.arbitrate(record, by=county_reviewer, keep=world.again, reason="x")
+    services.arbitrate(record, by=county_reviewer, keep=world.graduate, reason="重复注册")
+    world.again.refresh_from_db()
+    assert world.again.status == Status.CANCELLED
+
+
+def test_evidence_is_scoped_and_each_opening_logged(world, registrar, outsider, client_for):
+    from registrar.models import AuditEvent
+
+    record = problem("invalid_id", world.young)
+    resolution = services.create_resolution(record, by=registrar, method=Method.CONFIRM, explanation="x")
+    evidence = services.add_evidence(resolution, by=registrar, uploaded_file=png())
+    url = reverse("problems:evidence_file", args=[resolution.pk, evidence.pk])
+    assert client_for(outsider).get(url).status_code == 404
+    assert client_for(registrar).get(url).status_code == 200
+    assert AuditEvent.objects.filter(action="problems.evidence.opened", actor=registrar).count() == 1
