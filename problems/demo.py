@@ -7,31 +7,49 @@ runs and one 佐证 is sent to the county with its evidence image. Running it ag
 the planted students are known by their names.
 """
 
+import random
+
 from django.db import transaction
+from django.utils import timezone
 from stdnum.iso7064 import mod_11_2
 
 from corrections.demo import demo_scan
 from problems import services
 from problems.models import Method
-from registrar.models import User
+from registrar.models import Organisation, SchoolClass, User
+from students.demo import _person
+from students.identity import school_year_start
 from students.models import ProblemKind, ProblemRecord, Status, Student
-from students.services import apply_key_changes
+from students.numbers import region_code
+from students.services import apply_key_changes, create_student, register_student
 
 YUCAI, LIUZHONG, YILING = "1420102001", "1420102004", "1420506003"
 MARKER = "郝双籍"
+# Serial numbers of the demo roster's generator beyond those of the roster (about 2,000).
+SERIAL = 90_000
 
 
 def _wrong_check(number):
     return number[:17] + ("0" if number[17] != "0" else "1")
 
 
-def _take(code, count):
-    """The last enrolled students of a school with a resident ID (other demos take the first ones)."""
-    return list(
-        Student.objects.filter(school__code=code, status=Status.ENROLLED, id_type="1")
-        .exclude(id_number="")
-        .order_by("-pk")[:count]
+def _enrol(code, level, name, serial):
+    """A new demo student (the demo roster's own generator), registered: the planted records are
+    students of their own, so that the demo roster's students stay as the roster loader made them."""
+    school = Organisation.objects.get(code=code)
+    school_class = (
+        SchoolClass.objects.filter(grade__school=school, grade__level=level).order_by("name").first()
     )
+    data, guardians = _person(
+        random.Random(serial),
+        school_class,
+        region_code(school),
+        serial,
+        school_year_start(timezone.localdate()),
+    )
+    data["name"] = name
+    student = create_student(by=None, school=school, data=data, guardians=guardians)
+    return register_student(student, by=None)
 
 
 def _plant(student, **fields):
@@ -44,12 +62,17 @@ def _plant(student, **fields):
 def seed_problem_demo():
     if Student.objects.filter(name=MARKER).exists():
         return 0
-    ours, theirs, far = _take(YUCAI, 5), _take(LIUZHONG, 3), _take(YILING, 1)
-    if len(ours) < 5 or len(theirs) < 3 or not far:
+    if Organisation.objects.filter(code__in=[YUCAI, LIUZHONG, YILING]).count() != 3:
         return 0
-    first, again, left, bad, changer = ours
-    second, back, holder = theirs
-    (graduate,) = far
+    first, again, left, bad, changer = (
+        _enrol(YUCAI, 2, name, SERIAL + index)
+        for index, name in enumerate([MARKER, "郝毕业", "郝无证", "郝校验", "郝改号"])
+    )
+    second, back, holder = (
+        _enrol(LIUZHONG, 7, name, SERIAL + 10 + index)
+        for index, name in enumerate([MARKER, "郝无证", "郝持号"])
+    )
+    graduate = _enrol(YILING, 2, "郝毕业", SERIAL + 20)
     # The same person live in two schools of 江岸区: another check digit (the county arbitrates).
     _plant(first, name=MARKER)
     _plant(
@@ -60,7 +83,7 @@ def seed_problem_demo():
         gender=first.gender,
     )
     # A graduate of 夷陵区 registered again at 育才小学.
-    _plant(graduate, name="郝毕业", status=Status.GRADUATED)
+    _plant(graduate, status=Status.GRADUATED)
     _plant(
         again,
         name="郝毕业",
@@ -69,16 +92,15 @@ def seed_problem_demo():
         gender=graduate.gender,
     )
     # Without an ID number: one who left 育才小学, the same name, sex and birth date live at 第六中学.
-    _plant(left, name="郝无证", id_type="Z", id_number="", status=Status.LEFT)
-    _plant(back, name="郝无证", id_type="Z", id_number="", gender=left.gender, birth_date=left.birth_date)
+    _plant(left, id_type="Z", id_number="", status=Status.LEFT)
+    _plant(back, id_type="Z", id_number="", gender=left.gender, birth_date=left.birth_date)
     # A wrong check digit.
-    _plant(bad, name="郝校验", id_number=_wrong_check(bad.id_number))
+    _plant(bad, id_number=_wrong_check(bad.id_number))
     # A number changed (with history) that another record holds now.
     old_number = changer.id_number
-    _plant(changer, name="郝改号")
     body = changer.id_number[:14] + f"{(int(changer.id_number[14:17]) + 500) % 1000:03d}"
     apply_key_changes(changer, {"id_number": body + mod_11_2.calc_check_digit(body)}, by=None, reason="演示")
-    _plant(holder, name="郝持号", id_number=old_number, birth_date=changer.birth_date, gender=changer.gender)
+    _plant(holder, id_number=old_number, birth_date=changer.birth_date, gender=changer.gender)
     summary = services.detect_problems()
     _confirm_one()
     return summary["created"]
