@@ -161,6 +161,12 @@ def test_a_closed_window_is_said_before_anything_is_filled_in(client_for, regist
     assert 'name="id_number"' not in page and 'name="number"' not in page
 
 
+def test_the_kinds_of_change_carry_the_student_from_the_student_page(client_for, registrar, student):
+    page = client_for(registrar).get(reverse("transfers:start"), {"student": student.pk}).content.decode()
+    assert "student-chip" in page and student.name in page
+    assert f'href="{reverse("transfers:start_kind", args=["suspension"])}?student={student.pk}"' in page
+
+
 def test_the_form_started_from_the_student_page_shows_the_student(client_for, registrar, student):
     page = (
         client_for(registrar)

@@ -139,6 +139,20 @@ def detail(request, pk):
 # --- starting ---------------------------------------------------------------------------------------
 
 
+def _chosen_student(request, school):
+    """The student of my school a request is started for from the student's page (?student=pk):
+    the student stays in view from the kinds of change to the form and is not typed again."""
+    chosen = request.GET.get("student", "")
+    if not (chosen.isdigit() and len(chosen) < 19):
+        return None
+    return (
+        Student.objects.visible_to(request.user)
+        .filter(school=school, pk=int(chosen))
+        .select_related("grade__school", "school_class")
+        .first()
+    )
+
+
 @require_GET
 def start(request):
     school = _registrar_school(request.user)
@@ -157,6 +171,7 @@ def start(request):
             "school": school,
             "window_open": transfer_window_open(school),
             "window_message": transfer_window_message(school),
+            "student": _chosen_student(request, school),
         },
     )
 
@@ -224,18 +239,9 @@ def start_kind(request, kind):
     kind = _kind_or_404(kind)
     school = _registrar_school(request.user)
     initial = {}
-    # Started from the student's page: the student stays in view and is not typed again.
-    chosen = request.GET.get("student", "")
-    student = None
-    if chosen.isdigit() and len(chosen) < 19:
-        student = (
-            Student.objects.visible_to(request.user)
-            .filter(school=school, pk=int(chosen))
-            .select_related("grade__school", "school_class")
-            .first()
-        )
-        if student is not None:
-            initial["number"] = student.number
+    student = _chosen_student(request, school)
+    if student is not None:
+        initial["number"] = student.number
     form = ChangeForm(request.POST or None, kind=kind, school=school, initial=initial)
     if student is not None:
         form.fields["number"].widget = forms.HiddenInput()
