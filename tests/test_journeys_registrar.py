@@ -137,9 +137,8 @@ def test_the_registrar_imports_a_roster_and_follows_it_to_the_end(
     run_worker(page)
     # The page reloads itself once the check is done: the preview adds up to the file's five rows.
     page.wait_for_selector("button:has-text('确认导入')")
-    facts = dict(
-        zip(page.locator("dl.facts dt").all_inner_texts(), page.locator("dl.facts dd").all_inner_texts())
-    )
+    terms, values = (page.locator(f"section.card dl.facts {tag}").all_inner_texts() for tag in ("dt", "dd"))
+    facts = dict(zip(terms, values, strict=True))
     assert (facts["新增学生"], facts["有错误的行"]) == ("5", "0")
     assert not Student.objects.exists()
 
