@@ -111,9 +111,13 @@ def card(request, pk):
 
 
 def photo(request, pk):
+    return serve_photo(request, get_student_for(request.user, pk))
+
+
+def serve_photo(request, student):
+    """The student's photo, for a user already allowed to see it; every view is logged."""
     from registrar.uploads import serve_private_file
 
-    student = get_student_for(request.user, pk)
     if not student.photo:
         raise Http404
     record_event("students.photo.viewed", actor=request.user, obj=student)

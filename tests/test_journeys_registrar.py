@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from tests.conftest import make_user
 from tests.journey_helpers import SCHOOL, build_tree, message, people, scan_png, sign_in
 
 pytestmark = pytest.mark.browser
@@ -255,7 +256,8 @@ def test_a_transfer_shows_the_student_while_the_window_is_open(live_server, page
     sending = type(tree[SCHOOL]).objects.get(code="1420102002")
     registrar = people(tree, "registrar")["registrar"]
     class_of(tree[SCHOOL], 3)
-    student = enrolled(class_of(sending, 3), name="陈大山")
+    sender = make_user("xueji_huaqiao", sending, ["school_registrar"])
+    student = photographed(enrolled(class_of(sending, 3), name="陈大山"), sender, tmp_path)
     province_windows(tree, "01-01..12-31")
     sign_in(page, live_server, registrar)
 
@@ -274,6 +276,13 @@ def test_a_transfer_shows_the_student_while_the_window_is_open(live_server, page
     page.click("button:has-text('创建申请')")
     page.wait_for_selector(".message.success")
     assert StatusChangeRequest.objects.get().student_id == student.pk
+
+    # The request's form keeps the student in view: name, class and photo.
+    page.click(".heading .actions a.button.primary")
+    chip = page.locator(".student-chip")
+    chip.wait_for()
+    assert "陈大山" in chip.inner_text() and "三年级1班" in chip.inner_text().replace(" ", "")
+    assert loaded(chip.locator("img"))
 
 
 def test_a_closed_transfer_window_is_said_before_anything_is_filled_in(live_server, page, transactional_db):

@@ -24,6 +24,7 @@ from registrar.models import ApprovalState
 from registrar.navigation import NavItem
 from registrar.uploads import ViewerFile, serve_private_file
 from students.models import Student
+from students.views import serve_photo
 from transfers import rules, services
 from transfers.access import get_applicant_change_for, get_change_for, get_evidence_for, may_see_full_record
 from transfers.forms import (
@@ -317,6 +318,7 @@ def edit(request, pk):
             "return_reason": approvals.last_comment(change.approval) if returned else "",
             "cancel_url": change.get_absolute_url(),
             "student": change.student,
+            "photo_url": reverse("transfers:student_photo", args=[change.pk]),
         },
     )
 
@@ -383,6 +385,13 @@ def evidence_file(request, pk):
         content_type=evidence.content_type,
         inline=request.GET.get("download") != "1",
     )
+
+
+@require_GET
+def student_photo(request, pk):
+    """The student's photo on the request's pages, for whoever may see the request: the receiving
+    school of a transfer sees the pupil it is taking in before the record is its own."""
+    return serve_photo(request, get_change_for(request.user, pk).student)
 
 
 @require_POST
