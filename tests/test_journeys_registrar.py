@@ -18,7 +18,12 @@ pytestmark = pytest.mark.browser
 
 def loaded(image):
     """Whether an <img> on the page really shows a picture (a refused URL leaves it empty)."""
-    return image.evaluate("img => img.complete && img.naturalWidth > 0")
+    return image.evaluate(
+        """img => img.complete ? img.naturalWidth > 0 : new Promise(done => {
+            img.addEventListener("load", () => done(img.naturalWidth > 0));
+            img.addEventListener("error", () => done(false));
+        })"""
+    )
 
 
 def test_the_registrar_enters_a_new_student(live_server, page, transactional_db):
