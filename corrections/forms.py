@@ -39,11 +39,12 @@ class CorrectionForm(forms.Form):
         help_text=gettext_lazy("Optional: what happened, for the reviewers."),
     )
 
-    def __init__(self, *args, student, **kwargs):
+    def __init__(self, *args, student, in_force, **kwargs):
         super().__init__(*args, **kwargs)
         self.student = student
+        self.correction_fields = rules.correction_fields(in_force)
         self.rows = []
-        for name in rules.correction_fields():
+        for name in self.correction_fields:
             self.fields[f"new_{name}"] = _new_value_field(name)
             self.fields[f"reason_{name}"] = forms.ChoiceField(
                 label=gettext_lazy("Reason"), required=False, choices=[("", "—"), *Reason.choices]
@@ -62,7 +63,7 @@ class CorrectionForm(forms.Form):
     def field_rows(self):
         """(label, current value as shown, new-value field, reason field) per correction field."""
         rows = []
-        for name in rules.correction_fields():
+        for name in self.correction_fields:
             current = rules.display(name, rules.to_text(name, getattr(self.student, name)))
             rows.append((rules.label(name), current, self[f"new_{name}"], self[f"reason_{name}"]))
         return rows
@@ -70,7 +71,7 @@ class CorrectionForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         self.changes = {}
-        for name in rules.correction_fields():
+        for name in self.correction_fields:
             value = cleaned.get(f"new_{name}")
             reason = cleaned.get(f"reason_{name}")
             if value in (None, ""):

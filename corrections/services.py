@@ -140,12 +140,12 @@ def ensure_applicant(user, student):
 # --- the changes ------------------------------------------------------------------------------------
 
 
-def normalise_changes(student, changes):
+def normalise_changes(student, changes, in_force):
     """[{field, old, new, reason}] in the order of the correction fields, from {field: (new, reason)}.
 
     `new` is the Python value (a code, a date …); unknown fields are a programming error.
     """
-    fields = rules.correction_fields()
+    fields = rules.correction_fields(in_force)
     unknown = set(changes) - set(fields)
     if unknown:
         raise ValueError(f"not correction fields: {sorted(unknown)}")
@@ -175,7 +175,7 @@ def _add(errors, field, message):
     errors.setdefault(field, []).append(message)
 
 
-def _check_rows(student, rows, errors, *, today):
+def _check_rows(student, rows, errors, *, today, in_force):
     for row in rows:
         field, label = row["field"], rules.label(row["field"])
         if row["reason"] not in Reason.values:
@@ -195,7 +195,7 @@ def _check_rows(student, rows, errors, *, today):
             ),
         )
     late_errors = [row for row in rows if row["reason"] == Reason.INPUT_ERROR]
-    if late_errors and rules.input_errors_first_term_only() and not is_new_student(student, today):
+    if late_errors and in_force.input_errors_first_term_only() and not is_new_student(student, today):
         for row in late_errors:
             _add(
                 errors,
@@ -291,10 +291,11 @@ def check_duplicates(student, rows, *, by):
     return other_holder_message(other, by) if other is not None else ""
 
 
-def check_changes(student, rows, *, by, today):
-    """Every problem of the changes, {field or "__all__": [message, …]}; {} when all is well."""
+def check_changes(student, rows, *, by, today, in_force):
+    """Every problem of the changes under the rules `in_force`, {field or "__all__": [message, …]};
+    {} when all is well."""
     errors = {}
-    _check_rows(student, rows, errors, today=today)
+    _check_rows(student, rows, errors, today=today, in_force=in_force)
     if not errors:
         _check_values(student, rows, errors, today=today)
     if not errors:
@@ -338,8 +339,9 @@ def create_correction(student, *, by, changes, note="", today=None):
         ensure_applicant(by, student)
         check_student(student, today=today)
         ensure_free(student)
-        rows = normalise_changes(student, changes)
-        errors = check_changes(student, rows, by=by, today=today)
+        in_force = rules.rules_in_force(student)
+        rows = normalise_changes(student, changes, in_force)
+        errors = check_changes(student, rows, by=by, today=today, in_force=in_force)
         if errors:
             refuse(errors)
         approval = approvals.create_request(
@@ -374,8 +376,9 @@ def update_correction(correction, *, by, changes, note="", today=None):
     with transaction.atomic():
         correction = _editable(correction, by)
         student = lock_student(correction.student)
-        rows = normalise_changes(student, changes)
-        errors = check_changes(student, rows, by=by, today=today)
+        in_force = rules.rules_in_force(student, correction.approval)
+        rows = normalise_changes(student, changes, in_force)
+        errors = check_changes(student, rows, by=by, today=today, in_force=in_force)
         if errors:
             refuse(errors)
         before = _change_data(correction)
@@ -439,7 +442,8 @@ def requirements_of(correction):
     # A graduate (after a reversal), or a graduating student corrected through the freeze's exception.
     graduate = correction.student.status in GRADUATE_STATUSES or is_frozen(correction.student)
     pairs = [(change.field, change.reason) for change in correction.changes.all()]
-    return rules.required_evidence(pairs, graduate=graduate)
+    in_force = rules.rules_in_force(correction.student, correction.approval)
+    return rules.required_evidence(pairs, in_force, graduate=graduate)
 
 
 def evidence_checklist(correction):
@@ -478,7 +482,8 @@ def submit_problems(correction, *, today=None):
         }
         for change in changes
     ]
-    errors = check_changes(student, rows, by=correction.approval.applicant, today=today)
+    in_force = rules.rules_in_force(student, correction.approval)
+    errors = check_changes(student, rows, by=correction.approval.applicant, today=today, in_force=in_force)
     problems += [message for messages in errors.values() for message in messages]
     missing = rules.missing_evidence(
         requirements_of(correction), [evidence.kind for evidence in correction.evidence.all()]

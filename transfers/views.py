@@ -23,6 +23,7 @@ from registrar.forms import CommentForm
 from registrar.models import ApprovalState
 from registrar.navigation import NavItem
 from registrar.uploads import ViewerFile, serve_private_file
+from rules.reading import rules_for
 from students.models import Student
 from transfers import rules, services
 from transfers.access import get_applicant_change_for, get_change_for, get_evidence_for, may_see_full_record
@@ -40,6 +41,7 @@ PAGE_SIZE = 25
 STAFF_ROLES = (
     Role.SCHOOL_REGISTRAR,
     Role.PRINCIPAL,
+    Role.TOWNSHIP_REVIEWER,
     Role.COUNTY_REVIEWER,
     Role.CITY_REVIEWER,
     Role.PROVINCE_ADMIN,
@@ -142,12 +144,11 @@ def detail(request, pk):
 @require_GET
 def start(request):
     school = _registrar_school(request.user)
+    in_force = rules_for(school)
     kinds = [
-        (
-            kind,
-            [rules.describe_groups([group]) for group in rules.REQUIRED_EVIDENCE[kind]],
-        )
+        (kind, [rules.describe_groups([group]) for group in in_force.evidence(kind)])
         for kind in Kind
+        if any(in_force.kind_enabled(kind, segment) for segment in school.segments())
     ]
     return render(
         request,
@@ -254,7 +255,7 @@ def start_kind(request, kind):
             "form": form,
             "kind": kind,
             "title": _("New request: %(kind)s") % {"kind": kind.label},
-            "required": [rules.describe_groups([group]) for group in rules.REQUIRED_EVIDENCE[kind]],
+            "required": [rules.describe_groups([group]) for group in rules_for(school).evidence(kind)],
             "cancel_url": student.get_absolute_url() if student else reverse("transfers:start"),
             "student": student,
         },
