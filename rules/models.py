@@ -8,6 +8,7 @@ from simple_history.models import HistoricalRecords
 from registrar.choices import NodeKind
 from registrar.models import Organisation, ScopedQuerySet
 from rules.topics import Topic
+from transfers.models import Kind
 
 RULE_NODE_KINDS = (NodeKind.PROVINCE, NodeKind.CITY, NodeKind.COUNTY)
 
@@ -83,7 +84,7 @@ class WindowException(models.Model):
     student = models.ForeignKey(
         "students.Student", verbose_name=_("student"), on_delete=models.PROTECT, related_name="+"
     )
-    kind = models.CharField(_("kind of request"), max_length=20)
+    kind = models.CharField(_("kind of request"), max_length=20, choices=Kind.choices)
     reason = models.TextField(_("reason"))
     expires_on = models.DateField(_("expires on"))
     opened_by = models.ForeignKey(

@@ -25,6 +25,7 @@ from registrar.models import AuditEvent, SchoolClass
 from registrar.uploads import clean_evidence
 from rules.models import WindowException
 from rules.reading import rules_for
+from rules.services import use_window_exception
 from rules.topics import Topic
 from students.identity import normalise_id_number, normalise_name
 from students.models import Event, Status, Student
@@ -49,6 +50,7 @@ from transfers.rules import (
     check_transfer_can_start,
     describe_groups,
     missing_evidence,
+    window_exception_for,
 )
 
 __all__ = ["TransferError", "start_request", "submit_request", "update_request", "withdraw_request"]
@@ -203,13 +205,18 @@ def start_request(
             raise TransferError(_("Choose the class the student goes to."))
         # The student's own school starting a transfer to another school (where the rules let it).
         current_side = (
-            kind == Kind.TRANSFER and by.node_id == student.school_id and to_class.grade.school_id != by.node_id
+            kind == Kind.TRANSFER
+            and by.node_id == student.school_id
+            and to_class.grade.school_id != by.node_id
         )
         if kind == Kind.TRANSFER and not current_side and to_class.grade.school_id != by.node_id:
             raise TransferError(_("Choose a class of your own school."))
         if kind == Kind.TRANSFER:
             check_initiator(by.node, student, receiving=not current_side)
         check_rules(change, today=today, starting=True)
+        exception = None
+        if kind == Kind.TRANSFER and not transfer_window_open(change.to_school, today, grade=student.grade):
+            exception = window_exception_for(change, student, today)
         change.approval = approvals.create_request(
             approval_kind(kind),
             by=by,
@@ -220,6 +227,8 @@ def start_request(
         )
         stamp(change, by=by)
         change.save()
+        if exception is not None:
+            use_window_exception(exception, change.approval, by=by)
     return change
 
 
