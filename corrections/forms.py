@@ -39,6 +39,17 @@ class CorrectionForm(forms.Form):
         help_text=gettext_lazy("Optional: what happened, for the reviewers."),
     )
 
+    late_explanation = forms.CharField(
+        label=gettext_lazy("Late correction: explanation"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=gettext_lazy(
+            "Only for an input error found after the first term: why it is corrected late. The request "
+            "is then an exception, which the county approves."
+        ),
+    )
+
     def __init__(self, *args, student, in_force, **kwargs):
         super().__init__(*args, **kwargs)
         self.student = student
@@ -52,7 +63,7 @@ class CorrectionForm(forms.Form):
 
     @classmethod
     def initial_for(cls, correction):
-        initial = {"note": correction.note}
+        initial = {"note": correction.note, "late_explanation": correction.late_explanation}
         for change in correction.changes.all():
             initial[f"new_{change.field}"] = rules.from_text(change.field, change.new_value)
             if isinstance(initial[f"new_{change.field}"], bool):

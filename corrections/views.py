@@ -108,7 +108,11 @@ def create(request, student_pk):
     if request.method == "POST" and not blockers and form.is_valid():
         try:
             correction = services.create_correction(
-                student, by=request.user, changes=form.changes, note=form.cleaned_data["note"]
+                student,
+                by=request.user,
+                changes=form.changes,
+                note=form.cleaned_data["note"],
+                late_explanation=form.cleaned_data["late_explanation"],
             )
         except DomainError as error:
             form.add_service_errors(error.errors or {"__all__": [error.message]})
@@ -148,7 +152,11 @@ def edit(request, pk):
     if request.method == "POST" and form.is_valid():
         try:
             services.update_correction(
-                correction, by=request.user, changes=form.changes, note=form.cleaned_data["note"]
+                correction,
+                by=request.user,
+                changes=form.changes,
+                note=form.cleaned_data["note"],
+                late_explanation=form.cleaned_data["late_explanation"],
             )
         except DomainError as error:
             form.add_service_errors(error.errors or {"__all__": [error.message]})

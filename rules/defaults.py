@@ -39,6 +39,9 @@ CHAINS = {
     # Registration: the county, and the city after it for high schools.
     "students.registration:*:senior": f"principal@school, {_county('school')}, {_city('school')}",
     "students.registration:*:vocational": f"principal@school, {_county('school')}, {_city('school')}",
+    # A late key-data correction, submitted as an exception: the county decides it explicitly
+    # (the city for a school it runs), whatever the stage.
+    "corrections.late_correction:*:*": f"principal@school, {_county('school')}",
     # Transfers: the receiving school applies.
     "transfers.transfer:same_county:*": f"school_registrar@sending_school, {_county('receiving_school')}",
     "transfers.transfer:same_county:senior": _SAME_COUNTY_SENIOR,

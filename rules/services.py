@@ -81,6 +81,24 @@ def set_rule(node, *, topic, key, value, by):
 
 
 @transaction.atomic
+def import_rule(rule, *, by):
+    """Save a row read from a workbook in the administration (checked there), audited like the page."""
+    before = Rule.objects.filter(pk=rule.pk).values_list("value", flat=True).first() if rule.pk else None
+    stamp(rule, by=by, reason="import")
+    rule.save()
+    record_event(
+        "rules.rule.changed",
+        actor=by,
+        obj=rule,
+        node=rule.node,
+        topic=rule.topic,
+        key=rule.key,
+        before=before,
+        after=rule.value,
+    )
+
+
+@transaction.atomic
 def delete_rule(node, *, topic, key, by):
     """Take a row away: the rule above it (the province's, or the national default) applies again."""
     if topic not in Topic.values:

@@ -261,10 +261,38 @@ def test_an_input_error_is_refused_after_the_first_term(registrar, student):
     with time_machine.travel(datetime(2026, 2, 1, 9, 0, tzinfo=SHANGHAI)):
         error = refused(ethnicity_change, registrar, student, reason=INPUT)
         assert error.errors == {
-            "ethnicity": ["录入错误须在入学后第一学期内（2026-01-31 前）更正，此后只受理信息变更。"]
+            "ethnicity": [
+                "录入错误须在入学后第一学期内（2026-01-31 前）更正，此后只受理信息变更，"
+                "或附书面说明、作为例外提交逾期更正，由县级审核批准。"
+            ]
         }
         correction = ethnicity_change(registrar, student, reason=LIFE)
     assert correction.group == Group.ENROLLED
+
+
+def test_a_late_input_error_goes_as_an_exception_to_the_county(registrar, student, tree):
+    """A school submits a late correction with a written explanation; the county approves it
+    explicitly, also for a high-school student, whose corrections otherwise go to the city."""
+    six = tree["1420102004"]
+    six_registrar = make_user("six", six, [Role.SCHOOL_REGISTRAR])
+    senior = enrol(six_registrar, class_of_level(six, 10), name="孙高一", sequence=7)
+    with time_machine.travel(datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)):
+        for applicant, pupil in ((registrar, student), (six_registrar, senior)):
+            correction = services.create_correction(
+                pupil,
+                by=applicant,
+                changes={"ethnicity": ("03", INPUT)},
+                late_explanation="入学时民族录入有误，家长本学期才发现。",
+            )
+            attach(correction, applicant, EvidenceKind.ID_CARD)
+            attach(correction, applicant, EvidenceKind.REGISTRATION_FORM)
+            services.submit_correction(correction, by=applicant)
+            approval = Correction.objects.get(pk=correction.pk).approval
+            assert approval.chain_key == "corrections.late_correction:*:*"
+            assert [step.role for step in approval.steps.order_by("position")] == [
+                Role.PRINCIPAL,
+                Role.COUNTY_REVIEWER,
+            ]
 
 
 def test_the_first_term_rule_is_a_province_switch(registrar, student, tree):
