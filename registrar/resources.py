@@ -31,6 +31,11 @@ def is_reference_admin(user):
     )
 
 
+def node_by_code(name):
+    """A column of the workbook naming a node of the tree by its code."""
+    return fields.Field(attribute=name, column_name=name, widget=ForeignKeyWidget(Organisation, field="code"))
+
+
 class ScopedResource(resources.ModelResource):
     """A resource that refuses rows outside the importing user's province."""
 
@@ -47,9 +52,7 @@ class ScopedResource(resources.ModelResource):
 
 
 class OrganisationResource(ScopedResource):
-    parent = fields.Field(
-        attribute="parent", column_name="parent", widget=ForeignKeyWidget(Organisation, field="code")
-    )
+    parent = node_by_code("parent")
 
     class Meta:
         model = Organisation
@@ -91,9 +94,7 @@ class HolidayResource(ScopedResource):
 
 
 class BusinessCalendarResource(ScopedResource):
-    province = fields.Field(
-        attribute="province", column_name="province", widget=ForeignKeyWidget(Organisation, field="code")
-    )
+    province = node_by_code("province")
 
     class Meta:
         model = BusinessCalendar

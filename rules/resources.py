@@ -1,21 +1,16 @@
 """A province's rule table as xlsx in the administration (see registrar/resources.py)."""
 
 from django.core.exceptions import ValidationError
-from import_export import fields
-from import_export.widgets import ForeignKeyWidget
 
 from registrar.errors import DomainError
-from registrar.models import Organisation
-from registrar.resources import ScopedResource
+from registrar.resources import ScopedResource, node_by_code
 from rules.models import Rule
 from rules.services import import_rule
 from rules.validation import clean_rule
 
 
 class RuleResource(ScopedResource):
-    node = fields.Field(
-        attribute="node", column_name="node", widget=ForeignKeyWidget(Organisation, field="code")
-    )
+    node = node_by_code("node")
 
     class Meta:
         model = Rule
