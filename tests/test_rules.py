@@ -131,6 +131,25 @@ def test_the_current_school_starts_a_transfer_where_the_rules_say_so(
     assert change.approval.school == huaqiao
 
 
+def test_the_current_school_starts_a_transfer_on_its_page(
+    client_for, huaqiao_registrar, province_admin, province, pupil_at_huaqiao, third_class, school
+):
+    client = client_for(huaqiao_registrar)
+    url = reverse("transfers:start_transfer_by_current")
+    first = {"number": pupil_at_huaqiao.number, "to_school": school.code}
+    assert "转入学校发起" in client.post(url, first).content.decode()
+    set_by(province_admin, province, "initiator", "*", "current")
+    assert "转学到其他学校" in client.get(reverse("transfers:start")).content.decode()
+    page = client.post(url, first).content.decode()
+    assert str(third_class.pk) in page and "育才小学" in page
+    response = client.post(
+        url, {**first, "to_class": third_class.pk, "reason": "moved", "explanation": "随父母迁居"}
+    )
+    change = transfer_services.StatusChangeRequest.objects.get(student=pupil_at_huaqiao)
+    assert response["Location"] == change.get_absolute_url()
+    assert change.to_class == third_class
+
+
 def test_the_receiving_school_starts_by_default(huaqiao_registrar, pupil_at_huaqiao, third_class):
     with pytest.raises(DomainError, match="转入学校发起"):
         started(Kind.TRANSFER, huaqiao_registrar, pupil_at_huaqiao, to_class=third_class)

@@ -32,6 +32,7 @@ from transfers.forms import (
     EvidenceForm,
     FindStudentForm,
     ListFilterForm,
+    SendingTransferForm,
     TransferForm,
 )
 from transfers.models import Kind, StatusChangeRequest
@@ -155,6 +156,8 @@ def start(request):
         "transfers/start.html",
         {
             "kinds": kinds,
+            # Who starts a transfer here, stage by stage (the province's rules).
+            "initiators": {in_force.initiator(segment) for segment in school.segments()},
             "school": school,
             "window_open": transfer_window_open(school),
             "window_message": transfer_window_message(school),
@@ -211,6 +214,44 @@ def start_transfer(request):
             "window_message": transfer_window_message(school),
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+def start_transfer_by_current(request):
+    """The current school starts a transfer (where the province's rules say so): its student and the
+    receiving school, then the class there and the reason."""
+    school = _registrar_school(request.user)
+    form = SendingTransferForm(request.POST or None, school=school)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.check_initiator(school, form.student, receiving=False)
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            staged = "to_class" in request.POST
+            first = {name: form.cleaned_data[name] for name in ("number", "to_school")}
+            found = (form.student, form.receiving)
+            form = SendingTransferForm(
+                request.POST if staged else None, initial=first, school=school, found=found
+            )
+            if staged and form.is_valid():
+                try:
+                    change = services.start_request(
+                        Kind.TRANSFER,
+                        by=request.user,
+                        student=form.student,
+                        to_class=form.cleaned_data["to_class"],
+                        reason=form.cleaned_data["reason"],
+                        explanation=form.cleaned_data["explanation"],
+                    )
+                except DomainError as error:
+                    form.add_error(None, error.message)
+                else:
+                    messages.success(
+                        request, _("The transfer request was created. Attach the evidence, then submit it.")
+                    )
+                    return redirect(change)
+    return render(request, "transfers/start_transfer_by_current.html", {"form": form, "school": school})
 
 
 def _kind_or_404(value):
