@@ -165,6 +165,24 @@ def start(request):
     )
 
 
+def _start_transfer(request, form, student):
+    """The transfer request from a valid placement form, or None with the refusal on the form."""
+    try:
+        change = services.start_request(
+            Kind.TRANSFER,
+            by=request.user,
+            student=student,
+            to_class=form.cleaned_data["to_class"],
+            reason=form.cleaned_data["reason"],
+            explanation=form.cleaned_data["explanation"],
+        )
+    except DomainError as error:
+        form.add_error(None, error.message)
+        return None
+    messages.success(request, _("The transfer request was created. Attach the evidence, then submit it."))
+    return change
+
+
 @require_http_methods(["GET", "POST"])
 def start_transfer(request):
     """Find the student by 学籍号 + 姓名 + ID number, then choose the class and give the reason."""
@@ -186,21 +204,8 @@ def start_transfer(request):
             level=found.grade.level,
         )
         if bound and form.is_valid():
-            try:
-                change = services.start_request(
-                    Kind.TRANSFER,
-                    by=request.user,
-                    student=found,
-                    to_class=form.cleaned_data["to_class"],
-                    reason=form.cleaned_data["reason"],
-                    explanation=form.cleaned_data["explanation"],
-                )
-            except DomainError as error:
-                form.add_error(None, error.message)
-            else:
-                messages.success(
-                    request, _("The transfer request was created. Attach the evidence, then submit it.")
-                )
+            change = _start_transfer(request, form, found)
+            if change is not None:
                 return redirect(change)
     return render(
         request,
@@ -235,21 +240,8 @@ def start_transfer_by_current(request):
                 request.POST if staged else None, initial=first, school=school, found=found
             )
             if staged and form.is_valid():
-                try:
-                    change = services.start_request(
-                        Kind.TRANSFER,
-                        by=request.user,
-                        student=form.student,
-                        to_class=form.cleaned_data["to_class"],
-                        reason=form.cleaned_data["reason"],
-                        explanation=form.cleaned_data["explanation"],
-                    )
-                except DomainError as error:
-                    form.add_error(None, error.message)
-                else:
-                    messages.success(
-                        request, _("The transfer request was created. Attach the evidence, then submit it.")
-                    )
+                change = _start_transfer(request, form, form.student)
+                if change is not None:
                     return redirect(change)
     return render(request, "transfers/start_transfer_by_current.html", {"form": form, "school": school})
 
