@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from corrections import services
+from corrections import rules, services
 from corrections.forms import CorrectionForm, EvidenceForm, ListFilterForm
 from corrections.models import Correction, Evidence, FieldChange
 from corrections.packet import packet_response
@@ -32,7 +32,14 @@ from students.filters import student_search
 
 PAGE_SIZE = 25
 # Who works with corrections: the school that applies and decides first, the bureaus above it.
-ROLES = (Role.SCHOOL_REGISTRAR, Role.PRINCIPAL, Role.COUNTY_REVIEWER, Role.CITY_REVIEWER, Role.PROVINCE_ADMIN)
+ROLES = (
+    Role.SCHOOL_REGISTRAR,
+    Role.PRINCIPAL,
+    Role.TOWNSHIP_REVIEWER,
+    Role.COUNTY_REVIEWER,
+    Role.CITY_REVIEWER,
+    Role.PROVINCE_ADMIN,
+)
 
 
 # --- navigation and dashboard ---------------------------------------------------------------------------
@@ -97,11 +104,15 @@ def create(request, student_pk):
     if request.user.node_id != student.school_id:
         raise PermissionDenied
     blockers = services.blockers(student)
-    form = CorrectionForm(request.POST or None, student=student)
+    form = CorrectionForm(request.POST or None, student=student, in_force=rules.rules_in_force(student))
     if request.method == "POST" and not blockers and form.is_valid():
         try:
             correction = services.create_correction(
-                student, by=request.user, changes=form.changes, note=form.cleaned_data["note"]
+                student,
+                by=request.user,
+                changes=form.changes,
+                note=form.cleaned_data["note"],
+                late_explanation=form.cleaned_data["late_explanation"],
             )
         except DomainError as error:
             form.add_service_errors(error.errors or {"__all__": [error.message]})
@@ -133,12 +144,19 @@ def edit(request, pk):
         return redirect(correction)
     student = correction.student
     form = CorrectionForm(
-        request.POST or None, student=student, initial=CorrectionForm.initial_for(correction)
+        request.POST or None,
+        student=student,
+        in_force=rules.rules_in_force(student, correction.approval),
+        initial=CorrectionForm.initial_for(correction),
     )
     if request.method == "POST" and form.is_valid():
         try:
             services.update_correction(
-                correction, by=request.user, changes=form.changes, note=form.cleaned_data["note"]
+                correction,
+                by=request.user,
+                changes=form.changes,
+                note=form.cleaned_data["note"],
+                late_explanation=form.cleaned_data["late_explanation"],
             )
         except DomainError as error:
             form.add_service_errors(error.errors or {"__all__": [error.message]})

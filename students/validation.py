@@ -17,8 +17,6 @@ from collections import defaultdict
 from datetime import date
 from functools import cache, lru_cache
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -111,17 +109,15 @@ RECORD_FIELDS = (*KEY_FIELDS, *EDITABLE_FIELDS, "grade")
 NOT_CORRECTABLE = ("grade", "school_class", "enrolled_on")
 
 
-def key_fields():
-    """The key fields (domain §7): the national ones and those the province adds through
-    settings.REGISTRAR["CORRECTION_FIELDS"]. They change only through a key-data correction."""
-    extra = tuple(getattr(settings, "REGISTRAR", {}).get("CORRECTION_FIELDS", ()))
-    for name in extra:
-        if name not in RECORD_FIELDS or name in NOT_CORRECTABLE:
-            raise ImproperlyConfigured(
-                f'REGISTRAR["CORRECTION_FIELDS"]: {name!r} is not a field of the student record '
-                f"that a correction may change."
-            )
-    return KEY_FIELDS + tuple(name for name in extra if name not in KEY_FIELDS)
+# Fields a province may add to the key fields (rules/: 关键字段).
+CORRECTABLE_FIELDS = tuple(name for name in RECORD_FIELDS if name not in NOT_CORRECTABLE)
+
+
+def key_fields(rules=None):
+    """The key fields (domain §7): the national ones and those the province's `rules` (a
+    rules.reading.Rules) add. They change only through a key-data correction."""
+    extra = rules.added_key_fields() if rules is not None else ()
+    return KEY_FIELDS + tuple(name for name in extra if name in CORRECTABLE_FIELDS and name not in KEY_FIELDS)
 
 
 GUARDIAN_FIELDS = ("name", "relation", "phone", "id_type", "id_number", "is_guardian")

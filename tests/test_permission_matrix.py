@@ -87,6 +87,8 @@ REPORTERS = REVIEWING
 # The queue board: reviewers above the schools, of our county, city and province.
 OVERSEERS = frozenset({"county_reviewer", "city_reviewer", "province_admin"})
 NOBODY = frozenset()
+# Window exceptions: the reviewers of a county, ours or another.
+COUNTY_REVIEWERS = frozenset({"county_reviewer", "outsider_reviewer"})
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,7 @@ MATRIX = {
     "transfers:list": Entry(get=STAFF_BUT_TEACHERS, post=None),
     "transfers:start": Entry(get=ANY_REGISTRAR, post=None),
     "transfers:start_transfer": Entry(get=ANY_REGISTRAR, post=ANY_REGISTRAR),
+    "transfers:start_transfer_by_current": Entry(get=ANY_REGISTRAR, post=ANY_REGISTRAR),
     "transfers:start_kind": Entry(url_args("kind"), get=ANY_REGISTRAR, post=ANY_REGISTRAR),
     "transfers:suspensions": Entry(get=SCHOOL_OFFICE, post=None),
     "transfers:detail": Entry(url_args("change_pk"), get=OWN_SCHOOL, post=None),
@@ -202,6 +205,13 @@ MATRIX = {
     ),
     "graduation:case_start": Entry(url_args("certificate_pk", "case_kind"), get=None, post=REGISTRAR),
     "graduation:case": Entry(url_args("case_pk"), get=OWN_SCHOOL, post=None),
+    # rules: a province's rules, a county's delegated ones, window exceptions
+    "rules:home": Entry(get=OVERSEERS | {"outsider_reviewer"}, post=None),
+    "rules:node": Entry(url_args("county_code"), get=OVERSEERS, post=None),
+    # Only the county's own reviewer writes the county's rows (of what the province delegates).
+    "rules:set": Entry(url_args("county_code"), get=None, post=frozenset({"county_reviewer"})),
+    "rules:delete": Entry(url_args("county_code"), get=None, post=frozenset({"county_reviewer"})),
+    "rules:exceptions": Entry(get=COUNTY_REVIEWERS, post=COUNTY_REVIEWERS),
     # accounts
     "login": Entry(get=EVERYONE, post=EVERYONE),
     "logout": Entry(get=None, post=LOGGED_IN),
@@ -289,6 +299,7 @@ def build_world(tmp_path):
             *graduation.pop("graduation_secrets"),
         ],
         "school_code": school.code,
+        "county_code": "420102",
         "grade_level": 1,
         "class_pk": school_class.pk,
         "student_pk": student.pk,

@@ -23,6 +23,7 @@ from registrar.forms import CommentForm
 from registrar.models import ApprovalState
 from registrar.navigation import NavItem
 from registrar.uploads import ViewerFile, serve_private_file
+from rules.reading import rules_for
 from students.models import Student
 from students.views import serve_photo
 from transfers import rules, services
@@ -32,6 +33,7 @@ from transfers.forms import (
     EvidenceForm,
     FindStudentForm,
     ListFilterForm,
+    SendingTransferForm,
     TransferForm,
 )
 from transfers.models import Kind, StatusChangeRequest
@@ -41,6 +43,7 @@ PAGE_SIZE = 25
 STAFF_ROLES = (
     Role.SCHOOL_REGISTRAR,
     Role.PRINCIPAL,
+    Role.TOWNSHIP_REVIEWER,
     Role.COUNTY_REVIEWER,
     Role.CITY_REVIEWER,
     Role.PROVINCE_ADMIN,
@@ -157,24 +160,43 @@ def _chosen_student(request, school):
 @require_GET
 def start(request):
     school = _registrar_school(request.user)
+    in_force = rules_for(school)
     kinds = [
-        (
-            kind,
-            [rules.describe_groups([group]) for group in rules.REQUIRED_EVIDENCE[kind]],
-        )
+        (kind, [rules.describe_groups([group]) for group in in_force.evidence(kind)])
         for kind in Kind
+        if any(in_force.kind_enabled(kind, segment) for segment in school.segments())
     ]
     return render(
         request,
         "transfers/start.html",
         {
             "kinds": kinds,
+            # Who starts a transfer here, stage by stage (the province's rules).
+            "initiators": {in_force.initiator(segment) for segment in school.segments()},
             "school": school,
             "window_open": transfer_window_open(school),
             "window_message": transfer_window_message(school),
             "student": _chosen_student(request, school),
         },
     )
+
+
+def _start_transfer(request, form, student):
+    """The transfer request from a valid placement form, or None with the refusal on the form."""
+    try:
+        change = services.start_request(
+            Kind.TRANSFER,
+            by=request.user,
+            student=student,
+            to_class=form.cleaned_data["to_class"],
+            reason=form.cleaned_data["reason"],
+            explanation=form.cleaned_data["explanation"],
+        )
+    except DomainError as error:
+        form.add_error(None, error.message)
+        return None
+    messages.success(request, _("The transfer request was created. Attach the evidence, then submit it."))
+    return change
 
 
 @require_http_methods(["GET", "POST"])
@@ -198,21 +220,8 @@ def start_transfer(request):
             level=found.grade.level,
         )
         if bound and form.is_valid():
-            try:
-                change = services.start_request(
-                    Kind.TRANSFER,
-                    by=request.user,
-                    student=found,
-                    to_class=form.cleaned_data["to_class"],
-                    reason=form.cleaned_data["reason"],
-                    explanation=form.cleaned_data["explanation"],
-                )
-            except DomainError as error:
-                form.add_error(None, error.message)
-            else:
-                messages.success(
-                    request, _("The transfer request was created. Attach the evidence, then submit it.")
-                )
+            change = _start_transfer(request, form, found)
+            if change is not None:
                 return redirect(change)
     return render(
         request,
@@ -226,6 +235,33 @@ def start_transfer(request):
             "window_message": transfer_window_message(school),
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+def start_transfer_by_current(request):
+    """The current school starts a transfer (where the province's rules say so): its student and the
+    receiving school, then the class there and the reason."""
+    school = _registrar_school(request.user)
+    student = _chosen_student(request, school)
+    initial = {"number": student.number} if student is not None else {}
+    form = SendingTransferForm(request.POST or None, school=school, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.check_initiator(school, form.student, receiving=False)
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            staged = "to_class" in request.POST
+            first = {name: form.cleaned_data[name] for name in ("number", "to_school")}
+            found = (form.student, form.receiving)
+            form = SendingTransferForm(
+                request.POST if staged else None, initial=first, school=school, found=found
+            )
+            if staged and form.is_valid():
+                change = _start_transfer(request, form, form.student)
+                if change is not None:
+                    return redirect(change)
+    return render(request, "transfers/start_transfer_by_current.html", {"form": form, "school": school})
 
 
 def _kind_or_404(value):
@@ -261,7 +297,7 @@ def start_kind(request, kind):
             "form": form,
             "kind": kind,
             "title": _("New request: %(kind)s") % {"kind": kind.label},
-            "required": [rules.describe_groups([group]) for group in rules.REQUIRED_EVIDENCE[kind]],
+            "required": [rules.describe_groups([group]) for group in rules_for(school).evidence(kind)],
             "cancel_url": student.get_absolute_url() if student else reverse("transfers:start"),
             "student": student,
         },

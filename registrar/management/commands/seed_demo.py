@@ -25,6 +25,7 @@ DEMO_USERS = [
     ("xueji_yiling", "刘洋", "1420506003", [Role.SCHOOL_REGISTRAR]),
     ("shenhe_jiangan", "赵敏", "420102", [Role.COUNTY_REVIEWER]),
     ("shenhe_yiling", "周杰", "420506", [Role.COUNTY_REVIEWER]),
+    ("shenhe_xiaoxita", "郑红", "1420506900", [Role.TOWNSHIP_REVIEWER]),
     ("shenhe_wuhan", "吴刚", "420100", [Role.CITY_REVIEWER]),
     ("guanli_hubei", "孙丽", "420000", [Role.PROVINCE_ADMIN]),
 ]
@@ -66,6 +67,9 @@ class Command(BaseCommand):
         from graduation.demo import seed_graduation_demo
 
         seed_graduation_demo()
+        from rules.demo import seed_rules
+
+        seed_rules()
         self.stdout.write(
             f"Organisations: {len(result.created)} created, {result.unchanged} unchanged; "
             f"classes created: {classes}; users created: {users}; students created: {students}."
