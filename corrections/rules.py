@@ -48,14 +48,20 @@ FILE_LABELS = {
 
 ID_CARD, HOUSEHOLD, POLICE = EvidenceKind.ID_CARD, EvidenceKind.HOUSEHOLD, EvidenceKind.POLICE
 
-# Domain §7. Any field entered wrongly: the ID card and the registration form it was entered from.
+# Domain §7. Any field entered wrongly: the ID card and the registration form it was entered from;
+# 入学年月, either way, the registration form (报名登记表) that records it.
 # Changed in life: 性别, 民族 (and any other field) the ID card; 姓名 the ID card and the household
 # register page with the former name or a police certificate; 身份证件号 and 出生日期 (which a
 # resident ID carries) the ID card and the police letter of the change.
 DEFAULT_EVIDENCE = {
-    Reason.INPUT_ERROR: {"*": [[ID_CARD], [EvidenceKind.REGISTRATION_FORM]]},
+    Reason.INPUT_ERROR: {
+        "*": [[ID_CARD], [EvidenceKind.REGISTRATION_FORM]],
+        # 入学年月 is proven by the school's own papers, not by the ID card.
+        "enrolled_on": [[EvidenceKind.REGISTRATION_FORM]],
+    },
     Reason.LIFE_CHANGE: {
         "*": [[ID_CARD]],
+        "enrolled_on": [[EvidenceKind.REGISTRATION_FORM]],
         "name": [[ID_CARD], [HOUSEHOLD, POLICE]],
         "id_number": [[ID_CARD], [POLICE]],
         "birth_date": [[ID_CARD], [POLICE]],

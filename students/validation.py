@@ -96,7 +96,6 @@ EDITABLE_FIELDS = (
     "school_class",
     "class_number",
     "auxiliary_number",
-    "enrolled_on",
     "admission",
     "attendance",
     "only_child",
@@ -108,7 +107,7 @@ EDITABLE_FIELDS = (
 )
 RECORD_FIELDS = (*KEY_FIELDS, *EDITABLE_FIELDS, "grade")
 # Placement changes by status changes (留级, 跳级, 转学), never by a correction.
-NOT_CORRECTABLE = ("grade", "school_class", "enrolled_on")
+NOT_CORRECTABLE = ("grade", "school_class")
 
 
 def key_fields():

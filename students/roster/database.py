@@ -361,7 +361,9 @@ class DatabaseChecker:
             return
         differing = []
         for key in KEY_FIELDS:
-            if key in plan.index and plan.value(row, key, None) != own[key] and key not in (row.failed or ()):
+            if key not in plan.index or key in (row.failed or ()):
+                continue
+            if not same_key(key, plan.value(row, key, None), own[key]):
                 differing.append(key)
         if differing:
             add_db(
@@ -448,10 +450,19 @@ def class_label(school_class):
     return f"{GRADE_LABELS.get(school_class.grade.level, '')}{school_class.name}"
 
 
+def same_key(key, value, own):
+    """A file's key value against the record's; 入学年月 is a month (a form may have stored any day)."""
+    if key == "enrolled_on" and isinstance(value, date) and isinstance(own, date):
+        return (value.year, value.month) == (own.year, own.month)
+    return value == own
+
+
 def display(key, value):
     column = BY_KEY[key]
     if value in (None, ""):
         return "—"
+    if key == "enrolled_on" and isinstance(value, date):
+        return f"{value:%Y-%m}"
     if column.table:
         return codes.table(column.table).label_of(value)
     if isinstance(value, date):
