@@ -301,6 +301,9 @@ class DatabaseChecker:
             found = by_number[number]
             if found["school_id"] == school.pk:
                 own = found
+            elif not found.is_live:
+                add_db(row, ("number",), self.duplicates.earlier(found))
+                return None
             else:
                 add_db(
                     row,
@@ -338,6 +341,12 @@ class DatabaseChecker:
                 ("id_number",) if id_number else ("name", "gender", "birth_date"),
                 self.duplicates.message(elsewhere[0]),
             )
+            return None
+        # 一人一号: a person whose record elsewhere is closed (graduated, transferred, withdrawn …)
+        # keeps that record; the file does not register them anew.
+        earlier = [found for found in candidates if found["number"]] if own is None and id_number else []
+        if earlier:
+            add_db(row, ("id_number",), self.duplicates.earlier(earlier[0]))
             return None
         return own
 
