@@ -7,12 +7,9 @@ from django.utils.translation import gettext as _
 
 from registrar.errors import DomainError
 from registrar.models import Organisation
-from students.roster.error_workbook import write_error_workbook
+from students.roster.error_workbook import report_problems
 from students.roster.importer import import_file, prepare
 from students.roster.validate import NEW, UNCHANGED, UPDATE, RosterInvalid
-
-# Problems printed on the terminal; the error workbook holds them all.
-SHOWN_PROBLEMS = 30
 
 
 class Command(BaseCommand):
@@ -51,7 +48,7 @@ class Command(BaseCommand):
                     file, scope=scope, register=True, processes=processes, create_classes=create_classes
                 )
         except RosterInvalid as error:
-            self.report_problems(error.plan, errors)
+            report_problems(error.plan, errors, self.stderr)
             raise CommandError(error.message, returncode=1) from error
         except DomainError as error:
             raise CommandError(error.message, returncode=1) from error
@@ -78,16 +75,3 @@ class Command(BaseCommand):
         if options["verbosity"] >= 2:
             for step, seconds in plan.timings.items():
                 self.stdout.write(f"  {step}: {seconds:.2f} s")
-
-    def report_problems(self, plan, errors):
-        listed = plan.problem_messages()
-        for number, messages in listed[:SHOWN_PROBLEMS]:
-            prefix = _("Row %(row)d") % {"row": number} if number else _("File")
-            self.stderr.write(f"{prefix}: {'；'.join(messages)}")
-        if len(listed) > SHOWN_PROBLEMS:
-            self.stderr.write(
-                _("… and %(count)d more rows with problems.") % {"count": len(listed) - SHOWN_PROBLEMS}
-            )
-        if errors:
-            write_error_workbook(plan, errors)
-            self.stderr.write(_("The error workbook is %(file)s.") % {"file": errors})
