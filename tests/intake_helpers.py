@@ -58,3 +58,12 @@ def admission_workbook(rows, header=("学籍号", "身份证件号", "姓名", "
 def write_admission_list(path, rows, **options):
     path.write_bytes(admission_workbook(rows, **options))
     return path
+
+
+def intake_world(nodes, registrar):
+    """For the permission matrix: a pupil of 育才小学 graduated and taken in by 第六中学, in review."""
+    from intake.services import admit
+
+    office = receiving_office(nodes)
+    pupil = graduate(registrar, nodes["1420102001"], name="升学丙", sequence=61)
+    return admit([(pupil, office["seventh"])], by=office["registrar"], school=office["school"])
