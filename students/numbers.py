@@ -77,6 +77,31 @@ def region_code(school):
     return codes[-1]
 
 
+def file_number_problem(number, id_type, id_number, *, national_load=False):
+    """Why a 学籍号 that a roster file gives a student new to this system cannot be theirs; "" when it
+    can. A G number is G + the row's own resident ID, a J number has its check digit right; an L
+    number (temporary) comes only with the national system's records (`national_load`)."""
+    if number.startswith("G"):
+        if id_type == RESIDENT_ID and number[1:] == normalise_id_number(id_number):
+            return ""
+        return _(
+            "The registration number %(number)s is not G followed by this row's resident ID number: a G "
+            "number is the student's own ID number."
+        ) % {"number": number}
+    if number.startswith("J"):
+        if is_valid_j_number(number):
+            return ""
+        return _("The registration number %(number)s is not a valid J number: its check digit is wrong.") % {
+            "number": number
+        }
+    if number.startswith("L") and national_load:
+        return ""
+    return _(
+        "The registration number %(number)s is a temporary L number: a new student is registered through "
+        "the registration review, which issues the number."
+    ) % {"number": number}
+
+
 def usable_resident_id(student):
     """The student's resident ID when it can become a G number, else ''."""
     number = normalise_id_number(student.id_number)

@@ -18,6 +18,7 @@ from registrar.models import Grade, SchoolClass, default_capacity
 from students import codes
 from students.duplicates import DuplicateMessages
 from students.models import KEY_FIELDS, LIVE_STATUSES, LOCKED_STATUSES, Guardian, Status, Student
+from students.numbers import file_number_problem
 from students.roster.bulk import any_of
 from students.roster.template import BY_KEY, GRADE_LABELS, GUARDIAN_FIELDS
 from students.roster.validate import NEW, UNCHANGED, UPDATABLE_KEYS, UPDATE, NewClass, Problem
@@ -348,6 +349,12 @@ class DatabaseChecker:
         if earlier:
             add_db(row, ("id_number",), self.duplicates.earlier(earlier[0]))
             return None
+        if own is None and number:
+            problem = file_number_problem(
+                number, plan.value(row, "id_type"), id_number, national_load=plan.national_load
+            )
+            if problem:
+                add_db(row, ("number",), problem)
         return own
 
     def compare(self, row, own):
