@@ -2,15 +2,20 @@
 
 Read by the roster's reader (students/roster: the same workbook limits, header search and cell
 converters) and checked as a whole: a row whose number matches a graduate of this system (with the
-same name) is taken in; a row that matches nobody is a person new to this system, who is
-registered as a new student (新生注册 or the roster import: the registration review). Any bad row
-and nothing is written; the error workbook is the roster's.
+same name) is taken in; a row that matches nobody is a person new to this system. When the list
+carries the roster template's columns (the whole record), those rows go through the roster import
+into the ordinary registration review, in the same transaction; a list of the four columns alone
+only counts them, to be registered as new students. Any bad row and nothing is written; the error
+workbook is the roster's.
 """
 
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 
+from django.db import transaction
 from django.utils.translation import gettext as _
+from openpyxl import Workbook
 
 from intake.errors import IntakeError
 from intake.models import Source
@@ -20,8 +25,10 @@ from registrar.models import SchoolClass
 from students.identity import normalise_name
 from students.models import Student
 from students.roster.database import class_key
+from students.roster.importer import commit, prepare
 from students.roster.normalise import CellError, converter_for, empty_value
 from students.roster.reader import read_roster
+from students.roster.template import REQUIRED_KEYS
 from students.roster.validate import Problem
 from students.roster.workbooks import RosterFileError
 from students.services import class_enrolment
@@ -45,6 +52,7 @@ class AdmissionListInvalid(IntakeError):
 class AdmissionRow:
     number: int
     values: dict
+    cells: list = field(default_factory=list)
     problems: list = field(default_factory=list)
     student: Student | None = None
     school_class: SchoolClass | None = None
@@ -63,6 +71,8 @@ class AdmissionPlan:
     columns: list = field(default_factory=list)
     file_errors: list = field(default_factory=list)
     rows: list = field(default_factory=list)
+    # The roster import's plan of the rows new to this system (a list with the record's columns).
+    registration: object = None
 
     @property
     def invalid_rows(self):
@@ -123,7 +133,7 @@ def check_admission_list(source, *, school, by):
 
 
 def _read_row(number, cells, columns):
-    row = AdmissionRow(number=number, values={})
+    row = AdmissionRow(number=number, values={}, cells=list(cells))
     for position, column in columns:
         cell = cells[position] if position < len(cells) else ""
         if cell == "" or cell is None or (isinstance(cell, str) and not cell.strip()):
@@ -225,22 +235,69 @@ def _check_room(plan):
                     row.student = None
 
 
+def carries_records(plan):
+    """Whether the list has every required column of the roster template (the whole record)."""
+    keys = {column.key for _position, column in plan.columns}
+    return set(REQUIRED_KEYS) <= keys
+
+
+def check_new_people(plan, *, by):
+    """The rows new to this system through the roster import's check (a list with the record's
+    columns): their problems land on the list's own rows. Sets plan.registration."""
+    rows = plan.unmatched
+    if not rows or not carries_records(plan):
+        return
+    by_number = {}
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("录取名单")
+    sheet.append(plan.headers)
+    for written, row in enumerate(rows, start=2):
+        sheet.append(row.cells[: len(plan.headers)])
+        by_number[written] = row
+    with tempfile.NamedTemporaryFile(suffix=".xlsx") as handle:
+        workbook.save(handle.name)
+        registration = prepare(handle.name, scope=plan.school, by=by)
+    registration.source = plan.source
+    plan.file_errors += registration.file_errors
+    for roster_row in registration.invalid_rows:
+        by_number[roster_row.number].problems += roster_row.problems
+    plan.registration = registration
+
+
 def import_admission_list(source, *, school, by):
-    """Check the list and take its matched graduates in (one request), or raise AdmissionListInvalid
-    and write nothing. Returns (plan, intake or None)."""
+    """Check the list; take its matched graduates in (one request) and put the people new to this
+    system into registration review (a list with the record's columns), or raise
+    AdmissionListInvalid and write nothing. Returns (plan, intake or None)."""
     plan = check_admission_list(source, school=school, by=by)
+    if plan.is_valid:
+        check_new_people(plan, by=by)
     if not plan.is_valid:
         raise AdmissionListInvalid(plan)
-    if not plan.matched:
-        return plan, None
-    placements = [(row.student, row.school_class) for row in plan.matched]
-    intake = admit(placements, by=by, school=school, source=Source.ADMISSION_LIST)
+    with transaction.atomic():
+        intake = None
+        if plan.matched:
+            placements = [(row.student, row.school_class) for row in plan.matched]
+            intake = admit(placements, by=by, school=school, source=Source.ADMISSION_LIST)
+        if plan.registration is not None:
+            commit(plan.registration, by=by, register=False)
     return plan, intake
 
 
 def summary(plan):
-    """What a checked list holds, in a sentence."""
-    return _(
-        "%(rows)d rows: %(matched)d graduates of this system to take in, %(new)d people new to this "
-        "system to register as new students (新生注册 or the roster import, reviewed by the county)."
-    ) % {"rows": len(plan.rows), "matched": len(plan.matched), "new": len(plan.unmatched)}
+    """What a checked list holds, or did, in a sentence."""
+    counts = {"rows": len(plan.rows), "matched": len(plan.matched), "new": len(plan.unmatched)}
+    if plan.registration is not None:
+        return (
+            _(
+                "%(rows)d rows: %(matched)d graduates of this system taken in, %(new)d people new to this "
+                "system entered the registration review."
+            )
+            % counts
+        )
+    return (
+        _(
+            "%(rows)d rows: %(matched)d graduates of this system to take in, %(new)d people new to this "
+            "system to register as new students (新生注册 or the roster import, reviewed by the county)."
+        )
+        % counts
+    )

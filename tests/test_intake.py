@@ -291,3 +291,38 @@ def test_a_user_unknown_to_the_pages_is_refused(office):
     teacher = make_user("teacher7", office["school"], [Role.CLASS_TEACHER])
     with pytest.raises(PermissionDenied):
         services.registrar_school(teacher)
+
+
+def test_people_new_to_the_system_on_a_full_list_enter_the_registration_review(
+    tmp_path, registrar, school, office
+):
+    from tests.roster_helpers import pupil as roster_row
+    from tests.roster_helpers import write_file
+
+    first = graduate(registrar, school, name="毕业甲", sequence=1)
+    newcomer = roster_row(31, level=7)
+    known = {**roster_row(32, level=7), "学籍号": first.number, "姓名": first.name}
+    known["身份证件号"] = first.id_number
+    known["出生日期"] = first.birth_date.isoformat()
+    path = write_file(tmp_path / "full.xlsx", [known, newcomer])
+    plan, intake = admission.import_admission_list(str(path), school=office["school"], by=office["registrar"])
+    assert intake.entries.get().student == first
+    created = Student.objects.get(name=newcomer["姓名"])
+    assert (created.school, created.status, created.number) == (office["school"], Status.REGISTERING, None)
+    assert created.registration.applicant == office["registrar"]
+    assert "注册审核" in admission.summary(plan)
+
+
+def test_a_bad_new_person_on_a_full_list_stops_the_whole_list(tmp_path, registrar, school, office):
+    from tests.roster_helpers import pupil as roster_row
+    from tests.roster_helpers import write_file
+
+    first = graduate(registrar, school, name="毕业甲", sequence=1)
+    known = {**roster_row(32, level=7), "学籍号": first.number, "姓名": first.name}
+    known["身份证件号"] = first.id_number
+    newcomer = roster_row(31, level=7, 性别="女")
+    path = write_file(tmp_path / "full.xlsx", [known, newcomer])
+    with pytest.raises(admission.AdmissionListInvalid) as error:
+        admission.import_admission_list(str(path), school=office["school"], by=office["registrar"])
+    assert list(dict(error.value.plan.problem_messages())) == [3]
+    assert not Intake.objects.exists() and not Student.objects.filter(name=newcomer["姓名"]).exists()
