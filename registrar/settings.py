@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "corrections",
     "reports",
     "rules",
+    "intake",
 ]
 
 MIDDLEWARE = [

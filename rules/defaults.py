@@ -118,6 +118,9 @@ CORRECTION_EVIDENCE = {
     "life_change:name": "id_card|household_page; household|police",
     "life_change:id_number": "id_card|household_page; police",
     "life_change:birth_date": "id_card|household_page; police",
+    # 入学年月 is proven by the school's own papers (the registration form), not by the ID card.
+    "input_error:enrolled_on": "registration_form",
+    "life_change:enrolled_on": "registration_form",
 }
 
 DEFAULTS = {

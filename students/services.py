@@ -28,7 +28,7 @@ from students.models import (
     StatusEvent,
     Student,
 )
-from students.numbers import issue_number
+from students.numbers import issue_number, refuse_second_number
 from students.permissions import ensure_covers, ensure_registrar_of
 from students.privacy import mask_number
 from students.validation import (
@@ -208,6 +208,8 @@ def create_student(*, by, school, data, guardians):
             _refuse_duplicate(other, by)
         check_class_room(data["school_class"])
         student = Student(school=school, status=Status.REGISTERING, number=None, **data)
+        # Told at entry rather than at the county's approval, where issue_number refuses it too.
+        refuse_second_number(student, by=by)
         stamp(student, by=by)
         _save_guarding_duplicates(student, by=by)
         for order, guardian_data in enumerate(guardians, start=1):

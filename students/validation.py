@@ -94,7 +94,6 @@ EDITABLE_FIELDS = (
     "school_class",
     "class_number",
     "auxiliary_number",
-    "enrolled_on",
     "admission",
     "attendance",
     "only_child",
@@ -106,7 +105,7 @@ EDITABLE_FIELDS = (
 )
 RECORD_FIELDS = (*KEY_FIELDS, *EDITABLE_FIELDS, "grade")
 # Placement changes by status changes (留级, 跳级, 转学), never by a correction.
-NOT_CORRECTABLE = ("grade", "school_class", "enrolled_on")
+NOT_CORRECTABLE = ("grade", "school_class")
 
 
 # Fields a province may add to the key fields (rules/: 关键字段).

@@ -40,6 +40,7 @@ from students.roster import batches
 from tests.conftest import TREE, make_user, raw_rows
 from tests.correction_helpers import attach, ethnicity_change
 from tests.graduation_helpers import graduation_world
+from tests.intake_helpers import intake_world
 from tests.roster_helpers import pupil, write_file
 from tests.student_helpers import register
 from tests.transfer_helpers import enrolled, png, started
@@ -180,6 +181,11 @@ MATRIX = {
     "reports:changes": Entry(url_args("school_code"), get=REPORTERS, post=None),
     "reports:change_list": Entry(url_args("school_code"), get=REPORTERS, post=None),
     "reports:queues": Entry(url_args("school_code"), get=OVERSEERS, post=None),
+    # intake: 升学. The world's intake is 第六中学's: the bureaus above it see it, 育才小学 does not.
+    "intake:home": Entry(get=STAFF_BUT_TEACHERS, post=None),
+    "intake:find": Entry(get=ANY_REGISTRAR, post=ANY_REGISTRAR),
+    "intake:admission_list": Entry(get=ANY_REGISTRAR, post=ANY_REGISTRAR),
+    "intake:detail": Entry(url_args("intake_pk"), get=OVERSEERS, post=None),
     # graduation: 毕业
     "graduation:home": Entry(get=STAFF_BUT_TEACHERS, post=None),
     "graduation:template": Entry(url_args("school_code"), get=REGISTRAR, post=None),
@@ -287,6 +293,7 @@ def build_world(tmp_path):
     [correction_evidence] = attach(correction, registrar, EvidenceKind.ID_CARD)
     batch = batches.upload_roster(school, by=registrar, uploaded_file=roster_file(tmp_path))
     graduation = graduation_world(school, users)
+    intake = intake_world(nodes, registrar)
     return {
         **graduation,
         "users": users,
@@ -297,7 +304,9 @@ def build_world(tmp_path):
             in_review.name,
             corrected.name,
             *graduation.pop("graduation_secrets"),
+            intake.entries.get().student.name,
         ],
+        "intake_pk": intake.pk,
         "school_code": school.code,
         "county_code": "420102",
         "grade_level": 1,

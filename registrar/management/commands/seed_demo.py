@@ -70,6 +70,9 @@ class Command(BaseCommand):
         from rules.demo import seed_rules
 
         seed_rules()
+        from intake.demo import seed_intake_demo
+
+        graduates = seed_intake_demo()
         self.stdout.write(
             f"Organisations: {len(result.created)} created, {result.unchanged} unchanged; "
             f"classes created: {classes}; users created: {users}; students created: {students}."
@@ -79,6 +82,11 @@ class Command(BaseCommand):
             node = Organisation.objects.filter(code=code).first()
             role_names = "、".join(str(Role(role).label) for role in roles) or "superuser"
             self.stdout.write(f"  {username:<18} {full_name:<6} {node.name if node else '—'} · {role_names}")
+        if graduates:
+            self.stdout.write("\nGraduates 第六中学 (xueji_liuzhong) can take in (升学):")
+            self.stdout.write("  学籍号 姓名 身份证件号")
+            for student in graduates:
+                self.stdout.write(f"  {student.number} {student.name} {student.id_number}")
 
     def seed_classes(self):
         created = 0
