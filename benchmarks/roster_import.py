@@ -25,6 +25,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 CACHE = Path(__file__).resolve().parent / ".cache"
 COUNTY = "420102"
+LOADER = "bench-county"
 REGIONS = ("420102", "420103", "420104", "420105", "420106", "420107", "420111", "420112", "420113")
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
@@ -104,6 +105,10 @@ import_organisations(parse_rows(raw))
 for grade in Grade.objects.select_related("school"):
     for n in range(1, {CLASSES_PER_GRADE} + 1):
         create_class(grade, by=None, name=f"{{n}}班")
+# The county's administrator, who loads the national system's records (import_roster --national-load).
+from registrar.models import Organisation, User
+county = Organisation.objects.get(code="{COUNTY}")
+User.objects.create_user("{LOADER}", node=county, roles=["county_reviewer"])
 print(SchoolClass.objects.count(), "classes")
 """
     result = manage("shell", "-c", script, env=env, capture=True)
@@ -217,6 +222,9 @@ def run_import(env, path, label):
         str(path),
         "--school",
         COUNTY,
+        "--national-load",
+        "--user",
+        LOADER,
         "-v",
         "2",
     ]

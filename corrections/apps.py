@@ -20,6 +20,7 @@ class CorrectionsConfig(AppConfig):
                 on_approved=services.apply_correction,
                 on_submitted=services.on_submitted,
                 validate_submit=services.validate_submit,
+                chain_key=services.chain_key,
                 get_absolute_url=lambda approval: reverse(
                     "corrections:detail", args=[approval.correction.pk]
                 ),

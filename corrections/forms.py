@@ -39,11 +39,23 @@ class CorrectionForm(forms.Form):
         help_text=gettext_lazy("Optional: what happened, for the reviewers."),
     )
 
-    def __init__(self, *args, student, **kwargs):
+    late_explanation = forms.CharField(
+        label=gettext_lazy("Late correction: explanation"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=gettext_lazy(
+            "Only for an input error found after the first term: why it is corrected late. The request "
+            "is then an exception, which the county approves."
+        ),
+    )
+
+    def __init__(self, *args, student, in_force, **kwargs):
         super().__init__(*args, **kwargs)
         self.student = student
+        self.correction_fields = rules.correction_fields(in_force)
         self.rows = []
-        for name in rules.correction_fields():
+        for name in self.correction_fields:
             self.fields[f"new_{name}"] = _new_value_field(name)
             self.fields[f"reason_{name}"] = forms.ChoiceField(
                 label=gettext_lazy("Reason"), required=False, choices=[("", "—"), *Reason.choices]
@@ -51,7 +63,7 @@ class CorrectionForm(forms.Form):
 
     @classmethod
     def initial_for(cls, correction):
-        initial = {"note": correction.note}
+        initial = {"note": correction.note, "late_explanation": correction.late_explanation}
         for change in correction.changes.all():
             initial[f"new_{change.field}"] = rules.from_text(change.field, change.new_value)
             if isinstance(initial[f"new_{change.field}"], bool):
@@ -62,7 +74,7 @@ class CorrectionForm(forms.Form):
     def field_rows(self):
         """(label, current value as shown, new-value field, reason field) per correction field."""
         rows = []
-        for name in rules.correction_fields():
+        for name in self.correction_fields:
             current = rules.display(name, rules.to_text(name, getattr(self.student, name)))
             rows.append((rules.label(name), current, self[f"new_{name}"], self[f"reason_{name}"]))
         return rows
@@ -70,7 +82,7 @@ class CorrectionForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         self.changes = {}
-        for name in rules.correction_fields():
+        for name in self.correction_fields:
             value = cleaned.get(f"new_{name}")
             reason = cleaned.get(f"reason_{name}")
             if value in (None, ""):

@@ -38,6 +38,9 @@ class Correction(models.Model):
     # Decided when the request is made and again at each submission: the packet's sheet.
     group = models.CharField(_("group"), max_length=10, choices=Group.choices, default=Group.ENROLLED)
     note = models.TextField(_("explanation"), blank=True)
+    # An input error found after the first term, submitted as an exception: the school's written
+    # explanation, and the county's explicit approval (the chain "corrections.late_correction").
+    late_explanation = models.TextField(_("explanation of the late correction"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     applied_at = models.DateTimeField(_("applied"), null=True, blank=True)
 

@@ -1,23 +1,19 @@
-"""The rules of a key-data correction that need no database: which fields, how values read, which
-evidence each change needs (domain §7, source 003).
+"""The rules of a key-data correction: which fields, how values read, which evidence each change
+needs (domain §7, source 003).
 
-Province switches (settings.REGISTRAR, all optional):
-- "CORRECTION_FIELDS": fields added to the national key fields (students.models.KEY_FIELDS), e.g.
-  ("nationality",). Only fields of the record itself; the placement (grade, class) is not corrected.
-- "CORRECTION_EVIDENCE": {reason: {field or "*": [[kind, kind …], …]}}, replacing the defaults of
-  the named reason and field. Each inner list is one required item; any of its kinds satisfies it.
-- "CORRECTION_INPUT_ERRORS_FIRST_TERM_ONLY" (default True): input errors are accepted only until the
-  end of the student's first term; after it only changes in life.
+The province's rules (rules/, topics "corrections" and "correction_evidence") say which fields it
+adds to the national key fields (students.models.KEY_FIELDS), the evidence per reason × field, and
+whether input errors are accepted only until the end of the student's first term. A correction keeps
+the rules in force when it started (`rules_in_force`).
 """
 
 from dataclasses import dataclass
 from datetime import date
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from rules.reading import rules_for, rules_of
 from students.models import Student
 from students.validation import field_label, key_fields
 
@@ -29,6 +25,8 @@ class Reason(models.TextChoices):
 
 class EvidenceKind(models.TextChoices):
     ID_CARD = "id_card", _("ID card (front and back on one page)")
+    # Where the rules ask for the ID card, a child without one shows the household register page.
+    HOUSEHOLD_PAGE = "household_page", _("Household register page of the student")
     HOUSEHOLD = "household", _("Household register page showing the former name")
     POLICE = "police", _("Police certificate of the change or correction")
     REGISTRATION_FORM = "registration_form", _("Registration form")
@@ -39,6 +37,7 @@ class EvidenceKind(models.TextChoices):
 # The file names of the submission packet say what each image shows (source 003: 身份证.jpg, 户口本.jpg).
 FILE_LABELS = {
     EvidenceKind.ID_CARD: "身份证",
+    EvidenceKind.HOUSEHOLD_PAGE: "户口本本人页",
     EvidenceKind.HOUSEHOLD: "户口本",
     EvidenceKind.POLICE: "公安证明",
     EvidenceKind.REGISTRATION_FORM: "报名登记表",
@@ -46,38 +45,21 @@ FILE_LABELS = {
     EvidenceKind.OTHER: "其他材料",
 }
 
-ID_CARD, HOUSEHOLD, POLICE = EvidenceKind.ID_CARD, EvidenceKind.HOUSEHOLD, EvidenceKind.POLICE
-
-# Domain §7. Any field entered wrongly: the ID card and the registration form it was entered from.
-# Changed in life: 性别, 民族 (and any other field) the ID card; 姓名 the ID card and the household
-# register page with the former name or a police certificate; 身份证件号 and 出生日期 (which a
-# resident ID carries) the ID card and the police letter of the change.
-DEFAULT_EVIDENCE = {
-    Reason.INPUT_ERROR: {"*": [[ID_CARD], [EvidenceKind.REGISTRATION_FORM]]},
-    Reason.LIFE_CHANGE: {
-        "*": [[ID_CARD]],
-        "name": [[ID_CARD], [HOUSEHOLD, POLICE]],
-        "id_number": [[ID_CARD], [POLICE]],
-        "birth_date": [[ID_CARD], [POLICE]],
-    },
-}
 # A graduate's record changes only by exception, after an authority's reversal, and then also
 # needs the page of the graduate registration form.
 GRADUATE_EVIDENCE = [[EvidenceKind.GRADUATE_FORM]]
 
 
-# Fields that place a student rather than describe them: moved by status changes, never corrected.
-def config(name, default):
-    return getattr(settings, "REGISTRAR", {}).get(name, default)
+def rules_in_force(student, approval=None):
+    """The province's rules for a correction of `student`: those its request keeps, else today's."""
+    if approval is not None:
+        return rules_of(approval)
+    return rules_for(student.school)
 
 
-def correction_fields():
-    """The fields a correction changes: the student record's key fields."""
-    return key_fields()
-
-
-def input_errors_first_term_only():
-    return bool(config("CORRECTION_INPUT_ERRORS_FIRST_TERM_ONLY", True))
+def correction_fields(rules):
+    """The fields a correction changes: the student record's key fields under `rules`."""
+    return key_fields(rules)
 
 
 def label(name):
@@ -141,35 +123,21 @@ class Requirement:
         return any(kind in kinds_present for kind in self.kinds)
 
 
-def evidence_rules():
-    rules = {reason: dict(fields) for reason, fields in DEFAULT_EVIDENCE.items()}
-    for reason, fields in config("CORRECTION_EVIDENCE", {}).items():
-        if reason not in Reason.values:
-            raise ImproperlyConfigured(f'REGISTRAR["CORRECTION_EVIDENCE"]: unknown reason {reason!r}.')
-        for groups in fields.values():
-            for group in groups:
-                unknown = [kind for kind in group if kind not in EvidenceKind.values]
-                if unknown or not group:
-                    raise ImproperlyConfigured(
-                        f'REGISTRAR["CORRECTION_EVIDENCE"]: unknown evidence kinds {unknown!r}.'
-                    )
-        rules.setdefault(reason, {}).update(fields)
-    return rules
-
-
-def required_evidence(changes, *, graduate=False):
-    """The items a request needs for `changes`, a list of (field, reason): each item once, in order."""
-    rules = evidence_rules()
+def required_evidence(changes, rules, *, graduate=False):
+    """The items a request needs for `changes`, a list of (field, reason), under `rules`: each item
+    once, in order."""
     groups = []
     for field, reason in changes:
-        by_field = rules.get(reason, {})
-        groups += by_field.get(field, by_field.get("*", []))
+        groups += [
+            [kind for kind in group if kind in EvidenceKind.values]
+            for group in rules.correction_evidence(reason, field)
+        ]
     if graduate:
         groups += GRADUATE_EVIDENCE
     requirements = []
     for group in groups:
         requirement = Requirement(tuple(EvidenceKind(kind) for kind in group))
-        if requirement not in requirements:
+        if requirement.kinds and requirement not in requirements:
             requirements.append(requirement)
     return requirements
 

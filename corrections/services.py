@@ -17,7 +17,7 @@ from corrections import rules
 from corrections.errors import CorrectionError
 from corrections.models import Correction, Evidence, FieldChange, Group
 from corrections.rules import EvidenceKind, Reason
-from registrar import approvals
+from registrar import approvals, chains
 from registrar.audit import record_event, stamp
 from registrar.choices import Role
 from registrar.errors import ApprovalError, DomainError
@@ -46,6 +46,8 @@ def register_applied_hook(hook):
     if hook not in APPLIED_HOOKS:
         APPLIED_HOOKS.append(hook)
 
+# The chain key of a late correction submitted as an exception (rules/defaults.py).
+LATE_CHAIN = "corrections.late_correction"
 
 # Only a registered student in school has key data to correct (the lifecycle table says which
 # statuses): a registration still in review is revised instead, and a record that ended is locked.
@@ -149,12 +151,12 @@ def ensure_applicant(user, student):
 # --- the changes ------------------------------------------------------------------------------------
 
 
-def normalise_changes(student, changes):
+def normalise_changes(student, changes, in_force):
     """[{field, old, new, reason}] in the order of the correction fields, from {field: (new, reason)}.
 
     `new` is the Python value (a code, a date …); unknown fields are a programming error.
     """
-    fields = rules.correction_fields()
+    fields = rules.correction_fields(in_force)
     unknown = set(changes) - set(fields)
     if unknown:
         raise ValueError(f"not correction fields: {sorted(unknown)}")
@@ -184,7 +186,7 @@ def _add(errors, field, message):
     errors.setdefault(field, []).append(message)
 
 
-def _check_rows(student, rows, errors, *, today):
+def _check_rows(student, rows, errors, *, today, in_force, late=False):
     for row in rows:
         field, label = row["field"], rules.label(row["field"])
         if row["reason"] not in Reason.values:
@@ -204,14 +206,20 @@ def _check_rows(student, rows, errors, *, today):
             ),
         )
     late_errors = [row for row in rows if row["reason"] == Reason.INPUT_ERROR]
-    if late_errors and rules.input_errors_first_term_only() and not is_new_student(student, today):
+    if (
+        late_errors
+        and in_force.input_errors_first_term_only()
+        and not is_new_student(student, today)
+        and not late
+    ):
         for row in late_errors:
             _add(
                 errors,
                 row["field"],
                 _(
                     "An input error is corrected within the first term after enrolment (until %(date)s). "
-                    "Since then only changes in life (信息变更) are accepted."
+                    "Since then only changes in life (信息变更) are accepted, or a late correction as an "
+                    "exception, with a written explanation, which the county approves."
                 )
                 % {"date": first_term_end(student).isoformat()},
             )
@@ -300,10 +308,11 @@ def check_duplicates(student, rows, *, by):
     return other_holder_message(other, by) if other is not None else ""
 
 
-def check_changes(student, rows, *, by, today):
-    """Every problem of the changes, {field or "__all__": [message, …]}; {} when all is well."""
+def check_changes(student, rows, *, by, today, in_force, late_explanation=""):
+    """Every problem of the changes under the rules `in_force`, {field or "__all__": [message, …]};
+    {} when all is well. A late input error passes with a written explanation (the county decides)."""
     errors = {}
-    _check_rows(student, rows, errors, today=today)
+    _check_rows(student, rows, errors, today=today, in_force=in_force, late=bool(late_explanation.strip()))
     if not errors:
         _check_values(student, rows, errors, today=today)
     if not errors:
@@ -334,7 +343,7 @@ def _change_data(correction):
     return {change.field: [change.old_value, change.new_value] for change in correction.changes.all()}
 
 
-def create_correction(student, *, by, changes, note="", today=None):
+def create_correction(student, *, by, changes, note="", late_explanation="", today=None):
     """A new request in draft for `student`: `changes` is {field: (new value, Reason)}.
 
     Refused with CorrectionError (its `errors` by field) when the student may not be corrected now,
@@ -347,8 +356,12 @@ def create_correction(student, *, by, changes, note="", today=None):
         ensure_applicant(by, student)
         check_student(student, today=today)
         ensure_free(student)
-        rows = normalise_changes(student, changes)
-        errors = check_changes(student, rows, by=by, today=today)
+        in_force = rules.rules_in_force(student)
+        rows = normalise_changes(student, changes, in_force)
+        late_explanation = late_explanation.strip()
+        errors = check_changes(
+            student, rows, by=by, today=today, in_force=in_force, late_explanation=late_explanation
+        )
         if errors:
             refuse(errors)
         approval = approvals.create_request(
@@ -360,7 +373,11 @@ def create_correction(student, *, by, changes, note="", today=None):
             context={"segment": student.grade.segment},
         )
         correction = Correction(
-            approval=approval, student=student, group=student_group(student, today), note=note.strip()
+            approval=approval,
+            student=student,
+            group=student_group(student, today),
+            note=note.strip(),
+            late_explanation=late_explanation,
         )
         stamp(correction, by=by)
         correction.save()
@@ -377,21 +394,33 @@ def _editable(correction, by):
     return correction
 
 
-def update_correction(correction, *, by, changes, note="", today=None):
+def chain_key(approval, context):
+    """A late correction goes the way the province sets for exceptions (by default: the principal,
+    then the county's explicit approval, whatever the stage)."""
+    kind = LATE_CHAIN if approval.correction.late_explanation else KIND
+    return chains.chain_key(kind, segment=context.get("segment"))
+
+
+def update_correction(correction, *, by, changes, note="", late_explanation="", today=None):
     """Change the fields of a draft or of a request returned for revision (the evidence stays)."""
     today = today or timezone.localdate()
     with transaction.atomic():
         correction = _editable(correction, by)
         student = lock_student(correction.student)
-        rows = normalise_changes(student, changes)
-        errors = check_changes(student, rows, by=by, today=today)
+        in_force = rules.rules_in_force(student, correction.approval)
+        rows = normalise_changes(student, changes, in_force)
+        late_explanation = late_explanation.strip()
+        errors = check_changes(
+            student, rows, by=by, today=today, in_force=in_force, late_explanation=late_explanation
+        )
         if errors:
             refuse(errors)
         before = _change_data(correction)
         _write_changes(correction, rows)
         correction.note = note.strip()
+        correction.late_explanation = late_explanation
         stamp(correction, by=by)
-        correction.save(update_fields=["note"])
+        correction.save(update_fields=["note", "late_explanation"])
         record_event(
             "corrections.correction.revised",
             actor=by,
@@ -448,7 +477,8 @@ def requirements_of(correction):
     # A graduate (after a reversal), or a graduating student corrected through the freeze's exception.
     graduate = correction.student.status in GRADUATE_STATUSES or is_frozen(correction.student)
     pairs = [(change.field, change.reason) for change in correction.changes.all()]
-    return rules.required_evidence(pairs, graduate=graduate)
+    in_force = rules.rules_in_force(correction.student, correction.approval)
+    return rules.required_evidence(pairs, in_force, graduate=graduate)
 
 
 def evidence_checklist(correction):
@@ -487,7 +517,15 @@ def submit_problems(correction, *, today=None):
         }
         for change in changes
     ]
-    errors = check_changes(student, rows, by=correction.approval.applicant, today=today)
+    in_force = rules.rules_in_force(student, correction.approval)
+    errors = check_changes(
+        student,
+        rows,
+        by=correction.approval.applicant,
+        today=today,
+        in_force=in_force,
+        late_explanation=correction.late_explanation,
+    )
     problems += [message for messages in errors.values() for message in messages]
     missing = rules.missing_evidence(
         requirements_of(correction), [evidence.kind for evidence in correction.evidence.all()]

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from corrections import services
+from corrections import rules, services
 from corrections.forms import CorrectionForm, EvidenceForm, ListFilterForm
 from corrections.models import Correction, Evidence, FieldChange
 from corrections.packet import packet_response
@@ -35,7 +35,14 @@ from students.models import ProblemRecord
 
 PAGE_SIZE = 25
 # Who works with corrections: the school that applies and decides first, the bureaus above it.
-ROLES = (Role.SCHOOL_REGISTRAR, Role.PRINCIPAL, Role.COUNTY_REVIEWER, Role.CITY_REVIEWER, Role.PROVINCE_ADMIN)
+ROLES = (
+    Role.SCHOOL_REGISTRAR,
+    Role.PRINCIPAL,
+    Role.TOWNSHIP_REVIEWER,
+    Role.COUNTY_REVIEWER,
+    Role.CITY_REVIEWER,
+    Role.PROVINCE_ADMIN,
+)
 
 
 # --- navigation and dashboard ---------------------------------------------------------------------------
@@ -108,13 +115,17 @@ def create(request, student_pk):
     if request.user.node_id != student.school_id:
         raise PermissionDenied
     blockers = services.blockers(student)
-    form = CorrectionForm(request.POST or None, student=student)
+    form = CorrectionForm(request.POST or None, student=student, in_force=rules.rules_in_force(student))
     problem = problem_of(request, student)
     if request.method == "POST" and not blockers and form.is_valid():
         try:
             with transaction.atomic():
                 correction = services.create_correction(
-                    student, by=request.user, changes=form.changes, note=form.cleaned_data["note"]
+                    student,
+                    by=request.user,
+                    changes=form.changes,
+                    note=form.cleaned_data["note"],
+                    late_explanation=form.cleaned_data["late_explanation"],
                 )
                 if problem is not None:
                     link_correction(problem, correction, by=request.user)
@@ -149,12 +160,19 @@ def edit(request, pk):
         return redirect(correction)
     student = correction.student
     form = CorrectionForm(
-        request.POST or None, student=student, initial=CorrectionForm.initial_for(correction)
+        request.POST or None,
+        student=student,
+        in_force=rules.rules_in_force(student, correction.approval),
+        initial=CorrectionForm.initial_for(correction),
     )
     if request.method == "POST" and form.is_valid():
         try:
             services.update_correction(
-                correction, by=request.user, changes=form.changes, note=form.cleaned_data["note"]
+                correction,
+                by=request.user,
+                changes=form.changes,
+                note=form.cleaned_data["note"],
+                late_explanation=form.cleaned_data["late_explanation"],
             )
         except DomainError as error:
             form.add_service_errors(error.errors or {"__all__": [error.message]})

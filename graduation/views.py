@@ -296,7 +296,9 @@ def _list_context(request, graduation_list, **extra):
         "may_take_out": step is not None
         and approval.state in (ApprovalState.SUBMITTED, ApprovalState.IN_REVIEW)
         and may_decide_step(step, user),
-        "deadline": calendar_for(graduation_list.school).graduation_deadline_for(timezone.localdate()),
+        "deadline": calendar_for(graduation_list.school, by_stage=True).graduation_deadline_for(
+            timezone.localdate(), graduation_list.segment
+        ),
         "timeline": object_timeline(graduation_list, user),
         **extra,
     }

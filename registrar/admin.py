@@ -2,6 +2,8 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportMixin
+from import_export.formats.base_formats import XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
 from registrar.approvals import recompute_due_dates
@@ -18,6 +20,12 @@ from registrar.models import (
     Organisation,
     SchoolClass,
     User,
+)
+from registrar.resources import (
+    BusinessCalendarResource,
+    HolidayResource,
+    OrganisationResource,
+    is_reference_admin,
 )
 from registrar.services import save_organisation
 
@@ -68,6 +76,19 @@ class ReadOnlyAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         return False
 
 
+class ReferenceDataAdminMixin(ImportExportMixin):
+    """Export to and import from xlsx, with the import's preview, for superusers and province
+    administrators only (registrar/resources.py checks every row against their province)."""
+
+    formats = [XLSX]
+
+    def has_import_permission(self, request):
+        return is_reference_admin(request.user)
+
+    def has_export_permission(self, request):
+        return is_reference_admin(request.user)
+
+
 class ReadOnlyInline(admin.TabularInline):
     """An inline to look at: decisions, field changes and evidence are written by the services."""
 
@@ -92,8 +113,9 @@ class OrganisationForm(forms.ModelForm):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class OrganisationAdmin(ReferenceDataAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
     form = OrganisationForm
+    resource_classes = [OrganisationResource]
     list_display = ["name", "code", "kind", "parent", "school_system"]
     list_filter = ["kind"]
     search_fields = ["name", "code"]
@@ -229,8 +251,10 @@ class AuditEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Holiday)
-class HolidayAdmin(admin.ModelAdmin):
+class HolidayAdmin(ReferenceDataAdminMixin, admin.ModelAdmin):
     """The working-day calendar: public holidays and make-up working days (调休)."""
+
+    resource_classes = [HolidayResource]
 
     list_display = ["date", "name", "is_workday"]
     list_filter = ["is_workday"]
@@ -287,8 +311,10 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
 
 
 @admin.register(BusinessCalendar)
-class BusinessCalendarAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class BusinessCalendarAdmin(ReferenceDataAdminMixin, ScopedAdminMixin, SimpleHistoryAdmin):
     """A province's dates and limits (the "province switches"), edited by its administrator."""
+
+    resource_classes = [BusinessCalendarResource]
 
     list_display = ["province", "transfer_windows", "graduation_freeze", "suspension_max_months"]
     list_select_related = ["province"]

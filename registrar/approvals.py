@@ -60,6 +60,8 @@ from registrar.models import (
     Organisation,
     StepState,
 )
+from rules.reading import rules_of
+from rules.reading import snapshot as rules_snapshot
 
 __all__ = [
     "KINDS",
@@ -204,7 +206,7 @@ def plan_chain(approval):
     kind = get_kind(approval.kind)
     context = case_context(approval)
     key = (kind.chain_key or default_chain_key)(approval, context)
-    matched, specs = chains.find_chain(key)
+    matched, specs = chains.find_chain(key, rules_of(approval).chains())
     steps = chains.resolve(specs, context)
     if not steps:
         raise ApprovalError(_("The approval chain of this request has no steps."))
@@ -237,6 +239,7 @@ def create_request(kind, *, by, school, subject_label, context=None, subject_key
         applicant_node=by.node,
         nodes=nodes,
         facts=facts,
+        rules_digest=rules_snapshot(school),
     )
     stamp(approval, by=by)
     approval.save()

@@ -3,24 +3,26 @@
 Transfer windows, the graduation data freeze, the end of a new student's first term and the limits
 of a suspension (休学) are province rules (domain §6, §10). Each province may keep one
 `BusinessCalendar` row (edited in the administration); a field left empty, or a province without a
-row, takes the default of `registrar.models.BUSINESS_CALENDAR_DEFAULTS`, which
-settings.REGISTRAR["BUSINESS_CALENDAR"] may replace for the whole installation.
+row, takes the default of `registrar.models.BUSINESS_CALENDAR_DEFAULTS`. The province's rules
+(rules/) may give a stage or a grade its own transfer windows (a county its own, where delegated)
+and a stage its own graduation freeze and deadline; those apply over the row.
 
 `node` is any Organisation: the calendar of its province applies. Dates are `datetime.date`.
 """
 
 import re
 from calendar import monthrange
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from registrar.choices import NodeKind, Segment
 from registrar.models import BUSINESS_CALENDAR_DEFAULTS, BusinessCalendar
+from rules.reading import rules_for
+from rules.topics import NO_WINDOW
 
 MONTH_DAY_RE = re.compile(r"^(\d{1,2})-(\d{1,2})$")
 TEXT_FIELDS = (
@@ -111,6 +113,8 @@ class Calendar:
     # {segment: (month, day)}: stages frozen after another day than graduation_freeze.
     graduation_freezes: dict = None
     corrections_when_frozen: bool = False
+    # {segment: (month, day)}: stages whose graduation is processed by another day.
+    graduation_deadlines: dict = None
 
     def _windows_near(self, on):
         """The windows of the years around `on`, as (start, end) dates in order."""
@@ -131,8 +135,8 @@ class Calendar:
         return [(start, end) for start, end in self._windows_near(on) if start <= on][-1]
 
     def next_transfer_window(self, on):
-        """The (start, end) of the first window that starts after `on`."""
-        return next((start, end) for start, end in self._windows_near(on) if start > on)
+        """The (start, end) of the first window that starts after `on`, or None without windows."""
+        return next(((start, end) for start, end in self._windows_near(on) if start > on), None)
 
     def school_year_end_for(self, on):
         """The last day of the school year `on` belongs to."""
@@ -147,11 +151,13 @@ class Calendar:
         freeze = _on(end.year, day)
         return freeze if freeze <= end else _on(end.year - 1, day)
 
-    def graduation_deadline_for(self, on):
-        """The date by which the graduation of the school year `on` belongs to is processed."""
+    def graduation_deadline_for(self, on, segment=None):
+        """The date by which the graduation of the school year `on` belongs to is processed (the
+        stage's own, when it has one)."""
+        day = (self.graduation_deadlines or {}).get(str(segment) if segment else "", self.graduation_deadline)
         end = self.school_year_end_for(on)
-        deadline = _on(end.year, self.graduation_deadline)
-        return deadline if deadline <= end else _on(end.year - 1, self.graduation_deadline)
+        deadline = _on(end.year, day)
+        return deadline if deadline <= end else _on(end.year - 1, day)
 
     def graduation_frozen(self, on, segment=None):
         """After the freeze day ("5月31日之后": from 1 June) to the end of the school year."""
@@ -176,10 +182,7 @@ class Calendar:
 
 
 def _defaults():
-    return {
-        **BUSINESS_CALENDAR_DEFAULTS,
-        **(getattr(settings, "REGISTRAR", {}).get("BUSINESS_CALENDAR") or {}),
-    }
+    return dict(BUSINESS_CALENDAR_DEFAULTS)
 
 
 def _build(values):
@@ -201,8 +204,10 @@ def _province_code(node):
     return node.path.split("/", 1)[0]
 
 
-def calendar_for(node):
-    """The calendar that applies to `node` (any node: its province's), in one query."""
+def calendar_for(node, *, grade=None, by_stage=False):
+    """The calendar that applies to `node` (any node: its province's), in one query; with the
+    province's rules (one more) for the transfer windows of `grade` and, `by_stage`, the graduation
+    dates of each stage."""
     values = _defaults()
     row = BusinessCalendar.objects.filter(province__code=_province_code(node)).first()
     if row is not None:
@@ -210,28 +215,54 @@ def calendar_for(node):
             value = getattr(row, name)
             if value not in (None, ""):
                 values[name] = value
-    return _build(values)
+    calendar = _build(values)
+    if grade is None and not by_stage:
+        return calendar
+    rules = rules_for(node)
+    changes = {}
+    if grade is not None:
+        windows = rules.windows(grade.segment, grade.level)
+        if windows is not None:
+            changes["transfer_windows"] = () if windows.strip() == NO_WINDOW else parse_windows(windows)
+    if by_stage:
+        changes["graduation_freezes"] = {**calendar.graduation_freezes, **_stage_days(rules, "freeze")}
+        changes["graduation_deadlines"] = _stage_days(rules, "deadline")
+    return replace(calendar, **changes)
+
+
+def _stage_days(rules, what):
+    days = {}
+    for segment in Segment.values:
+        day = rules.graduation_day(what, segment)
+        if day:
+            days[segment] = parse_month_day(day)
+    return days
 
 
 def _today(on):
     return on or timezone.localdate()
 
 
-def transfer_window_open(node, on=None):
-    return calendar_for(node).transfer_window(_today(on)) is not None
+def transfer_window_open(node, on=None, *, grade=None):
+    """Whether transfers may start at `node` on `on` (for a student of `grade`, whose stage or grade
+    may have windows of its own)."""
+    return calendar_for(node, grade=grade).transfer_window(_today(on)) is not None
 
 
-def transfer_window_message(node, on=None):
+def transfer_window_message(node, on=None, *, grade=None):
     """Where `on` stands against the transfer windows, naming the current or the next window."""
     on = _today(on)
-    calendar = calendar_for(node)
+    calendar = calendar_for(node, grade=grade)
     window = calendar.transfer_window(on)
     if window is not None:
         return _("The transfer window is open from %(start)s to %(end)s.") % {
             "start": window[0].isoformat(),
             "end": window[1].isoformat(),
         }
-    start, end = calendar.next_transfer_window(on)
+    upcoming = calendar.next_transfer_window(on)
+    if upcoming is None:
+        return _("Under the province's rules students of %(grade)s do not transfer.") % {"grade": grade.name}
+    start, end = upcoming
     return _(
         "Transfers can be started only within the transfer windows of the province. "
         "The next window runs from %(start)s to %(end)s."
@@ -241,7 +272,7 @@ def transfer_window_message(node, on=None):
 def graduation_frozen(node, on=None, segment=None):
     """After the freeze date (31 May; the stage's own, if the province gives one) to the end of that
     school year (31 August)."""
-    return calendar_for(node).graduation_frozen(_today(on), segment)
+    return calendar_for(node, by_stage=segment is not None).graduation_frozen(_today(on), segment)
 
 
 def graduation_freeze_applies(school, level, on=None):
@@ -255,7 +286,7 @@ def graduation_freeze_applies(school, level, on=None):
 def graduation_freeze_message(school, level, name, on=None):
     """The refusal of a change to a frozen graduating student, naming the dates."""
     on = _today(on)
-    rules = calendar_for(school)
+    rules = calendar_for(school, by_stage=True)
     return _(
         "%(name)s is in the graduating grade, whose records are frozen for graduation after %(freeze)s "
         "until %(end)s: no status change, edit or import may change them."

@@ -18,13 +18,13 @@ Chains are looked up by a key `kind:scope:segment`, from the most to the least s
 standing for any: `transfers.transfer:other_county:senior`, `transfers.transfer:other_county:*`,
 `transfers.transfer:*:senior`, `transfers.transfer:*:*`, then `*:other_county:senior` … `*:*:*`.
 `scope` is `same_county`, `other_county` or `other_province`; `segment` a `Segment` value.
-settings.REGISTRAR["APPROVAL_CHAINS"] adds keys or replaces the defaults below (domain §6, §7).
+The chains are a province's rules (rules/: its rules page; the national defaults in
+rules/defaults.py); a request resolves the chains kept with it (rules.reading.rules_of).
 """
 
 import re
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 
@@ -43,63 +43,6 @@ ANCESTOR_KINDS = {
     "province": NodeKind.PROVINCE,
     "township": NodeKind.TOWNSHIP,
 }
-
-
-def _county(name):
-    """The county that reviews for a node, or its city when a city runs the school directly."""
-    return f"county_reviewer@county({name})|city_reviewer@city({name})"
-
-
-def _city(name):
-    return f"city_reviewer@city({name})"
-
-
-DEFAULT_CHAINS = {
-    # 休学, 复学, 退学, 留级, 跳级, 出国 … and key-data corrections: the registrar applies (the
-    # submission), the principal approves for the school, then the county; the city instead of the
-    # county for high-school and vocational cases (domain §6, §7).
-    "*": f"principal@school, {_county('school')}",
-    "*:*:senior": f"principal@school, {_city('school')}",
-    "*:*:vocational": f"principal@school, {_city('school')}",
-    # Registration: the county, and the city after it for high schools.
-    "students.registration:*:senior": f"principal@school, {_county('school')}, {_city('school')}",
-    "students.registration:*:vocational": f"principal@school, {_county('school')}, {_city('school')}",
-    # 问题学籍 佐证 and 删除: the school's registrar applies, the county reviews (the city for high
-    # schools and the schools it runs), as for every problem record (source 003, 第五条, 第六条).
-    "problems.resolution": _county("school"),
-    "problems.resolution:*:senior": _city("school"),
-    "problems.resolution:*:vocational": _city("school"),
-    # Transfers: the receiving school applies.
-    "transfers.transfer:same_county": f"school_registrar@sending_school, {_county('receiving_school')}",
-    "transfers.transfer:same_county:senior": (
-        f"school_registrar@sending_school, {_county('receiving_school')}, {_city('receiving_school')}"
-    ),
-    "transfers.transfer:other_county": (
-        f"{_county('receiving_school')}, school_registrar@sending_school, {_county('sending_school')}"
-    ),
-    "transfers.transfer:other_county:senior": (
-        f"{_county('receiving_school')}, {_city('receiving_school')}, school_registrar@sending_school, "
-        f"{_county('sending_school')}, {_city('sending_school')}"
-    ),
-    # Another province: the sending side reviews here only when its schools are in this system;
-    # otherwise the receiving school pulls the record (调档) once its own side has approved.
-    "transfers.transfer:other_province": (
-        f"{_county('receiving_school')}, school_registrar@sending_school?, {_county('sending_school')}?"
-    ),
-    "transfers.transfer:other_province:senior": (
-        f"{_county('receiving_school')}, {_city('receiving_school')}, school_registrar@sending_school?, "
-        f"{_county('sending_school')}?, {_city('sending_school')}?"
-    ),
-}
-DEFAULT_CHAINS["transfers.transfer:same_county:vocational"] = DEFAULT_CHAINS[
-    "transfers.transfer:same_county:senior"
-]
-DEFAULT_CHAINS["transfers.transfer:other_county:vocational"] = DEFAULT_CHAINS[
-    "transfers.transfer:other_county:senior"
-]
-DEFAULT_CHAINS["transfers.transfer:other_province:vocational"] = DEFAULT_CHAINS[
-    "transfers.transfer:other_province:senior"
-]
 
 ANCHOR_RE = re.compile(r"^(?:(?P<func>[a-z_]+)\((?P<inner>[a-z_]+)\)|(?P<name>[a-z_]+))$")
 
@@ -165,19 +108,11 @@ def normalise_key(key):
     return ":".join(parts + [ANY] * (3 - len(parts)))
 
 
-def configured_chains():
-    """The default chains with the province's settings.REGISTRAR["APPROVAL_CHAINS"] over them."""
-    chains = {normalise_key(key): value for key, value in DEFAULT_CHAINS.items()}
-    overrides = getattr(settings, "REGISTRAR", {}).get("APPROVAL_CHAINS") or {}
-    chains.update({normalise_key(key): value for key, value in overrides.items()})
-    return chains
-
-
-def validate_chains(chains=None):
-    """Parse every configured chain; ImproperlyConfigured names the first bad one."""
-    for key, value in (chains or configured_chains()).items():
-        if not parse_chain(value):
-            raise ImproperlyConfigured(f"Approval chain {key!r} has no steps.")
+def validate_chain(key, value):
+    """Parse one chain; ImproperlyConfigured names what is wrong with it."""
+    normalise_key(key)
+    if not parse_chain(value):
+        raise ImproperlyConfigured(f"Approval chain {key!r} has no steps.")
 
 
 def chain_key(kind, *, scope=None, segment=None):
@@ -198,9 +133,9 @@ def lookup_order(key):
     return keys
 
 
-def find_chain(key):
-    """(the key that matched, its parsed steps) for the most specific configured chain."""
-    chains = configured_chains()
+def find_chain(key, chains):
+    """(the key that matched, its parsed steps) for the most specific of `chains` ({key: chain})."""
+    chains = {normalise_key(name): value for name, value in chains.items()}
     for candidate in lookup_order(key):
         if candidate in chains:
             return candidate, parse_chain(chains[candidate])

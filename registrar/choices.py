@@ -73,6 +73,8 @@ class Role(models.TextChoices):
     SCHOOL_REGISTRAR = "school_registrar", _("School registrar")
     CLASS_TEACHER = "class_teacher", _("Class teacher")
     PRINCIPAL = "principal", _("Principal")
+    # The 乡镇中心校 that reviews its rural schools' cases where the province's chain asks for it.
+    TOWNSHIP_REVIEWER = "township_reviewer", _("Township central school reviewer")
     COUNTY_REVIEWER = "county_reviewer", _("County reviewer")
     CITY_REVIEWER = "city_reviewer", _("City reviewer")
     PROVINCE_ADMIN = "province_admin", _("Province administrator")
@@ -82,6 +84,7 @@ ROLE_NODE_KINDS = {
     Role.SCHOOL_REGISTRAR: {NodeKind.SCHOOL},
     Role.CLASS_TEACHER: {NodeKind.SCHOOL},
     Role.PRINCIPAL: {NodeKind.SCHOOL},
+    Role.TOWNSHIP_REVIEWER: {NodeKind.TOWNSHIP},
     Role.COUNTY_REVIEWER: {NodeKind.COUNTY},
     Role.CITY_REVIEWER: {NodeKind.CITY},
     Role.PROVINCE_ADMIN: {NodeKind.PROVINCE},

@@ -29,7 +29,13 @@ def registrar_nav_items(user):
     if user.node_id is not None:
         label = _("My school") if user.node.is_school else _("My area")
         items.append(NavItem(label, reverse("registrar:node", args=[user.node.code])))
-    reviewers = (Role.PRINCIPAL, Role.COUNTY_REVIEWER, Role.CITY_REVIEWER, Role.SCHOOL_REGISTRAR)
+    reviewers = (
+        Role.PRINCIPAL,
+        Role.TOWNSHIP_REVIEWER,
+        Role.COUNTY_REVIEWER,
+        Role.CITY_REVIEWER,
+        Role.SCHOOL_REGISTRAR,
+    )
     if user.node_id is not None and user.has_role(*reviewers):
         items.append(NavItem(_("Reviews"), reverse("registrar:approvals")))
     return items

@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "corrections",
     "problems",
     "reports",
+    "rules",
+    "intake",
 ]
 
 MIDDLEWARE = [

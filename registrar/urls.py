@@ -28,6 +28,8 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("graduation/", include("graduation.urls")),
     path("problems/", include("problems.urls")),
+    path("rules/", include("rules.urls")),
+    path("intake/", include("intake.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),

@@ -11,10 +11,11 @@ that a file of any size costs a few queries.
 """
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from registrar.choices import NodeKind
 from registrar.models import Organisation, grade_name
-from students.models import Status, sees_own_classes_only
+from students.models import LIVE_STATUSES, Status, sees_own_classes_only
 
 # What a message needs to know of the student found: the keys of the roster import's records.
 FIELDS = ("name", "number", "status", "school_id", "grade__level", "school_class_id", "school_class__name")
@@ -105,6 +106,48 @@ class DuplicateMessages:
             "This student already holds a live registration at another school. One student may hold only "
             "one registration: please contact your education bureau."
         )
+
+    def earlier(self, found):
+        """The message refusing a second 学籍号 to a person whose record `found` (not live) holds one."""
+        status = found["status"]
+        if status in LIVE_STATUSES:
+            return self.message(found)
+        advice = EARLIER_ADVICE.get(status, EARLIER_ADVICE[None])
+        if self.sees_student(found):
+            return _(
+                "%(name)s already holds the registration number %(number)s (%(status)s, %(school)s): one "
+                "person keeps one number for life, and no second one is issued. %(advice)s"
+            ) % {
+                "name": found["name"],
+                "number": found["number"],
+                "status": Status(status).label,
+                "school": self.school(found),
+                "advice": advice,
+            }
+        return _(
+            "This person already holds a registration number (%(status)s, %(school)s): one person keeps "
+            "one number for life, and no second one is issued. %(advice)s"
+        ) % {"status": Status(status).label, "school": self.school(found), "advice": advice}
+
+
+# What a school does with a person whose record exists: the record goes on, never a second one.
+EARLIER_ADVICE = {
+    Status.GRADUATED: gettext_lazy(
+        "A graduate comes in by intake (升学): take them in on the intake page with their registration "
+        "number, name and ID number."
+    ),
+    Status.TRANSFERRED_OUT: gettext_lazy("A student from another school comes in by transfer (转学)."),
+    None: gettext_lazy(
+        "The record is closed: the education bureau that holds it decides whether it is reopened."
+    ),
+}
+
+
+def earlier_record_message(other, user):
+    """The message about `other`, a Student that already holds a 学籍号 of the same person, for `user`."""
+    messages = DuplicateMessages(user)
+    messages.prepare([other.school_id])
+    return messages.earlier(facts(other))
 
 
 def region_names(schools):

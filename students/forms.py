@@ -152,7 +152,6 @@ class StudentEditForm(CheckedModelForm):
     class Meta:
         model = Student
         fields = list(EDITABLE_FIELDS)
-        widgets = {"enrolled_on": DATE_WIDGET}
 
     def __init__(self, *args, instance, **kwargs):
         super().__init__(*args, instance=instance, **kwargs)

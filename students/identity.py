@@ -12,6 +12,10 @@ Choices made here (a province that decides otherwise changes the patterns below)
 - 境外永久居住证 (9): the 15-character card (3 letters + 12 digits) or the 18-character card of 2023
   (9 + 17 characters, check digit as in the resident ID).
 - 护照 (A): 5–20 letters and digits with at least one digit. 其他 (Z): anything up to 30 characters.
+- 户口簿 (B): the 公民身份号码 the household register prints, checked as a resident ID. It does not
+  become a G number (numbers.usable_resident_id asks for type 1): a J number is issued until the
+  ID card (type 1) is recorded by a key-data correction and the number promoted.
+- 军官证, 士兵证, 文职干部证, 部队离退休证 (2–5): any number up to 30 characters.
 """
 
 import re
@@ -35,6 +39,7 @@ MACAO = "7"
 TAIWAN = "8"
 FOREIGN_PERMANENT = "9"
 PASSPORT = "A"
+HOUSEHOLD_REGISTER = "B"
 OTHER = "Z"
 
 ID_NUMBER_MAX_LENGTH = 30
@@ -302,7 +307,7 @@ def check_resident_id(number, *, birth_date=None, gender=None, grade_level=None,
     if gender and gender != id_gender:
         problems.append(
             _("The sex does not agree with the ID number, which says %(sex)s.")
-            % {"sex": codes.table("gender").label_of(id_gender)}
+            % {"sex": codes.table("gender").display(id_gender)}
         )
     if birth_date and birth_date != id_birth:
         problems.append(
@@ -393,14 +398,14 @@ def check_id(id_type, id_number, *, birth_date=None, gender=None, grade_level=No
             return []
         return [
             _("The ID type %(type)s is chosen but the number is empty.")
-            % {"type": codes.table("id_type").label_of(id_type)}
+            % {"type": codes.table("id_type").display(id_type)}
         ]
     damage = excel_damage(number)
     if damage:
         return [damage]
     if len(number) > ID_NUMBER_MAX_LENGTH:
         return [_("An ID number has at most %(count)s characters.") % {"count": ID_NUMBER_MAX_LENGTH}]
-    if id_type == RESIDENT_ID:
+    if id_type in (RESIDENT_ID, HOUSEHOLD_REGISTER):
         facts = {"birth_date": birth_date, "gender": gender, "grade_level": grade_level, "segment": segment}
         return check_resident_id(number, today=today, **facts)
     return check_other_id(id_type, number)

@@ -78,8 +78,10 @@ LOCKED_STATUSES = (
     Status.COMPLETED,
     Status.DROPPED_OUT,
 )
-# The national core fields that change only through a key-data correction (domain §7).
-KEY_FIELDS = ("name", "gender", "birth_date", "id_type", "id_number", "ethnicity")
+# The national core fields that change only through a key-data correction (domain §7). 入学年月 is
+# one of them (issue #14): it is printed on certificates and opens the first-term window for
+# input-error corrections, so neither a direct edit nor a roster re-import may move it.
+KEY_FIELDS = ("name", "gender", "birth_date", "id_type", "id_number", "ethnicity", "enrolled_on")
 
 RESIDENT_ID = "1"
 

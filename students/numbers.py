@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from stdnum.iso7064 import mod_11_2
 
 from registrar.audit import record_event, stamp
+from students.duplicates import earlier_record_message
 from students.errors import StudentError
 from students.identity import RESIDENT_ID, RESIDENT_ID_RE, is_valid_resident_id, normalise_id_number
 from students.models import Student
@@ -76,12 +77,60 @@ def region_code(school):
     return codes[-1]
 
 
+def file_number_problem(number, id_type, id_number, *, national_load=False):
+    """Why a 学籍号 that a roster file gives a student new to this system cannot be theirs; "" when it
+    can. A G number is G + the row's own resident ID, a J number has its check digit right; an L
+    number (temporary) comes only with the national system's records (`national_load`)."""
+    if number.startswith("G"):
+        if id_type == RESIDENT_ID and number[1:] == normalise_id_number(id_number):
+            return ""
+        return _(
+            "The registration number %(number)s is not G followed by this row's resident ID number: a G "
+            "number is the student's own ID number."
+        ) % {"number": number}
+    if number.startswith("J"):
+        if is_valid_j_number(number):
+            return ""
+        return _("The registration number %(number)s is not a valid J number: its check digit is wrong.") % {
+            "number": number
+        }
+    if number.startswith("L") and national_load:
+        return ""
+    return _(
+        "The registration number %(number)s is a temporary L number: a new student is registered through "
+        "the registration review, which issues the number."
+    ) % {"number": number}
+
+
 def usable_resident_id(student):
     """The student's resident ID when it can become a G number, else ''."""
     number = normalise_id_number(student.id_number)
     if student.id_type == RESIDENT_ID and is_valid_resident_id(number):
         return number
     return ""
+
+
+def earlier_record(student):
+    """Another record of the same person that holds a 学籍号 already, whatever its status
+    (graduated, transferred, withdrawn …): the same ID number. None for a person new to this system.
+
+    Not the holder of the G number the ID would make: a record whose ID number was corrected since
+    keeps its G number and is another person (issue_number then gives a J number)."""
+    id_number = normalise_id_number(student.id_number)
+    if not id_number:
+        return None
+    holders = Student.objects.filter(number__isnull=False, id_number=id_number)
+    if student.pk:
+        holders = holders.exclude(pk=student.pk)
+    return holders.select_related("school", "grade__school", "school_class").order_by("pk").first()
+
+
+def refuse_second_number(student, *, by):
+    """一人一号: refuse a new registration of a person whose record already holds a number."""
+    other = earlier_record(student)
+    if other is not None:
+        message = earlier_record_message(other, by)
+        raise StudentError(message, {"id_number": [message]})
 
 
 def g_number_holder(number, *, exclude):
@@ -198,6 +247,9 @@ def issue_number(student, *, by=None, reason=""):
     """
     if student.number:
         return student.number
+    # 一人一号: a person whose record exists (graduated, transferred, withdrawn …) keeps that
+    # record's number; this record gets none.
+    refuse_second_number(student, by=by)
     resident_id = usable_resident_id(student)
     if resident_id:
         candidate = "G" + resident_id

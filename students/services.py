@@ -13,6 +13,7 @@ from registrar.approvals import open_request_for
 from registrar.audit import changed_values, record_event, save_changes, stamp
 from registrar.calendar import graduation_freeze_applies, graduation_freeze_message
 from registrar.models import Grade, SchoolClass
+from rules.reading import rules_for
 from students.duplicates import duplicate_message
 from students.errors import StudentError
 from students.identity import normalise_id_number, normalise_name
@@ -27,10 +28,11 @@ from students.models import (
     StatusEvent,
     Student,
 )
-from students.numbers import issue_number
+from students.numbers import issue_number, refuse_second_number
 from students.permissions import ensure_covers, ensure_registrar_of
 from students.privacy import mask_number
 from students.validation import (
+    CORRECTABLE_FIELDS,
     EDITABLE_FIELDS,
     GUARDIAN_FIELDS,
     RECORD_FIELDS,
@@ -206,6 +208,8 @@ def create_student(*, by, school, data, guardians):
             _refuse_duplicate(other, by)
         check_class_room(data["school_class"])
         student = Student(school=school, status=Status.REGISTERING, number=None, **data)
+        # Told at entry rather than at the county's approval, where issue_number refuses it too.
+        refuse_second_number(student, by=by)
         stamp(student, by=by)
         _save_guarding_duplicates(student, by=by)
         for order, guardian_data in enumerate(guardians, start=1):
@@ -329,7 +333,7 @@ def update_student(student, *, by, changes, reason="", administrator=False):
         (ensure_covers if administrator else ensure_registrar_of)(by, student.school)
         ensure_unlocked(student)
         ensure_not_frozen(student)
-        key = [field for field in changes if field in key_fields()]
+        key = [field for field in changes if field in key_fields(rules_for(student.school))]
         if key:
             raise StudentError(
                 _("Key fields (%(fields)s) change only through a key-data correction.")
@@ -364,7 +368,8 @@ def apply_key_changes(student, values, *, by, reason):
     registration of the same ID committed a moment ago is refused with where it is). Returns
     {field: [before, after]} for the caller's audit event.
     """
-    unknown = set(values) - set(key_fields())
+    # The fields the correction's own rules made key fields (rules may have changed since it started).
+    unknown = set(values) - set(CORRECTABLE_FIELDS)
     if unknown:
         raise ValueError(f"not key fields: {sorted(unknown)}")
     with transaction.atomic():

@@ -17,8 +17,6 @@ from collections import defaultdict
 from datetime import date
 from functools import cache, lru_cache
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -96,7 +94,6 @@ EDITABLE_FIELDS = (
     "school_class",
     "class_number",
     "auxiliary_number",
-    "enrolled_on",
     "admission",
     "attendance",
     "only_child",
@@ -108,20 +105,18 @@ EDITABLE_FIELDS = (
 )
 RECORD_FIELDS = (*KEY_FIELDS, *EDITABLE_FIELDS, "grade")
 # Placement changes by status changes (留级, 跳级, 转学), never by a correction.
-NOT_CORRECTABLE = ("grade", "school_class", "enrolled_on")
+NOT_CORRECTABLE = ("grade", "school_class")
 
 
-def key_fields():
-    """The key fields (domain §7): the national ones and those the province adds through
-    settings.REGISTRAR["CORRECTION_FIELDS"]. They change only through a key-data correction."""
-    extra = tuple(getattr(settings, "REGISTRAR", {}).get("CORRECTION_FIELDS", ()))
-    for name in extra:
-        if name not in RECORD_FIELDS or name in NOT_CORRECTABLE:
-            raise ImproperlyConfigured(
-                f'REGISTRAR["CORRECTION_FIELDS"]: {name!r} is not a field of the student record '
-                f"that a correction may change."
-            )
-    return KEY_FIELDS + tuple(name for name in extra if name not in KEY_FIELDS)
+# Fields a province may add to the key fields (rules/: 关键字段).
+CORRECTABLE_FIELDS = tuple(name for name in RECORD_FIELDS if name not in NOT_CORRECTABLE)
+
+
+def key_fields(rules=None):
+    """The key fields (domain §7): the national ones and those the province's `rules` (a
+    rules.reading.Rules) add. They change only through a key-data correction."""
+    extra = rules.added_key_fields() if rules is not None else ()
+    return KEY_FIELDS + tuple(name for name in extra if name in CORRECTABLE_FIELDS and name not in KEY_FIELDS)
 
 
 GUARDIAN_FIELDS = ("name", "relation", "phone", "id_type", "id_number", "is_guardian")
@@ -330,7 +325,7 @@ def _check_admission(data, errors, level):
     admission = data.get("admission")
     if not level or admission not in code_set("admission"):
         return
-    label = codes.table("admission").label_of(admission)
+    label = codes.table("admission").display(admission)
     if level <= 9 and admission in SENIOR_ADMISSIONS:
         errors["admission"].append(
             _("The admission %(label)s is used only after compulsory education.") % {"label": label}

@@ -14,6 +14,11 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
 
 
+# import_roster as a county's administrator loading the national system's records (registered at
+# once, the file's 学籍号 kept): the conftest's county_reviewer is "county".
+NATIONAL_LOAD = ("--national-load", "--user", "county")
+
+
 def chinese_name(sequence):
     """A distinct two- or three-character name for each sequence number."""
     first = SURNAMES[sequence % len(SURNAMES)]

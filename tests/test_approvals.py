@@ -17,6 +17,7 @@ from registrar.models import (
 )
 from tests.approval_kinds import FAILING, SAMPLE
 from tests.conftest import make_user
+from tests.rules_helpers import set_rule
 
 pytestmark = pytest.mark.usefixtures("test_kinds")
 
@@ -320,12 +321,11 @@ def test_a_step_of_a_withdrawn_request_says_so(registrar, principal, school):
 
 
 @pytest.fixture
-def cross_county(settings, register_test_kind):
+def cross_county(tree, register_test_kind):
     """A kind whose second step sits at the county of another school, as in a transfer."""
-    settings.REGISTRAR = {
-        **settings.REGISTRAR,
-        "APPROVAL_CHAINS": {"tests.cross": "principal@school, county_reviewer@county(sending_school)"},
-    }
+    set_rule(
+        tree["420000"], "chain", "tests.cross", "principal@school, county_reviewer@county(sending_school)"
+    )
     register_test_kind(ApprovalKind("tests.cross", "跨县测试"))
 
 
@@ -429,11 +429,8 @@ def test_nobody_decides_a_request_they_resubmitted(registrar, both, principal, s
     refused_to(approval, both, "本申请由您提交")
 
 
-def test_nobody_decides_two_steps_of_one_request(settings, registrar, both, school):
-    settings.REGISTRAR = {
-        **settings.REGISTRAR,
-        "APPROVAL_CHAINS": {SAMPLE: "principal@school, school_registrar@school"},
-    }
+def test_nobody_decides_two_steps_of_one_request(tree, registrar, both, school):
+    set_rule(tree["420000"], "chain", SAMPLE, "principal@school, school_registrar@school")
     other_registrar = make_user("other_registrar", school, [Role.SCHOOL_REGISTRAR])
     approval = approvals.approve(submitted(registrar, school), by=both)
     assert approval.current_step.role == Role.SCHOOL_REGISTRAR

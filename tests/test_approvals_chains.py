@@ -12,7 +12,9 @@ from registrar import approvals, chains, workdays
 from registrar.choices import Role
 from registrar.models import ApprovalStep, Holiday, Organisation
 from registrar.services import save_organisation
+from rules.defaults import CHAINS
 from tests.approval_kinds import SAMPLE
+from tests.rules_helpers import set_rule
 from tests.test_approvals import new_request, submitted
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -21,7 +23,9 @@ pytestmark = pytest.mark.usefixtures("test_kinds")
 
 
 def steps(key, **context):
-    return [(step.role, step.node.code) for step in chains.resolve(chains.find_chain(key)[1], context)]
+    return [
+        (step.role, step.node.code) for step in chains.resolve(chains.find_chain(key, CHAINS)[1], context)
+    ]
 
 
 @pytest.fixture
@@ -38,7 +42,8 @@ def city_school(tree):
 
 
 def test_the_default_chains_are_well_formed():
-    chains.validate_chains()
+    for key, value in CHAINS.items():
+        chains.validate_chain(key, value)
 
 
 def test_a_bad_chain_is_refused_at_configuration():
@@ -46,7 +51,7 @@ def test_a_bad_chain_is_refused_at_configuration():
         with pytest.raises(ImproperlyConfigured):
             chains.parse_chain(value)
     with pytest.raises(ImproperlyConfigured):
-        chains.validate_chains({"x:*:*": " , "})
+        chains.validate_chain("x:*:*", " , ")
 
 
 def test_keys_are_looked_up_from_the_most_specific():
@@ -60,15 +65,16 @@ def test_keys_are_looked_up_from_the_most_specific():
         "*:*:senior",
         "*:*:*",
     ]
-    assert chains.find_chain("corrections.correction:*:junior")[0] == "*:*:*"
-    assert chains.find_chain("corrections.correction:*:senior")[0] == "*:*:senior"
+    assert chains.find_chain("corrections.correction:*:junior", CHAINS)[0] == "*:*:*"
+    assert chains.find_chain("corrections.correction:*:senior", CHAINS)[0] == "*:*:senior"
     assert (
-        chains.find_chain("transfers.transfer:same_county:primary")[0] == "transfers.transfer:same_county:*"
+        chains.find_chain("transfers.transfer:same_county:primary", CHAINS)[0]
+        == "transfers.transfer:same_county:*"
     )
 
 
-def test_a_province_reconfigures_a_chain(settings, registrar, school, tree):
-    settings.REGISTRAR = {**settings.REGISTRAR, "APPROVAL_CHAINS": {SAMPLE: "county_reviewer@county(school)"}}
+def test_a_province_reconfigures_a_chain(registrar, school, tree):
+    set_rule(tree["420000"], "chain", SAMPLE, "county_reviewer@county(school)")
     approval = submitted(registrar, school)
     assert approval.chain_key == f"{SAMPLE}:*:*"
     assert [(step.role, step.node) for step in approval.steps.all()] == [

@@ -137,11 +137,6 @@ def test_a_window_may_run_over_the_new_year(tree, school):
     assert "2026-12-20 至 2027-01-10" in transfer_window_message(school, date(2026, 10, 1))
 
 
-def test_the_settings_replace_the_defaults(settings, school):
-    settings.REGISTRAR = {**settings.REGISTRAR, "BUSINESS_CALENDAR": {"suspension_max_months": 6}}
-    assert calendar_for(school).suspension_max_months == 6
-
-
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [

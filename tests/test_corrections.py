@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 import pytest
 import time_machine
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.core.exceptions import PermissionDenied
 
 from corrections import rules, services
 from corrections.models import Correction, FieldChange, Group
@@ -32,6 +32,7 @@ from tests.correction_helpers import (
     new_id_for,
     submitted_correction,
 )
+from tests.rules_helpers import set_rule
 from tests.student_helpers import guardian_data, make_id, student_data
 
 
@@ -260,14 +261,42 @@ def test_an_input_error_is_refused_after_the_first_term(registrar, student):
     with time_machine.travel(datetime(2026, 2, 1, 9, 0, tzinfo=SHANGHAI)):
         error = refused(ethnicity_change, registrar, student, reason=INPUT)
         assert error.errors == {
-            "ethnicity": ["录入错误须在入学后第一学期内（2026-01-31 前）更正，此后只受理信息变更。"]
+            "ethnicity": [
+                "录入错误须在入学后第一学期内（2026-01-31 前）更正，此后只受理信息变更，"
+                "或附书面说明、作为例外提交逾期更正，由县级审核批准。"
+            ]
         }
         correction = ethnicity_change(registrar, student, reason=LIFE)
     assert correction.group == Group.ENROLLED
 
 
-def test_the_first_term_rule_is_a_province_switch(registrar, student, settings):
-    settings.REGISTRAR = {**settings.REGISTRAR, "CORRECTION_INPUT_ERRORS_FIRST_TERM_ONLY": False}
+def test_a_late_input_error_goes_as_an_exception_to_the_county(registrar, student, tree):
+    """A school submits a late correction with a written explanation; the county approves it
+    explicitly, also for a high-school student, whose corrections otherwise go to the city."""
+    six = tree["1420102004"]
+    six_registrar = make_user("six", six, [Role.SCHOOL_REGISTRAR])
+    senior = enrol(six_registrar, class_of_level(six, 10), name="孙高一", sequence=7)
+    with time_machine.travel(datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)):
+        for applicant, pupil in ((registrar, student), (six_registrar, senior)):
+            correction = services.create_correction(
+                pupil,
+                by=applicant,
+                changes={"ethnicity": ("03", INPUT)},
+                late_explanation="入学时民族录入有误，家长本学期才发现。",
+            )
+            attach(correction, applicant, EvidenceKind.ID_CARD)
+            attach(correction, applicant, EvidenceKind.REGISTRATION_FORM)
+            services.submit_correction(correction, by=applicant)
+            approval = Correction.objects.get(pk=correction.pk).approval
+            assert approval.chain_key == "corrections.late_correction:*:*"
+            assert [step.role for step in approval.steps.order_by("position")] == [
+                Role.PRINCIPAL,
+                Role.COUNTY_REVIEWER,
+            ]
+
+
+def test_the_first_term_rule_is_a_province_switch(registrar, student, tree):
+    set_rule(tree["420000"], "corrections", "input_errors_first_term_only", "no")
     with time_machine.travel(datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)):
         assert ethnicity_change(registrar, student, reason=INPUT).group == Group.ENROLLED
 
@@ -313,18 +342,17 @@ def test_a_draft_made_before_the_freeze_cannot_be_submitted_after_it(registrar, 
 # --- configured fields ---------------------------------------------------------------------------------
 
 
-def test_a_province_adds_key_fields(registrar, student, settings):
-    settings.REGISTRAR = {**settings.REGISTRAR, "CORRECTION_FIELDS": ("nationality",)}
-    assert rules.correction_fields()[-1] == "nationality"
+def test_a_province_adds_key_fields(registrar, student, tree):
+    set_rule(tree["420000"], "corrections", "added_fields", "nationality")
+    assert rules.correction_fields(rules.rules_in_force(student))[-1] == "nationality"
     correction = services.create_correction(student, by=registrar, changes={"nationality": ("344", LIFE)})
     assert correction.changes.get().new_display == "中国香港"
 
 
 @pytest.mark.parametrize("field", ["grade", "school_class", "number", "status"])
-def test_only_fields_of_the_record_may_be_added(settings, field):
-    settings.REGISTRAR = {**settings.REGISTRAR, "CORRECTION_FIELDS": (field,)}
-    with pytest.raises(ImproperlyConfigured):
-        rules.correction_fields()
+def test_only_fields_of_the_record_may_be_added(student, tree, field):
+    set_rule(tree["420000"], "corrections", "added_fields", field)
+    assert field not in rules.correction_fields(rules.rules_in_force(student))
 
 
 # --- submission ---------------------------------------------------------------------------------------
@@ -570,7 +598,7 @@ def test_the_checklist_follows_the_changes(registrar, student):
 
     checklist = [(requirement.label, met) for requirement, met in services.evidence_checklist(correction)]
 
-    assert checklist == [("身份证（正反面在同一页）", True), ("报名登记表", False)]
+    assert checklist == [("身份证（正反面在同一页） 或 户口本本人页", True), ("报名登记表", False)]
     attach_required(correction, registrar)
     assert services.submit_problems(correction) == []
 

@@ -28,6 +28,7 @@ from tests.correction_helpers import (
     scan_bytes,
     submitted_correction,
 )
+from tests.rules_helpers import set_rule
 
 URL = reverse("corrections:packet")
 
@@ -169,9 +170,9 @@ def test_a_class_teacher_gets_no_packet(client_for, class_teacher, corrections):
     assert post(client_for(class_teacher), corrections["older"]).status_code == 403
 
 
-def test_formula_like_text_stays_text(client_for, registrar, school_class, settings):
+def test_formula_like_text_stays_text(client_for, registrar, school_class, tree):
     # Names cannot hold a formula; an address can, once the province makes it a key field.
-    settings.REGISTRAR = {**settings.REGISTRAR, "CORRECTION_FIELDS": ["address"]}
+    set_rule(tree["420000"], "corrections", "added_fields", "address")
     student = enrol(registrar, school_class, name="李四", sequence=7)
     changes = {"address": ("=HYPERLINK(A)", LIFE)}
     correction = services.create_correction(student, by=registrar, changes=changes)

@@ -12,6 +12,7 @@ from students.models import ProblemKind, ProblemRecord
 from students.registration import submit_for_review
 from students.services import ensure_student_free, update_student
 from tests.correction_helpers import NOW, enrol
+from tests.rules_helpers import set_rule
 from tests.student_helpers import make_id, register
 
 
@@ -42,9 +43,9 @@ def test_a_correction_may_resolve_a_problem_record(registrar, flagged):
     assert correction.pk
 
 
-def test_province_key_fields_are_refused_by_direct_edits(registrar, school_class, settings):
+def test_province_key_fields_are_refused_by_direct_edits(registrar, school_class, tree):
     student = enrol(registrar, school_class)
-    settings.REGISTRAR = {**settings.REGISTRAR, "CORRECTION_FIELDS": ["nationality"]}
+    set_rule(tree["420000"], "corrections", "added_fields", "nationality")
     with pytest.raises(StudentError, match="关键"):
         update_student(student, by=registrar, changes={"nationality": "344"})
     student.refresh_from_db()

@@ -119,6 +119,9 @@ def test_a_g_number_held_by_an_old_record_leads_to_a_j_number(registrar, school_
     earlier = register(registrar, school_class)
     register_student(earlier, by=registrar)
     record_status_event(earlier, event=Event.LEFT, by=registrar, occurred_on=date.today())
+    # The old record's ID number was corrected since: it keeps its G number and is another person.
+    corrected = make_id(birth=earlier.birth_date, sequence=3)
+    Student.objects.filter(pk=earlier.pk).update(id_number=corrected)
     again = register(registrar, school_class)
     register_student(again, by=registrar)
     again.refresh_from_db()

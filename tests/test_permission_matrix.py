@@ -44,6 +44,7 @@ from students.roster import batches
 from tests.conftest import TREE, make_user, raw_rows
 from tests.correction_helpers import attach, ethnicity_change
 from tests.graduation_helpers import graduation_world
+from tests.intake_helpers import intake_world
 from tests.roster_helpers import pupil, write_file
 from tests.student_helpers import register
 from tests.transfer_helpers import enrolled, png, started
@@ -91,6 +92,8 @@ REPORTERS = REVIEWING
 # The queue board: reviewers above the schools, of our county, city and province.
 OVERSEERS = frozenset({"county_reviewer", "city_reviewer", "province_admin"})
 NOBODY = frozenset()
+# Window exceptions: the reviewers of a county, ours or another.
+COUNTY_REVIEWERS = frozenset({"county_reviewer", "outsider_reviewer"})
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,7 @@ MATRIX = {
     "transfers:list": Entry(get=STAFF_BUT_TEACHERS, post=None),
     "transfers:start": Entry(get=ANY_REGISTRAR, post=None),
     "transfers:start_transfer": Entry(get=ANY_REGISTRAR, post=ANY_REGISTRAR),
+    "transfers:start_transfer_by_current": Entry(get=ANY_REGISTRAR, post=ANY_REGISTRAR),
     "transfers:start_kind": Entry(url_args("kind"), get=ANY_REGISTRAR, post=ANY_REGISTRAR),
     "transfers:suspensions": Entry(get=SCHOOL_OFFICE, post=None),
     "transfers:detail": Entry(url_args("change_pk"), get=OWN_SCHOOL, post=None),
@@ -155,6 +159,7 @@ MATRIX = {
     "transfers:submit": Entry(url_args("change_pk"), get=None, post=REGISTRAR),
     "transfers:withdraw": Entry(url_args("change_pk"), get=REGISTRAR, post=REGISTRAR),
     "transfers:print": Entry(url_args("change_pk"), get=OWN_SCHOOL, post=None),
+    "transfers:student_photo": Entry(url_args("change_pk"), get=OWN_SCHOOL, post=None),
     "transfers:evidence_add": Entry(url_args("change_pk"), get=None, post=REGISTRAR),
     "transfers:evidence": Entry(url_args("transfer_evidence_pk"), get=OWN_SCHOOL, post=None),
     "transfers:evidence_delete": Entry(url_args("transfer_evidence_pk"), get=None, post=REGISTRAR),
@@ -180,6 +185,11 @@ MATRIX = {
     "reports:changes": Entry(url_args("school_code"), get=REPORTERS, post=None),
     "reports:change_list": Entry(url_args("school_code"), get=REPORTERS, post=None),
     "reports:queues": Entry(url_args("school_code"), get=OVERSEERS, post=None),
+    # intake: 升学. The world's intake is 第六中学's: the bureaus above it see it, 育才小学 does not.
+    "intake:home": Entry(get=STAFF_BUT_TEACHERS, post=None),
+    "intake:find": Entry(get=ANY_REGISTRAR, post=ANY_REGISTRAR),
+    "intake:admission_list": Entry(get=ANY_REGISTRAR, post=ANY_REGISTRAR),
+    "intake:detail": Entry(url_args("intake_pk"), get=OVERSEERS, post=None),
     # graduation: 毕业
     "graduation:home": Entry(get=STAFF_BUT_TEACHERS, post=None),
     "graduation:template": Entry(url_args("school_code"), get=REGISTRAR, post=None),
@@ -220,6 +230,13 @@ MATRIX = {
     "problems:evidence_delete": Entry(
         url_args("resolution_pk", "problem_evidence_pk"), get=None, post=REGISTRAR
     ),
+    # rules: a province's rules, a county's delegated ones, window exceptions
+    "rules:home": Entry(get=OVERSEERS | {"outsider_reviewer"}, post=None),
+    "rules:node": Entry(url_args("county_code"), get=OVERSEERS, post=None),
+    # Only the county's own reviewer writes the county's rows (of what the province delegates).
+    "rules:set": Entry(url_args("county_code"), get=None, post=frozenset({"county_reviewer"})),
+    "rules:delete": Entry(url_args("county_code"), get=None, post=frozenset({"county_reviewer"})),
+    "rules:exceptions": Entry(get=COUNTY_REVIEWERS, post=COUNTY_REVIEWERS),
     # accounts
     "login": Entry(get=EVERYONE, post=EVERYONE),
     "logout": Entry(get=None, post=LOGGED_IN),
@@ -296,6 +313,7 @@ def build_world(tmp_path):
     batch = batches.upload_roster(school, by=registrar, uploaded_file=roster_file(tmp_path))
     graduation = graduation_world(school, users)
     problem_world = build_problem_world(school_class, nodes["420102"], registrar)
+    intake = intake_world(nodes, registrar)
     return {
         **problem_world,
         **graduation,
@@ -308,8 +326,11 @@ def build_world(tmp_path):
             corrected.name,
             *problem_world.pop("problem_secrets"),
             *graduation.pop("graduation_secrets"),
+            intake.entries.get().student.name,
         ],
+        "intake_pk": intake.pk,
         "school_code": school.code,
+        "county_code": "420102",
         "grade_level": 1,
         "class_pk": school_class.pk,
         "student_pk": student.pk,

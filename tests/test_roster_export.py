@@ -14,7 +14,7 @@ from registrar.services import create_class
 from students.models import Guardian, StatusEvent, Student
 from students.privacy import mask_id
 from students.roster.template import COLUMNS
-from tests.roster_helpers import birth_for, pupil, resident_id, write_file
+from tests.roster_helpers import NATIONAL_LOAD, birth_for, pupil, resident_id, write_file
 
 # The template's columns, then 学籍状态 (which the import leaves aside as an unknown column).
 HEADERS = [*[column.header for column in COLUMNS], "学籍状态"]
@@ -92,9 +92,11 @@ def empty_the_database():
     Student.objects.all().delete()
 
 
-def test_export_then_import_into_an_empty_database_reproduces_the_roster(tmp_path, school, classes):
+def test_export_then_import_into_an_empty_database_reproduces_the_roster(
+    tmp_path, school, classes, county_reviewer
+):
     source = write_file(tmp_path / "in.xlsx", varied_rows(school))
-    call_command("import_roster", str(source), "--school", school.code)
+    call_command("import_roster", *NATIONAL_LOAD, str(source), "--school", school.code)
     before = students_as_data()
     assert len(before) == 3
 
@@ -106,16 +108,18 @@ def test_export_then_import_into_an_empty_database_reproduces_the_roster(tmp_pat
     assert {row[0] for row in sheet.iter_rows(min_row=2, values_only=True)} == {school.code}
 
     empty_the_database()
-    call_command("import_roster", str(exported), "--school", school.code)
+    call_command("import_roster", *NATIONAL_LOAD, str(exported), "--school", school.code)
     assert students_as_data() == before
 
 
-def test_county_wide_export_and_filters(tmp_path, tree, school, classes):
+def test_county_wide_export_and_filters(tmp_path, tree, school, classes, county_reviewer):
     middle = tree["1420102004"]
     create_class(middle.grades.get(level=7), by=None, name="1班")
     rows = [{**row, "学校标识码": school.code} for row in varied_rows(school)]
     rows.append(pupil(4, level=7, 年级="初一", school=middle.code))
-    call_command("import_roster", str(write_file(tmp_path / "county.xlsx", rows)), "--school", "420102")
+    call_command(
+        "import_roster", *NATIONAL_LOAD, str(write_file(tmp_path / "county.xlsx", rows)), "--school", "420102"
+    )
 
     def exported(*options):
         out = tmp_path / "out.xlsx"
@@ -134,9 +138,11 @@ def test_county_wide_export_and_filters(tmp_path, tree, school, classes):
     assert event.data["rows"] == 0
 
 
-def test_formula_like_text_is_written_as_text(tmp_path, school, school_class):
+def test_formula_like_text_is_written_as_text(tmp_path, school, school_class, county_reviewer):
     row = pupil(1, 现住址='=HYPERLINK("http://x","点我")', 籍贯="+湖北", 出生地="-武汉", 户口所在地="@江岸")
-    call_command("import_roster", str(write_file(tmp_path / "in.xlsx", [row])), "--school", school.code)
+    call_command(
+        "import_roster", *NATIONAL_LOAD, str(write_file(tmp_path / "in.xlsx", [row])), "--school", school.code
+    )
     out = tmp_path / "out.xlsx"
     call_command("export_roster", "--school", school.code, "-o", str(out))
     with zipfile.ZipFile(out) as archive:
@@ -159,9 +165,13 @@ def test_formula_like_text_is_written_as_text(tmp_path, school, school_class):
 
 
 @pytest.fixture
-def imported(tmp_path, school, classes):
+def imported(tmp_path, school, classes, county_reviewer):
     call_command(
-        "import_roster", str(write_file(tmp_path / "in.xlsx", varied_rows(school))), "--school", school.code
+        "import_roster",
+        *NATIONAL_LOAD,
+        str(write_file(tmp_path / "in.xlsx", varied_rows(school))),
+        "--school",
+        school.code,
     )
 
 
@@ -272,3 +282,13 @@ def test_a_class_of_another_school_exports_nothing(client_for, registrar, import
 
     assert response.status_code == 302
     assert not AuditEvent.objects.filter(action="students.roster.exported").exists()
+
+
+def test_a_file_keeps_the_national_labels_when_the_page_is_in_english(client_for, registrar, imported):
+    """Files are exchanged with the national system: their code labels stay the standard's Chinese ones."""
+    client = client_for(registrar)
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    sheet = download(client.get(reverse("students:roster_export"), {"status": "enrolled"}))
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert {row[HEADERS.index("性别")] for row in rows} <= {"男", "女"}
+    assert {row[HEADERS.index("学籍状态")] for row in rows} == {"在校"}

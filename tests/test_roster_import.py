@@ -1,6 +1,6 @@
 """Importing a roster: each kind of error, all or nothing, idempotent re-import, updates, the command."""
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -18,7 +18,7 @@ from students.roster.error_workbook import write_error_workbook
 from students.roster.importer import commit, prepare
 from students.roster.reader import read_roster
 from students.roster.validate import NEW, UNCHANGED, UPDATE, RosterInvalid
-from tests.roster_helpers import birth_for, pupil, pupil_without_id, resident_id, write_file
+from tests.roster_helpers import NATIONAL_LOAD, birth_for, pupil, pupil_without_id, resident_id, write_file
 
 
 @pytest.fixture
@@ -131,12 +131,100 @@ def test_the_import_and_a_registration_share_one_j_allocator(roster, import_file
     assert [first, imported, last] == [j_number("420102", birth, sequence) for sequence in (1, 2, 3)]
 
 
-def test_a_number_in_the_file_is_kept(roster, import_file, school_class):
+def test_a_number_in_the_file_is_kept_when_loading_the_national_systems_records(
+    roster, import_file, school_class
+):
+    row = pupil(1)
+    row["学籍号"] = "G" + row["身份证件号"]
+    import_file(roster(row), register=True)
+    student = Student.objects.get()
+    assert (student.number, student.status) == (row["学籍号"], Status.ENROLLED)
+
+
+# --- registration cannot be skipped (issue #14, item 4) ---------------------------------------------
+
+
+def test_a_new_student_enters_the_review_even_when_the_file_carries_a_number(
+    roster, import_file, school_class
+):
     row = pupil(1)
     row["学籍号"] = "G" + row["身份证件号"]
     import_file(roster(row))
     student = Student.objects.get()
-    assert (student.number, student.status) == (row["学籍号"], Status.ENROLLED)
+    assert (student.number, student.status) == (None, Status.REGISTERING)
+    assert student.registration is not None
+
+
+@pytest.mark.parametrize(
+    ("number", "reason"),
+    [
+        ("G110101201001011234", "不是 G 加本行的居民身份证号"),
+        ("J420102201503010019", "校验位"),
+        ("L42010220150301123X", "临时"),
+    ],
+)
+def test_a_number_that_cannot_be_the_rows_is_refused_with_the_reason(
+    roster, school, school_class, registrar, number, reason
+):
+    row = pupil(1)
+    row["学籍号"] = number
+    plan = prepare(roster(row), scope=school, by=registrar)
+    assert reason in only_problem(plan)
+
+
+def test_a_valid_j_number_passes_the_check(roster, school, school_class, registrar):
+    from students.numbers import j_number
+
+    row = pupil(1)
+    birth = date.fromisoformat(row["出生日期"])
+    row["学籍号"] = j_number("420102", birth, 7)
+    assert prepare(roster(row), scope=school, by=registrar).is_valid
+
+
+def test_the_national_load_accepts_a_temporary_l_number(roster, school, school_class, county_reviewer):
+    row = pupil(1)
+    row["学籍号"] = "L42010220150301123X"
+    plan = prepare(roster(row), scope=school, by=county_reviewer, national_load=True)
+    assert plan.is_valid
+
+
+def test_the_command_imports_a_schools_file_into_the_review(roster, school, school_class, registrar, capsys):
+    call_command(
+        "import_roster", str(roster(pupil(1))), "--school", school.code, "--user", registrar.username
+    )
+    student = Student.objects.get()
+    assert (student.status, student.registration.applicant) == (Status.REGISTERING, registrar)
+    assert "注册审核" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("who", ["registrar", "principal", "outsider_reviewer", "nobody", None])
+def test_the_national_load_is_refused_to_any_but_a_county_or_city_administrator(
+    roster, school, school_class, registrar, principal, outsider_reviewer, who
+):
+    user = {"registrar": registrar, "principal": principal, "outsider_reviewer": outsider_reviewer}.get(who)
+    args = ["--user", user.username if user else who] if who else []
+    with pytest.raises(CommandError) as error:
+        call_command(
+            "import_roster", str(roster(pupil(1))), "--school", school.code, "--national-load", *args
+        )
+    assert error.value.returncode == 1
+    assert not Student.objects.exists()
+
+
+def test_the_national_load_is_logged(roster, school, school_class, county_reviewer):
+    call_command("import_roster", str(roster(pupil(1))), "--school", school.code, *NATIONAL_LOAD)
+    event = AuditEvent.objects.get(action="students.roster.national_load")
+    assert (event.actor, event.data["new"]) == (county_reviewer, 1)
+    assert Student.objects.get().status == Status.ENROLLED
+
+
+def test_a_schools_file_on_the_command_line_needs_the_schools_registrar(
+    roster, school, school_class, principal
+):
+    for args in ([], ["--user", principal.username]):
+        with pytest.raises(CommandError):
+            call_command("import_roster", str(roster(pupil(1))), "--school", school.code, *args)
+    assert not Student.objects.exists()
 
 
 # --- all or nothing -------------------------------------------------------------------------------
@@ -462,8 +550,8 @@ def test_the_error_workbook_holds_the_bad_rows_as_uploaded(roster, school, schoo
 # --- the command ----------------------------------------------------------------------------------
 
 
-def test_the_command_imports_and_registers(roster, school, school_class, capsys):
-    call_command("import_roster", str(roster(pupil(1), pupil(2))), "--school", school.code)
+def test_the_command_imports_and_registers(roster, school, school_class, capsys, county_reviewer):
+    call_command("import_roster", *NATIONAL_LOAD, str(roster(pupil(1), pupil(2))), "--school", school.code)
     assert "新注册学生 2 人" in capsys.readouterr().out
     assert set(Student.objects.values_list("status", flat=True)) == {Status.ENROLLED}
     batch = ImportBatch.objects.get()
@@ -472,25 +560,26 @@ def test_the_command_imports_and_registers(roster, school, school_class, capsys)
         ImportBatch.Source.COMMAND,
         ImportBatch.State.DONE,
         2,
-        None,
+        county_reviewer,
     )
     with batch.file.open("rb") as handle:
         assert handle.read(2) == b"PK"
 
 
-def test_the_command_dry_run_writes_nothing(roster, school, school_class, capsys):
-    call_command("import_roster", str(roster(pupil(1))), "--school", school.code, "--dry-run")
+def test_the_command_dry_run_writes_nothing(roster, school, school_class, capsys, county_reviewer):
+    call_command("import_roster", *NATIONAL_LOAD, str(roster(pupil(1))), "--school", school.code, "--dry-run")
     assert "试运行" in capsys.readouterr().out
     assert not Student.objects.exists() and not ImportBatch.objects.exists()
 
 
 def test_the_command_exits_1_with_a_summary_and_the_error_workbook(
-    roster, school, school_class, tmp_path, capsys
+    roster, school, school_class, tmp_path, capsys, county_reviewer
 ):
     errors = tmp_path / "errors.xlsx"
     with pytest.raises(CommandError) as error:
         call_command(
             "import_roster",
+            *NATIONAL_LOAD,
             str(roster(pupil(1), pupil(2, 民族="火星族"))),
             "--school",
             school.code,
@@ -503,11 +592,11 @@ def test_the_command_exits_1_with_a_summary_and_the_error_workbook(
     assert not Student.objects.exists() and not ImportBatch.objects.exists()
 
 
-def test_the_command_creates_classes_only_when_asked(roster, school, capsys):
+def test_the_command_creates_classes_only_when_asked(roster, school, capsys, county_reviewer):
     path = roster(pupil(1, 班级="3班"), pupil(2, level=2, 年级="二年级", 班级="1班"))
     with pytest.raises(CommandError):
-        call_command("import_roster", str(path), "--school", school.code)
-    call_command("import_roster", str(path), "--school", school.code, "--create-classes")
+        call_command("import_roster", *NATIONAL_LOAD, str(path), "--school", school.code)
+    call_command("import_roster", *NATIONAL_LOAD, str(path), "--school", school.code, "--create-classes")
     assert sorted(str(c) for c in SchoolClass.objects.filter(grade__school=school)) == [
         "一年级3班",
         "二年级1班",
@@ -515,10 +604,11 @@ def test_the_command_creates_classes_only_when_asked(roster, school, capsys):
     assert Student.objects.count() == 2
 
 
-def test_the_command_still_refuses_grades_the_school_does_not_teach(roster, school):
+def test_the_command_still_refuses_grades_the_school_does_not_teach(roster, school, county_reviewer):
     with pytest.raises(CommandError):
         call_command(
             "import_roster",
+            *NATIONAL_LOAD,
             str(roster(pupil(1, level=7, 年级="七年级"))),
             "--school",
             school.code,
@@ -527,11 +617,11 @@ def test_the_command_still_refuses_grades_the_school_does_not_teach(roster, scho
     assert not SchoolClass.objects.exists()
 
 
-def test_a_county_file_names_each_school(roster, tree, school, school_class):
+def test_a_county_file_names_each_school(roster, tree, school, school_class, county_reviewer):
     middle = tree["1420102004"]
     create_class(middle.grades.get(level=7), by=None, name="1班")
     path = roster(pupil(1, school=school.code), pupil(2, level=7, 年级="初一", school=middle.code))
-    call_command("import_roster", str(path), "--school", "420102")
+    call_command("import_roster", *NATIONAL_LOAD, str(path), "--school", "420102")
     assert sorted(Student.objects.values_list("school__code", flat=True)) == [school.code, middle.code]
     assert ImportBatch.objects.get().node == tree["420102"]
 
@@ -553,9 +643,9 @@ def test_a_county_file_needs_the_school_column(roster, tree, school_class):
     assert "学校标识码" in plan.file_errors[0]
 
 
-def test_the_command_refuses_an_unknown_code(roster, db):
+def test_the_command_refuses_an_unknown_code(roster, db, county_reviewer):
     with pytest.raises(CommandError):
-        call_command("import_roster", str(roster(pupil(1))), "--school", "999999")
+        call_command("import_roster", *NATIONAL_LOAD, str(roster(pupil(1))), "--school", "999999")
 
 
 def test_large_files_are_checked_by_several_processes(
@@ -583,9 +673,9 @@ def test_large_files_are_checked_by_several_processes(
     ]
 
 
-def test_the_command_with_a_missing_file(db, school, capsys):
+def test_the_command_with_a_missing_file(db, school, capsys, county_reviewer):
     with pytest.raises(CommandError):
-        call_command("import_roster", "/nonexistent/roster.xlsx", "--school", school.code)
+        call_command("import_roster", *NATIONAL_LOAD, "/nonexistent/roster.xlsx", "--school", school.code)
     assert "/nonexistent/roster.xlsx" in capsys.readouterr().err
     assert not ImportBatch.objects.exists()
 

@@ -21,7 +21,7 @@ from students.roster import workbooks
 from students.roster.importer import prepare
 from students.roster.reader import read_roster
 from students.roster.workbooks import RosterFileError, check_workbook
-from tests.roster_helpers import HEADERS, pupil
+from tests.roster_helpers import HEADERS, NATIONAL_LOAD, pupil
 from tests.workbook_files import text, write_xls, write_xlsx
 
 HAN = (
@@ -289,10 +289,12 @@ def test_a_renamed_csv_upload_is_refused_in_plain_words(client_for, registrar, s
     assert batch.errors[0]["messages"] == [workbooks.not_a_workbook().message]
 
 
-def test_the_command_refuses_a_hostile_file_and_keeps_nothing(tmp_path, school, settings):
+def test_the_command_refuses_a_hostile_file_and_keeps_nothing(tmp_path, school, settings, county_reviewer):
     path = write_xlsx(tmp_path / "rows.xlsx", '<row r="1048576">' + text("A1048576", "x") + "</row>")
     with pytest.raises(CommandError) as refused:
-        call_command("import_roster", str(path), "--school", school.code, stderr=io.StringIO())
+        call_command(
+            "import_roster", *NATIONAL_LOAD, str(path), "--school", school.code, stderr=io.StringIO()
+        )
     assert workbooks.too_many_rows(300_000, 1_048_576).message in str(refused.value)
     assert not ImportBatch.objects.exists() and not Student.objects.exists()
     assert files_in(settings.MEDIA_ROOT) == []

@@ -170,7 +170,9 @@ def test_a_registration_that_ended_is_no_duplicate(registrar, enrolled, school_c
         )
         is None
     )
-    register(registrar, school_class)
+    # Not a duplicate, but the person keeps their record and number (一人一号, issue #14 item 3).
+    with pytest.raises(StudentError, match="一人一号"):
+        register(registrar, school_class)
 
 
 def test_the_database_backs_the_duplicate_check(registrar, enrolled, school_class, monkeypatch):
@@ -435,7 +437,10 @@ def test_a_reversed_graduation_is_refused_when_the_person_is_registered_again(
     registrar, enrolled, school_class
 ):
     record_status_event(enrolled, event=Event.GRADUATED, by=registrar, occurred_on=TODAY)
-    register(registrar, school_class)
+    # A registration of the same person can no longer be entered (一人一号); one made before that
+    # rule, say by an old import, is written here as it would be.
+    again = register(registrar, school_class, sequence=3)
+    Student.objects.filter(pk=again.pk).update(id_number=enrolled.id_number)
     with pytest.raises(StudentError, match="严禁双学籍"):
         record_status_event(
             enrolled, event=Event.GRADUATION_REVERSED, by=registrar, occurred_on=TODAY, reason="回退"

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from registrar.models import ApprovalState, SchoolClass
+from registrar.models import ApprovalState, Organisation, SchoolClass
 from students.identity import normalise_id_number
 from students.models import Student
 from transfers.models import REASONS, EvidenceType, Kind
@@ -61,6 +61,45 @@ class TransferForm(FindStudentForm):
         _reason_fields(self, Kind.TRANSFER)
 
 
+class SendingTransferForm(forms.Form):
+    """A transfer started by the student's current school, where the province's rules say so: the
+    student of the school and the receiving school by its 学校标识码; then (`found`: the two, as the
+    first stage found them) the class there, the reason and the explanation."""
+
+    number = forms.CharField(label=_("Registration number"), max_length=19)
+    to_school = forms.CharField(
+        label=_("Receiving school code"), max_length=10, help_text=_("The 10-digit 学校标识码.")
+    )
+
+    def __init__(self, *args, school, found=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.school = school
+        self.student, self.receiving = found or (None, None)
+        if found:
+            for name in ("number", "to_school"):
+                self.fields[name].widget = forms.HiddenInput()
+            self.fields["to_class"] = _class_field(self.receiving, levels=[self.student.grade.level])
+            _reason_fields(self, Kind.TRANSFER)
+
+    def clean(self):
+        cleaned = super().clean()
+        number, code = cleaned.get("number"), (cleaned.get("to_school") or "").strip()
+        if number:
+            self.student = (
+                Student.objects.filter(school=self.school, number=normalise_id_number(number))
+                .select_related("school", "grade__school", "school_class")
+                .first()
+            )
+            if self.student is None:
+                self.add_error("number", _("No student of your school has this registration number."))
+        if code:
+            others = Organisation.objects.schools().exclude(pk=self.school.pk)
+            self.receiving = others.filter(code=code).first()
+            if self.receiving is None:
+                self.add_error("to_school", _("No other school in the system has this code."))
+        return cleaned
+
+
 class ChangeForm(forms.Form):
     """Start a request of one kind for a student of the school, or edit a draft or returned one."""
 
@@ -71,7 +110,7 @@ class ChangeForm(forms.Form):
             self.fields["number"] = forms.CharField(
                 label=_("Registration number"),
                 max_length=19,
-                help_text=_("The 学籍号 of a student of your school."),
+                help_text=_("The registration number (学籍号) of a student of your school."),
             )
         if self.kind == Kind.TRANSFER:
             level = student.grade.level if student else None

@@ -27,38 +27,14 @@ from registrar.calendar import (
 )
 from registrar.choices import COMPULSORY_SEGMENTS, Segment
 from registrar.models import grade_name
+from rules.reading import rules_for, rules_of, window_exception
 from students import lifecycle
 from students.models import Event, Status
 from students.services import check_class_room, ensure_student_free
 from transfers.errors import TransferError
-from transfers.models import EvidenceType, Kind, Reason, StatusChangeRequest, Suspension
+from transfers.models import EvidenceType, Kind, StatusChangeRequest, Suspension
 
 E = EvidenceType
-
-# What each kind needs before it may be submitted. Each entry is a group: one document of the group
-# is enough (source 001: 户口本、户口迁移证、父母调动工作证明、房产证等; 病休: 县级以上医院证明、病例 …).
-REQUIRED_EVIDENCE = {
-    Kind.TRANSFER: [(E.HUKOU_BOOK,), (E.HUKOU_TRANSFER, E.JOB_TRANSFER, E.PROPERTY)],
-    Kind.SUSPENSION: [(E.APPLICATION,)],
-    Kind.EXTENSION: [(E.APPLICATION,)],
-    Kind.RESUMPTION: [(E.APPLICATION,)],
-    Kind.WITHDRAWAL: [(E.APPLICATION,)],
-    Kind.REPEAT: [(E.APPLICATION,)],
-    Kind.SKIP: [(E.APPLICATION,), (E.ACADEMIC,)],
-    Kind.ABROAD: [(E.APPLICATION,), (E.PASSPORT,)],
-    Kind.DEATH: [(E.DEATH,)],
-    Kind.OTHER: [(E.APPLICATION, E.OTHER)],
-}
-# A suspension (or its extension) for illness needs the hospital's word; the resumption after it a
-# certificate of recovery.
-REQUIRED_FOR_ILLNESS = {
-    Kind.SUSPENSION: {
-        Reason.ILLNESS: [(E.HOSPITAL,), (E.MEDICAL_RECORD,)],
-        Reason.INFECTIOUS: [(E.HOSPITAL,)],
-    },
-    Kind.EXTENSION: {Reason.ILLNESS: [(E.HOSPITAL,)], Reason.INFECTIOUS: [(E.HOSPITAL,)]},
-    Kind.RESUMPTION: {Reason.ILLNESS: [(E.RECOVERY,)], Reason.INFECTIOUS: [(E.RECOVERY,)]},
-}
 
 # What each kind does to the student's status, in the lifecycle table's words (students/lifecycle.py):
 # the statuses a kind starts from and the one it leads to are the table's, not ours. A transfer is
@@ -98,13 +74,18 @@ def _suspension_reason(change):
     return current.reason if current else ""
 
 
+def rules_in_force(change):
+    """The province's rules for `change`: those kept with its request, or today's before it has one."""
+    if change.approval_id:
+        return rules_of(change.approval)
+    return rules_for(change.to_school if change.kind == Kind.TRANSFER else change.student.school)
+
+
 def required_evidence(change):
-    """The groups of documents `change` needs, each a tuple of EvidenceType (one of them is enough)."""
-    groups = list(REQUIRED_EVIDENCE[change.kind])
-    by_reason = REQUIRED_FOR_ILLNESS.get(change.kind)
-    if by_reason:
-        groups += by_reason.get(_suspension_reason(change), [])
-    return groups
+    """The groups of documents `change` needs, each a tuple of EvidenceType (one of them is enough):
+    the province's rule for its kind, and for the reason of a suspension (rules/)."""
+    groups = rules_in_force(change).evidence(change.kind, _suspension_reason(change))
+    return [tuple(EvidenceType(kind) for kind in group if kind in EvidenceType.values) for group in groups]
 
 
 def accepted_evidence(change):
@@ -139,6 +120,15 @@ def _status_message(kind, student):
         "name": student.name,
         "status": student.get_status_display(),
     }
+
+
+def _check_kind_in_use(change, student):
+    segment = student.grade.segment
+    if not rules_in_force(change).kind_enabled(change.kind, segment):
+        raise TransferError(
+            _("%(kind)s is not in use for %(segment)s students under the province's rules.")
+            % {"kind": Kind(change.kind).label, "segment": Segment(segment).label}
+        )
 
 
 def _check_status(change, student):
@@ -195,9 +185,20 @@ def _check_placement(change, student):
         check_class_room(to_class)
 
 
+def window_exception_for(change, student, today):
+    """The county's exception that lets this request start outside the window, if any."""
+    return window_exception(student, change.kind, today)
+
+
 def check_calendar(change, student, today, *, starting):
-    if change.kind == Kind.TRANSFER and starting and not transfer_window_open(change.to_school, today):
-        raise TransferError(transfer_window_message(change.to_school, today))
+    grade = student.grade
+    if (
+        change.kind == Kind.TRANSFER
+        and starting
+        and not transfer_window_open(change.to_school, today, grade=grade)
+        and window_exception_for(change, student, today) is None
+    ):
+        raise TransferError(transfer_window_message(change.to_school, today, grade=grade))
     if change.kind in FROZEN_KINDS and graduation_freeze_applies(student.school, student.grade.level, today):
         raise TransferError(
             graduation_freeze_message(student.school, student.grade.level, student.name, today)
@@ -277,6 +278,8 @@ def check_rules(change, *, today=None, starting=False):
     today = today or timezone.localdate()
     student = change.student
     ensure_student_free(student, exclude_approval=change.approval if change.approval_id else None)
+    if starting:
+        _check_kind_in_use(change, student)
     _check_status(change, student)
     check_calendar(change, student, today, starting=starting)
     _check_placement(change, student)

@@ -23,6 +23,10 @@ from registrar.errors import ApprovalError
 from registrar.limits import check_lookup, record_lookup
 from registrar.models import AuditEvent, SchoolClass
 from registrar.uploads import clean_evidence
+from rules.models import WindowException
+from rules.reading import rules_for
+from rules.services import use_window_exception
+from rules.topics import Topic
 from students.identity import normalise_id_number, normalise_name
 from students.models import Event, Status, Student
 from students.privacy import mask_number
@@ -46,6 +50,7 @@ from transfers.rules import (
     check_transfer_can_start,
     describe_groups,
     missing_evidence,
+    window_exception_for,
 )
 
 __all__ = ["TransferError", "start_request", "submit_request", "update_request", "withdraw_request"]
@@ -68,7 +73,7 @@ def find_student(*, number, name, id_number, by, receiving_school, today=None):
     lookup is logged and counted per user (registrar/limits.py).
     """
     today = today or timezone.localdate()
-    if not transfer_window_open(receiving_school, today):
+    if not may_search_for_transfers(receiving_school, today):
         raise TransferError(transfer_window_message(receiving_school, today))
     check_lookup(by, LOOKUP_ACTION)
     number = normalise_id_number(number)
@@ -89,15 +94,39 @@ def find_student(*, number, name, id_number, by, receiving_school, today=None):
         )
     if student.school_id == receiving_school.pk:
         raise TransferError(_("%(name)s is already at your school.") % {"name": student.name})
+    check_initiator(receiving_school, student, receiving=True)
     check_transfer_can_start(student, receiving_school, today)
     return student
+
+
+def may_search_for_transfers(school, today):
+    """Whether a transfer to `school` could start today for some student: a window open for one of
+    its grades, or a county's window exception in force."""
+    if transfer_window_open(school, today) and not rules_for(school).topic(Topic.WINDOWS):
+        return True
+    if any(transfer_window_open(school, today, grade=grade) for grade in school.grades.all()):
+        return True
+    return WindowException.objects.in_force(today).filter(kind=Kind.TRANSFER).exists()
+
+
+def check_initiator(school, student, *, receiving):
+    """The province's rule of who starts a transfer (rules/: the receiving school, the current
+    school, or either): `school` starts it, as the receiving side or as the student's own."""
+    initiator = rules_for(school).initiator(student.grade.segment)
+    if receiving and initiator == "current":
+        raise TransferError(
+            _("Under the province's rules a transfer is started by the student's current school.")
+        )
+    if not receiving and initiator == "receiving":
+        raise TransferError(_("Under the province's rules a transfer is started by the receiving school."))
 
 
 # --- starting, editing and submitting ----------------------------------------------------------------
 
 
 def _ensure_may_start(kind, by, student):
-    """The school's own registrar applies; for a transfer, the registrar of the receiving school."""
+    """The school's own registrar applies; for a transfer, the registrar of the receiving school or of
+    the current one, as the province's rules say (`check_initiator`)."""
     if by.node_id is None or not by.node.is_school or not by.has_role(Role.SCHOOL_REGISTRAR):
         raise PermissionDenied
     if kind != Kind.TRANSFER and by.node_id != student.school_id:
@@ -174,19 +203,32 @@ def start_request(
         )
         if kind == Kind.TRANSFER and to_class is None:
             raise TransferError(_("Choose the class the student goes to."))
-        if kind == Kind.TRANSFER and to_class.grade.school_id != by.node_id:
+        # The student's own school starting a transfer to another school (where the rules let it).
+        current_side = (
+            kind == Kind.TRANSFER
+            and by.node_id == student.school_id
+            and to_class.grade.school_id != by.node_id
+        )
+        if kind == Kind.TRANSFER and not current_side and to_class.grade.school_id != by.node_id:
             raise TransferError(_("Choose a class of your own school."))
+        if kind == Kind.TRANSFER:
+            check_initiator(by.node, student, receiving=not current_side)
         check_rules(change, today=today, starting=True)
+        exception = None
+        if kind == Kind.TRANSFER and not transfer_window_open(change.to_school, today, grade=student.grade):
+            exception = window_exception_for(change, student, today)
         change.approval = approvals.create_request(
             approval_kind(kind),
             by=by,
-            school=change.to_school if kind == Kind.TRANSFER else student.school,
+            school=change.to_school if kind == Kind.TRANSFER and not current_side else student.school,
             subject_label=subject_label(student),
             context=case_context(change),
             subject_key=subject_key(student),
         )
         stamp(change, by=by)
         change.save()
+        if exception is not None:
+            use_window_exception(exception, change.approval, by=by)
     return change
 
 

@@ -23,7 +23,9 @@ from registrar.forms import CommentForm
 from registrar.models import ApprovalState
 from registrar.navigation import NavItem
 from registrar.uploads import ViewerFile, serve_private_file
+from rules.reading import rules_for
 from students.models import Student
+from students.views import serve_photo
 from transfers import rules, services
 from transfers.access import get_applicant_change_for, get_change_for, get_evidence_for, may_see_full_record
 from transfers.forms import (
@@ -31,6 +33,7 @@ from transfers.forms import (
     EvidenceForm,
     FindStudentForm,
     ListFilterForm,
+    SendingTransferForm,
     TransferForm,
 )
 from transfers.models import Kind, StatusChangeRequest
@@ -40,6 +43,7 @@ PAGE_SIZE = 25
 STAFF_ROLES = (
     Role.SCHOOL_REGISTRAR,
     Role.PRINCIPAL,
+    Role.TOWNSHIP_REVIEWER,
     Role.COUNTY_REVIEWER,
     Role.CITY_REVIEWER,
     Role.PROVINCE_ADMIN,
@@ -139,26 +143,60 @@ def detail(request, pk):
 # --- starting ---------------------------------------------------------------------------------------
 
 
+def _chosen_student(request, school):
+    """The student of my school a request is started for from the student's page (?student=pk):
+    the student stays in view from the kinds of change to the form and is not typed again."""
+    chosen = request.GET.get("student", "")
+    if not (chosen.isdigit() and len(chosen) < 19):
+        return None
+    return (
+        Student.objects.visible_to(request.user)
+        .filter(school=school, pk=int(chosen))
+        .select_related("grade__school", "school_class")
+        .first()
+    )
+
+
 @require_GET
 def start(request):
     school = _registrar_school(request.user)
+    in_force = rules_for(school)
     kinds = [
-        (
-            kind,
-            [rules.describe_groups([group]) for group in rules.REQUIRED_EVIDENCE[kind]],
-        )
+        (kind, [rules.describe_groups([group]) for group in in_force.evidence(kind)])
         for kind in Kind
+        if any(in_force.kind_enabled(kind, segment) for segment in school.segments())
     ]
     return render(
         request,
         "transfers/start.html",
         {
             "kinds": kinds,
+            # Who starts a transfer here, stage by stage (the province's rules).
+            "initiators": {in_force.initiator(segment) for segment in school.segments()},
             "school": school,
             "window_open": transfer_window_open(school),
             "window_message": transfer_window_message(school),
+            "student": _chosen_student(request, school),
         },
     )
+
+
+def _start_transfer(request, form, student):
+    """The transfer request from a valid placement form, or None with the refusal on the form."""
+    try:
+        change = services.start_request(
+            Kind.TRANSFER,
+            by=request.user,
+            student=student,
+            to_class=form.cleaned_data["to_class"],
+            reason=form.cleaned_data["reason"],
+            explanation=form.cleaned_data["explanation"],
+        )
+    except DomainError as error:
+        form.add_error(None, error.message)
+        return None
+    messages.success(request, _("The transfer request was created. Attach the evidence, then submit it."))
+    return change
 
 
 @require_http_methods(["GET", "POST"])
@@ -182,21 +220,8 @@ def start_transfer(request):
             level=found.grade.level,
         )
         if bound and form.is_valid():
-            try:
-                change = services.start_request(
-                    Kind.TRANSFER,
-                    by=request.user,
-                    student=found,
-                    to_class=form.cleaned_data["to_class"],
-                    reason=form.cleaned_data["reason"],
-                    explanation=form.cleaned_data["explanation"],
-                )
-            except DomainError as error:
-                form.add_error(None, error.message)
-            else:
-                messages.success(
-                    request, _("The transfer request was created. Attach the evidence, then submit it.")
-                )
+            change = _start_transfer(request, form, found)
+            if change is not None:
                 return redirect(change)
     return render(
         request,
@@ -212,6 +237,33 @@ def start_transfer(request):
     )
 
 
+@require_http_methods(["GET", "POST"])
+def start_transfer_by_current(request):
+    """The current school starts a transfer (where the province's rules say so): its student and the
+    receiving school, then the class there and the reason."""
+    school = _registrar_school(request.user)
+    student = _chosen_student(request, school)
+    initial = {"number": student.number} if student is not None else {}
+    form = SendingTransferForm(request.POST or None, school=school, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.check_initiator(school, form.student, receiving=False)
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            staged = "to_class" in request.POST
+            first = {name: form.cleaned_data[name] for name in ("number", "to_school")}
+            found = (form.student, form.receiving)
+            form = SendingTransferForm(
+                request.POST if staged else None, initial=first, school=school, found=found
+            )
+            if staged and form.is_valid():
+                change = _start_transfer(request, form, form.student)
+                if change is not None:
+                    return redirect(change)
+    return render(request, "transfers/start_transfer_by_current.html", {"form": form, "school": school})
+
+
 def _kind_or_404(value):
     if value not in Kind.values or value == Kind.TRANSFER:
         raise Http404
@@ -224,18 +276,9 @@ def start_kind(request, kind):
     kind = _kind_or_404(kind)
     school = _registrar_school(request.user)
     initial = {}
-    # Started from the student's page: the student stays in view and is not typed again.
-    chosen = request.GET.get("student", "")
-    student = None
-    if chosen.isdigit() and len(chosen) < 19:
-        student = (
-            Student.objects.visible_to(request.user)
-            .filter(school=school, pk=int(chosen))
-            .select_related("grade__school", "school_class")
-            .first()
-        )
-        if student is not None:
-            initial["number"] = student.number
+    student = _chosen_student(request, school)
+    if student is not None:
+        initial["number"] = student.number
     form = ChangeForm(request.POST or None, kind=kind, school=school, initial=initial)
     if student is not None:
         form.fields["number"].widget = forms.HiddenInput()
@@ -254,7 +297,7 @@ def start_kind(request, kind):
             "form": form,
             "kind": kind,
             "title": _("New request: %(kind)s") % {"kind": kind.label},
-            "required": [rules.describe_groups([group]) for group in rules.REQUIRED_EVIDENCE[kind]],
+            "required": [rules.describe_groups([group]) for group in rules_for(school).evidence(kind)],
             "cancel_url": student.get_absolute_url() if student else reverse("transfers:start"),
             "student": student,
         },
@@ -311,6 +354,7 @@ def edit(request, pk):
             "return_reason": approvals.last_comment(change.approval) if returned else "",
             "cancel_url": change.get_absolute_url(),
             "student": change.student,
+            "photo_url": reverse("transfers:student_photo", args=[change.pk]),
         },
     )
 
@@ -377,6 +421,13 @@ def evidence_file(request, pk):
         content_type=evidence.content_type,
         inline=request.GET.get("download") != "1",
     )
+
+
+@require_GET
+def student_photo(request, pk):
+    """The student's photo on the request's pages, for whoever may see the request: the receiving
+    school of a transfer sees the pupil it is taking in before the record is its own."""
+    return serve_photo(request, get_change_for(request.user, pk).student)
 
 
 @require_POST

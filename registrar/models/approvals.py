@@ -151,6 +151,8 @@ class ApprovalRequest(FSMModelMixin, models.Model):
     # at every submission.
     nodes = models.JSONField(_("nodes of the case"), default=dict, blank=True)
     facts = models.JSONField(_("facts of the case"), default=dict, blank=True)
+    # The rules in force when the request started (rules.RuleSnapshot): it keeps them to the end.
+    rules_digest = models.CharField(_("rules in force"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)

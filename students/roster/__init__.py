@@ -8,6 +8,7 @@ register_actions(
     {
         "students.roster.checked": _("Roster checked"),
         "students.roster.imported": _("Roster imported"),
+        "students.roster.national_load": _("Existing records loaded from the national system"),
         "students.roster.exported": _("Roster exported"),
         "students.roster.error_workbook_downloaded": _("Roster error workbook downloaded"),
     }

@@ -18,6 +18,7 @@ from registrar.models import Grade, SchoolClass, default_capacity
 from students import codes
 from students.duplicates import DuplicateMessages
 from students.models import KEY_FIELDS, LIVE_STATUSES, LOCKED_STATUSES, Guardian, Status, Student
+from students.numbers import file_number_problem
 from students.roster.bulk import any_of
 from students.roster.template import BY_KEY, GRADE_LABELS, GUARDIAN_FIELDS
 from students.roster.validate import NEW, UNCHANGED, UPDATABLE_KEYS, UPDATE, NewClass, Problem
@@ -301,6 +302,9 @@ class DatabaseChecker:
             found = by_number[number]
             if found["school_id"] == school.pk:
                 own = found
+            elif not found.is_live:
+                add_db(row, ("number",), self.duplicates.earlier(found))
+                return None
             else:
                 add_db(
                     row,
@@ -339,6 +343,18 @@ class DatabaseChecker:
                 self.duplicates.message(elsewhere[0]),
             )
             return None
+        # 一人一号: a person whose record elsewhere is closed (graduated, transferred, withdrawn …)
+        # keeps that record; the file does not register them anew.
+        earlier = [found for found in candidates if found["number"]] if own is None and id_number else []
+        if earlier:
+            add_db(row, ("id_number",), self.duplicates.earlier(earlier[0]))
+            return None
+        if own is None and number:
+            problem = file_number_problem(
+                number, plan.value(row, "id_type"), id_number, national_load=plan.national_load
+            )
+            if problem:
+                add_db(row, ("number",), problem)
         return own
 
     def compare(self, row, own):
@@ -361,7 +377,9 @@ class DatabaseChecker:
             return
         differing = []
         for key in KEY_FIELDS:
-            if key in plan.index and plan.value(row, key, None) != own[key] and key not in (row.failed or ()):
+            if key not in plan.index or key in (row.failed or ()):
+                continue
+            if not same_key(key, plan.value(row, key, None), own[key]):
                 differing.append(key)
         if differing:
             add_db(
@@ -448,10 +466,19 @@ def class_label(school_class):
     return f"{GRADE_LABELS.get(school_class.grade.level, '')}{school_class.name}"
 
 
+def same_key(key, value, own):
+    """A file's key value against the record's; 入学年月 is a month (a form may have stored any day)."""
+    if key == "enrolled_on" and isinstance(value, date) and isinstance(own, date):
+        return (value.year, value.month) == (own.year, own.month)
+    return value == own
+
+
 def display(key, value):
     column = BY_KEY[key]
     if value in (None, ""):
         return "—"
+    if key == "enrolled_on" and isinstance(value, date):
+        return f"{value:%Y-%m}"
     if column.table:
         return codes.table(column.table).label_of(value)
     if isinstance(value, date):

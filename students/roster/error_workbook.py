@@ -3,6 +3,7 @@ cells in red."""
 
 import io
 
+from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -68,3 +69,21 @@ def error_workbook_bytes(plan):
     buffer = io.BytesIO()
     write_error_workbook(plan, buffer)
     return buffer.getvalue()
+
+
+# Problems printed on a terminal; the error workbook holds them all.
+SHOWN_PROBLEMS = 30
+
+
+def report_problems(plan, errors, stderr):
+    """A command's report of a refused file: the first problems on `stderr`, and the error workbook
+    written to `errors` when given (import_roster, import_intake)."""
+    listed = plan.problem_messages()
+    for number, messages in listed[:SHOWN_PROBLEMS]:
+        prefix = _("Row %(row)d") % {"row": number} if number else _("File")
+        stderr.write(f"{prefix}: {'；'.join(messages)}")
+    if len(listed) > SHOWN_PROBLEMS:
+        stderr.write(_("… and %(count)d more rows with problems.") % {"count": len(listed) - SHOWN_PROBLEMS})
+    if errors:
+        write_error_workbook(plan, errors)
+        stderr.write(_("The error workbook is %(file)s.") % {"file": errors})

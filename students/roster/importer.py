@@ -42,7 +42,17 @@ from students.roster.writing import IMPORT_ACTION, Clock, Stream, Writer
 # --- checking -------------------------------------------------------------------------------------
 
 
-def check_file(source, *, scope, by=None, today=None, create_classes=False, progress=None, processes=1):
+def check_file(
+    source,
+    *,
+    scope,
+    by=None,
+    today=None,
+    create_classes=False,
+    progress=None,
+    processes=1,
+    national_load=False,
+):
     """Read and check each row on its own (no database but the schools in scope).
 
     `processes` > 1 lets a large file be checked by forked processes (the command line only).
@@ -54,23 +64,18 @@ def check_file(source, *, scope, by=None, today=None, create_classes=False, prog
         plan = Plan(source=source, scope=scope, by=by, today=today or timezone.localdate())
         plan.file_errors.append(error.message)
         return plan
-    plan = start_plan(sheet, scope=scope, by=by, today=today, create_classes=create_classes)
+    plan = start_plan(
+        sheet, scope=scope, by=by, today=today, create_classes=create_classes, national_load=national_load
+    )
     plan.timings["reading the file"] = time.perf_counter() - started
     with Clock(plan.timings)("checking rows"):
         return check_rows(sheet, plan, progress=progress, processes=processes)
 
 
-def prepare(source, *, scope, by=None, today=None, create_classes=False, progress=None, processes=1):
-    """The whole check of a file: each row, then the file against the database."""
-    plan = check_file(
-        source,
-        scope=scope,
-        by=by,
-        today=today,
-        create_classes=create_classes,
-        progress=progress,
-        processes=processes,
-    )
+def prepare(source, **options):
+    """The whole check of a file: each row (check_file, with its options), then the file against the
+    database."""
+    plan = check_file(source, **options)
     check_database(plan)
     return plan
 
@@ -150,7 +155,7 @@ def import_file(source, *, scope, by=None, register=True, reason="", processes=1
         plan = Plan(source=source, scope=scope, by=by, today=timezone.localdate())
         plan.file_errors.append(error.message)
         raise RosterInvalid(plan) from error
-    plan = start_plan(sheet, scope=scope, by=by, create_classes=create_classes)
+    plan = start_plan(sheet, scope=scope, by=by, create_classes=create_classes, national_load=register)
     plan.timings["reading the file"] = time.perf_counter() - started
     if plan.file_errors:
         raise RosterInvalid(plan)

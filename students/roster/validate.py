@@ -113,6 +113,9 @@ class Plan:
     by: object = None
     today: date = None
     create_classes: bool = False
+    # 导入国家系统已有学籍 (import_roster --national-load): the file's 学籍号 are the national system's
+    # and are kept, L numbers included; otherwise new students enter the registration review.
+    national_load: bool = False
     columns: list = field(default_factory=list)
     headers: list = field(default_factory=list)
     unknown: list = field(default_factory=list)
@@ -186,13 +189,14 @@ def schools_in_scope(scope):
     return {school.code: school for school in schools}
 
 
-def start_plan(sheet, *, scope, by=None, today=None, create_classes=False):
+def start_plan(sheet, *, scope, by=None, today=None, create_classes=False, national_load=False):
     plan = Plan(
         source=sheet.path,
         scope=scope,
         by=by,
         today=today or timezone.localdate(),
         create_classes=create_classes,
+        national_load=national_load,
         columns=list(sheet.columns),
         headers=list(sheet.headers),
         unknown=list(sheet.unknown),

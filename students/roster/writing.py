@@ -336,10 +336,14 @@ class Writer:
             self.classes_created.append(new.created)
 
     def issue_numbers(self, rows=None):
-        """学籍号 for new rows: the file's own, or (register) G + resident ID, else the next J number.
+        """学籍号 for new rows when registering at once (the national load): the file's own, else
+        G + resident ID, else the next J number. Otherwise none: a student new to this system enters
+        the registration review even when the file carries a number (registration is not skipped).
 
         May be called chunk by chunk: the numbers handed out so far are remembered.
         """
+        if not self.register:
+            return
         plan = self.plan
         rows = self.new_rows if rows is None else rows
         given = {row: plan.value(row, "number") for row in rows if plan.value(row, "number")}
@@ -347,8 +351,6 @@ class Writer:
         self.used_numbers.update(given.values())
         for number in given.values():
             self.j_numbers.note(number)
-        if not self.register:
-            return
         wanting = [row for row in rows if row not in given]
         candidates = {}
         for row in wanting:

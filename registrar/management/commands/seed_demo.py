@@ -25,6 +25,7 @@ DEMO_USERS = [
     ("xueji_yiling", "刘洋", "1420506003", [Role.SCHOOL_REGISTRAR]),
     ("shenhe_jiangan", "赵敏", "420102", [Role.COUNTY_REVIEWER]),
     ("shenhe_yiling", "周杰", "420506", [Role.COUNTY_REVIEWER]),
+    ("shenhe_xiaoxita", "郑红", "1420506900", [Role.TOWNSHIP_REVIEWER]),
     ("shenhe_wuhan", "吴刚", "420100", [Role.CITY_REVIEWER]),
     ("guanli_hubei", "孙丽", "420000", [Role.PROVINCE_ADMIN]),
 ]
@@ -69,6 +70,12 @@ class Command(BaseCommand):
         from problems.demo import seed_problem_demo
 
         seed_problem_demo()
+        from rules.demo import seed_rules
+
+        seed_rules()
+        from intake.demo import seed_intake_demo
+
+        graduates = seed_intake_demo()
         self.stdout.write(
             f"Organisations: {len(result.created)} created, {result.unchanged} unchanged; "
             f"classes created: {classes}; users created: {users}; students created: {students}."
@@ -78,6 +85,11 @@ class Command(BaseCommand):
             node = Organisation.objects.filter(code=code).first()
             role_names = "、".join(str(Role(role).label) for role in roles) or "superuser"
             self.stdout.write(f"  {username:<18} {full_name:<6} {node.name if node else '—'} · {role_names}")
+        if graduates:
+            self.stdout.write("\nGraduates 第六中学 (xueji_liuzhong) can take in (升学):")
+            self.stdout.write("  学籍号 姓名 身份证件号")
+            for student in graduates:
+                self.stdout.write(f"  {student.number} {student.name} {student.id_number}")
 
     def seed_classes(self):
         created = 0

@@ -5,21 +5,23 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from registrar.audit import record_event
+from registrar.choices import Role
 from registrar.errors import DomainError
-from registrar.models import Organisation
-from students.roster.error_workbook import write_error_workbook
+from registrar.models import Organisation, User
+from students.roster.error_workbook import report_problems
 from students.roster.importer import import_file, prepare
 from students.roster.validate import NEW, UNCHANGED, UPDATE, RosterInvalid
-
-# Problems printed on the terminal; the error workbook holds them all.
-SHOWN_PROBLEMS = 30
 
 
 class Command(BaseCommand):
     help = (
         "Import a roster workbook for a school, or for every school of a county or city (the 学校标识码 "
         "column says which). All or nothing: when any row has a problem nothing is written and the "
-        "command exits with status 1. New students are registered at once and get their 学籍号."
+        "command exits with status 1. As a school's 学校学籍管理员 (--user): new students enter the "
+        "registration review, as in the browser. With --national-load, a county's or city's administrator "
+        "loads existing records from the national system: new students are enrolled at once with the "
+        "file's 学籍号 (else G + resident ID, else a J number); the load is logged."
     )
 
     def add_arguments(self, parser):
@@ -30,28 +32,62 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="check only; write nothing")
         parser.add_argument("--errors", help="where to write the error workbook when rows have problems")
         parser.add_argument(
+            "--user", help="who imports: the username of a staff member (see --national-load)"
+        )
+        parser.add_argument(
+            "--national-load",
+            action="store_true",
+            help=(
+                "load existing records from the national system (导入已有学籍): county or city "
+                "administrators only; new students are enrolled at once with their 学籍号"
+            ),
+        )
+        parser.add_argument(
             "--create-classes",
             action="store_true",
             help="create the classes the file names that do not exist yet (in grades the school teaches)",
         )
 
-    def handle(self, *args, file, school, dry_run, errors, create_classes, **options):
+    def handle(self, *args, file, school, dry_run, errors, create_classes, user, national_load, **options):
         started = time.monotonic()
         scope = Organisation.objects.filter(code=school).first()
         if scope is None:
             raise CommandError(_("No school or region with the code %(code)s.") % {"code": school})
+        by = importer(user, scope, national_load=national_load, dry_run=dry_run)
         processes = settings.REGISTRAR.get("IMPORT_PROCESSES") or os.cpu_count() or 1
         try:
             if dry_run:
-                plan = prepare(file, scope=scope, create_classes=create_classes, processes=processes)
+                plan = prepare(
+                    file,
+                    scope=scope,
+                    by=by,
+                    create_classes=create_classes,
+                    processes=processes,
+                    national_load=national_load,
+                )
                 if not plan.is_valid:
                     raise RosterInvalid(plan)
             else:
-                plan, _batch = import_file(
-                    file, scope=scope, register=True, processes=processes, create_classes=create_classes
+                plan, batch = import_file(
+                    file,
+                    scope=scope,
+                    by=by,
+                    register=national_load,
+                    processes=processes,
+                    create_classes=create_classes,
                 )
+                if national_load:
+                    record_event(
+                        "students.roster.national_load",
+                        actor=by,
+                        obj=batch,
+                        node=scope,
+                        file=batch.original_name,
+                        new=plan.count(NEW),
+                        updated=plan.count(UPDATE),
+                    )
         except RosterInvalid as error:
-            self.report_problems(error.plan, errors)
+            report_problems(error.plan, errors, self.stderr)
             raise CommandError(error.message, returncode=1) from error
         except DomainError as error:
             raise CommandError(error.message, returncode=1) from error
@@ -69,25 +105,65 @@ class Command(BaseCommand):
                 "%(rows)d rows checked, no problems: %(new)d new, %(updated)d to update, %(unchanged)d "
                 "unchanged. Nothing was written (dry run). %(seconds).1f s."
             )
-        else:
+        elif national_load:
             message = _(
                 "%(rows)d rows imported: %(new)d new students registered, %(updated)d updated, "
                 "%(unchanged)d unchanged. %(seconds).1f s."
+            )
+        else:
+            message = _(
+                "%(rows)d rows imported: %(new)d new students entered the registration review, %(updated)d "
+                "updated, %(unchanged)d unchanged. %(seconds).1f s."
             )
         self.stdout.write(message % counts)
         if options["verbosity"] >= 2:
             for step, seconds in plan.timings.items():
                 self.stdout.write(f"  {step}: {seconds:.2f} s")
 
-    def report_problems(self, plan, errors):
-        listed = plan.problem_messages()
-        for number, messages in listed[:SHOWN_PROBLEMS]:
-            prefix = _("Row %(row)d") % {"row": number} if number else _("File")
-            self.stderr.write(f"{prefix}: {'；'.join(messages)}")
-        if len(listed) > SHOWN_PROBLEMS:
-            self.stderr.write(
-                _("… and %(count)d more rows with problems.") % {"count": len(listed) - SHOWN_PROBLEMS}
+
+# Who loads the national system's records: the county and city offices that hold their 学籍号.
+NATIONAL_LOAD_ROLES = (Role.COUNTY_REVIEWER, Role.CITY_REVIEWER)
+
+
+def importer(username, scope, *, national_load, dry_run):
+    """The user the import acts as (--user): for --national-load a county's or city's administrator
+    over `scope`, refused to school users; otherwise the school's 学校学籍管理员, whose new students
+    enter the registration review. A dry run may go without a user (it writes nothing)."""
+    if not username:
+        if dry_run:
+            return None
+        raise CommandError(
+            _(
+                "Say who imports: --user (a school's 学校学籍管理员, or with --national-load a county's or "
+                "city's administrator)."
+            ),
+            returncode=1,
+        )
+    user = User.objects.filter(username=username, is_active=True).select_related("node").first()
+    if user is None:
+        raise CommandError(_("No active user %(name)s.") % {"name": username}, returncode=1)
+    covers = user.node_id is not None and scope.path.startswith(user.node.path)
+    if national_load:
+        if not user.is_superuser and (
+            not covers or user.node.is_school or not user.has_role(*NATIONAL_LOAD_ROLES)
+        ):
+            raise CommandError(
+                _(
+                    "Loading records from the national system is for the administrators of a county or city "
+                    "over %(scope)s; school users register new students through the registration review."
+                )
+                % {"scope": scope.name},
+                returncode=1,
             )
-        if errors:
-            write_error_workbook(plan, errors)
-            self.stderr.write(_("The error workbook is %(file)s.") % {"file": errors})
+        return user
+    if not (covers and scope.is_school and user.node_id == scope.pk and user.has_role(Role.SCHOOL_REGISTRAR)):
+        raise CommandError(
+            _(
+                "%(name)s is not a 学校学籍管理员 of %(scope)s: a school's file is imported by its registrar "
+                "(its new students enter the registration review); existing records from the national "
+                "system are loaded with --national-load."
+            )
+            % {"name": username, "scope": scope.name},
+            returncode=1,
+        )
+    return user
