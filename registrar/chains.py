@@ -85,6 +85,16 @@ DEFAULT_CHAINS = {
         f"{_county('receiving_school')}, {_city('receiving_school')}, school_registrar@sending_school?, "
         f"{_county('sending_school')}?, {_city('sending_school')}?"
     ),
+    # With a school outside the system only this side is here (issue #16): a transfer out is the
+    # current school's (its registrar applies, the principal, the county; the city after it for high
+    # school, as the sending side of another province's transfer); a transfer in is the receiving
+    # school's, verified by its county (and city), as the receiving side of one.
+    "transfers.transfer_out": f"principal@school, {_county('school')}",
+    "transfers.transfer_out:*:senior": f"principal@school, {_county('school')}, {_city('school')}",
+    "transfers.transfer_out:*:vocational": f"principal@school, {_county('school')}, {_city('school')}",
+    "transfers.transfer_in": _county("school"),
+    "transfers.transfer_in:*:senior": f"{_county('school')}, {_city('school')}",
+    "transfers.transfer_in:*:vocational": f"{_county('school')}, {_city('school')}",
 }
 DEFAULT_CHAINS["transfers.transfer:same_county:vocational"] = DEFAULT_CHAINS[
     "transfers.transfer:same_county:senior"

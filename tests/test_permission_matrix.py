@@ -144,6 +144,7 @@ MATRIX = {
     "transfers:list": Entry(get=STAFF_BUT_TEACHERS, post=None),
     "transfers:start": Entry(get=ANY_REGISTRAR, post=None),
     "transfers:start_transfer": Entry(get=ANY_REGISTRAR, post=ANY_REGISTRAR),
+    "transfers:start_transfer_in": Entry(get=ANY_REGISTRAR, post=ANY_REGISTRAR),
     "transfers:start_kind": Entry(url_args("kind"), get=ANY_REGISTRAR, post=ANY_REGISTRAR),
     "transfers:suspensions": Entry(get=SCHOOL_OFFICE, post=None),
     "transfers:detail": Entry(url_args("change_pk"), get=OWN_SCHOOL, post=None),

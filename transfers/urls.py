@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.request_list, name="list"),
     path("new/", views.start, name="start"),
     path("new/transfer/", views.start_transfer, name="start_transfer"),
+    path("new/transfer-in/", views.start_transfer_in, name="start_transfer_in"),
     path("new/<str:kind>/", views.start_kind, name="start_kind"),
     path("suspensions/", views.suspensions, name="suspensions"),
     path("<int:pk>/", views.detail, name="detail"),

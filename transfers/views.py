@@ -23,6 +23,7 @@ from registrar.forms import CommentForm
 from registrar.models import ApprovalState
 from registrar.navigation import NavItem
 from registrar.uploads import ViewerFile, serve_private_file
+from students.forms import GuardianFormSet, StudentForm, add_record_errors
 from students.models import Student
 from transfers import rules, services
 from transfers.access import get_applicant_change_for, get_change_for, get_evidence_for, may_see_full_record
@@ -32,6 +33,7 @@ from transfers.forms import (
     FindStudentForm,
     ListFilterForm,
     TransferForm,
+    TransferInForm,
 )
 from transfers.models import Kind, StatusChangeRequest
 
@@ -161,6 +163,11 @@ def start(request):
     )
 
 
+def _created(request, change):
+    messages.success(request, _("The transfer request was created. Attach the evidence, then submit it."))
+    return redirect(change)
+
+
 @require_http_methods(["GET", "POST"])
 def start_transfer(request):
     """Find the student by 学籍号 + 姓名 + ID number, then choose the class and give the reason."""
@@ -194,10 +201,7 @@ def start_transfer(request):
             except DomainError as error:
                 form.add_error(None, error.message)
             else:
-                messages.success(
-                    request, _("The transfer request was created. Attach the evidence, then submit it.")
-                )
-                return redirect(change)
+                return _created(request, change)
     return render(
         request,
         "transfers/start_transfer.html",
@@ -212,15 +216,57 @@ def start_transfer(request):
     )
 
 
+@require_http_methods(["GET", "POST"])
+def start_transfer_in(request):
+    """转入 from a school outside the system: the record (the student form and family list), the
+    学籍号 the student brings, the sending school and the reason; a draft request for the county."""
+    school = _registrar_school(request.user)
+    form = StudentForm(request.POST or None, school=school)
+    family = GuardianFormSet(request.POST or None, instance=Student(), prefix="guardians")
+    transfer = TransferInForm(request.POST or None, prefix="transfer")
+    if request.method == "POST" and all([transfer.is_valid(), form.is_valid(), family.is_valid()]):
+        try:
+            change = services.start_transfer_in(
+                by=request.user,
+                data=form.record_data(),
+                guardians=family.guardian_data(),
+                **transfer.arguments(),
+            )
+        except DomainError as error:
+            if error.errors:
+                add_record_errors(error.errors, form, family)
+            else:
+                transfer.add_error(None, error.message)
+        else:
+            return _created(request, change)
+    return render(
+        request,
+        "transfers/start_transfer_in.html",
+        {
+            "transfer": transfer,
+            "form": form,
+            "family": family,
+            "school": school,
+            "title": _("New request: %(kind)s") % {"kind": Kind.TRANSFER_IN.label},
+            "required": [
+                rules.describe_groups([group]) for group in rules.REQUIRED_EVIDENCE[Kind.TRANSFER_IN]
+            ],
+            "window_open": transfer_window_open(school),
+            "window_message": transfer_window_message(school),
+        },
+    )
+
+
 def _kind_or_404(value):
-    if value not in Kind.values or value == Kind.TRANSFER:
+    # A transfer (and one in from outside the system) has a page of its own.
+    if value not in Kind.values or value in (Kind.TRANSFER, Kind.TRANSFER_IN):
         raise Http404
     return Kind(value)
 
 
 @require_http_methods(["GET", "POST"])
 def start_kind(request, kind):
-    """Start a request of any kind but a transfer for a student of my school."""
+    """Start a request of any kind but a transfer (in) for a student of my school."""
     kind = _kind_or_404(kind)
     school = _registrar_school(request.user)
     initial = {}
@@ -241,7 +287,9 @@ def start_kind(request, kind):
         form.fields["number"].widget = forms.HiddenInput()
     if request.method == "POST" and form.is_valid():
         try:
-            change = services.start_request(kind, by=request.user, student=form.student, **form.changes())
+            change = services.start_request(
+                kind, by=request.user, student=form.student, **form.start_arguments()
+            )
         except DomainError as error:
             form.add_error(None, error.message)
         else:
