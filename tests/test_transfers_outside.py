@@ -387,3 +387,8 @@ def test_an_approved_transfer_out_prints_the_transfer_form_with_the_destination(
     assert "佛山市顺德区大良实验小学" in page and "凤山中路" in page
     assert student.number in page
     assert "2026-03-02" in page
+
+
+def test_both_are_decided_on_their_own_page_not_in_a_bulk_approval():
+    for kind in (Kind.TRANSFER_OUT, Kind.TRANSFER_IN):
+        assert not approvals.KINDS[f"transfers.{kind}"].allow_bulk_approve
