@@ -18,11 +18,13 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 # System packages the tests need: the system Chromium for the browser tests (Playwright's own
-# browser downloads are not used) and GNU gettext for the catalogue check.
+# browser downloads are not used), a Chinese font (without one the printouts' page counts and
+# texts are wrong) and GNU gettext for the catalogue check.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 system-packages:
-	@test -x $(CHROMIUM) && command -v xgettext >/dev/null || { echo "Installing Chromium and gettext"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium gettext >/dev/null; }
+	@test -x $(CHROMIUM) && command -v xgettext >/dev/null && fc-list :lang=zh | grep -q . || { \
+	  echo "Installing Chromium, a Chinese font and gettext"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk gettext >/dev/null; }
 
 run: install
 	$(MANAGE) migrate --noinput

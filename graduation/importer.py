@@ -258,7 +258,9 @@ def parse_value(name, text, pass_mark):
     if name == "credits":
         value = _decimal(text, 0, 999)
         if value is None:
-            raise ValueError(_("总学分 must be a number from 0 to 999, not %(value)s.") % {"value": text})
+            raise ValueError(
+                _("Total credits (总学分) must be a number from 0 to 999, not %(value)s.") % {"value": text}
+            )
         return value
     if name in ("moral", "internship"):
         if text in PASS_WORDS:
@@ -272,7 +274,10 @@ def parse_value(name, text, pass_mark):
         score = _decimal(text, 0, 100)
         if score is None:
             raise ValueError(
-                _("体质健康 must be 优秀, 良好, 及格, 不及格 or a score from 0 to 100, not %(value)s.")
+                _(
+                    "Physical fitness (体质健康) must be 优秀, 良好, 及格, 不及格 or a score from 0 to 100, "
+                    "not %(value)s."
+                )
                 % {"value": text}
             )
         return (
@@ -327,14 +332,19 @@ def check_file(school, data, *, province, segment):
         number, name = cells[plan.columns["number"]], cells[plan.columns["name"]]
         student = students.get(number)
         if not number:
-            messages.append(_("学籍号 is empty."))
+            messages.append(_("The registration number (学籍号) is empty."))
         elif number in seen:
-            messages.append(_("The same 学籍号 is on row %(row)s.") % {"row": seen[number]})
+            messages.append(
+                _("The same registration number (学籍号) is on row %(row)s.") % {"row": seen[number]}
+            )
         elif student is None:
-            messages.append(_("No student of this school has the 学籍号 %(number)s.") % {"number": number})
+            messages.append(
+                _("No student of this school has the registration number %(number)s.") % {"number": number}
+            )
         elif student.name != name:
             messages.append(
-                _("姓名 %(name)s does not match the record of %(number)s.") % {"name": name, "number": number}
+                _("The name (姓名) %(name)s does not match the record of %(number)s.")
+                % {"name": name, "number": number}
             )
         elif student.status not in IMPORTABLE_STATUSES:
             messages.append(

@@ -3,6 +3,10 @@
 They are reference data kept in `fixtures/code_tables.json`: a province that codes differently edits
 that file, not the code. Records store the code; pages show the label; imports accept the code,
 the label or a common alias (民族 01 / 汉族 / 汉).
+
+The labels are the national standard's, in Chinese: files (exports, the template, error workbooks)
+always carry them. Pages in English show the labels of `fixtures/code_tables_en.json` instead
+(`choices`, `display`); a code without an English label there shows its Chinese one.
 """
 
 import json
@@ -10,6 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.conf import settings
+from django.utils.translation import get_language
 
 
 @dataclass(frozen=True)
@@ -20,13 +25,20 @@ class CodeTable:
 
     @property
     def choices(self):
-        return [(row["code"], row["label"]) for row in self.rows]
+        """(code, label) in the language of the page, for forms and `get_FOO_display`."""
+        english = _english(self.name)
+        return [(row["code"], english.get(row["code"], row["label"])) for row in self.rows]
 
     def label_of(self, code):
+        """The national (Chinese) label of a code, as files carry it."""
         for row in self.rows:
             if row["code"] == code:
                 return row["label"]
         return code or ""
+
+    def display(self, code):
+        """The label of a code in the language of the page."""
+        return _english(self.name).get(code) or self.label_of(code)
 
     def lookup(self, text):
         """The code for a code, label or alias as people write it; None when unknown."""
@@ -55,6 +67,19 @@ def code_tables():
         name: CodeTable(name=name, label=table["label"], rows=tuple(table["rows"]))
         for name, table in data.items()
     }
+
+
+@cache
+def english_labels():
+    path = settings.BASE_DIR / "fixtures" / "code_tables_en.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _english(name):
+    """English labels of a table when the page is in English, else nothing."""
+    if (get_language() or "").startswith("en"):
+        return english_labels().get(name, {})
+    return {}
 
 
 def table(name):

@@ -21,6 +21,23 @@ NUMBER_LIKE_RE = re.compile(r"^(?=.*[0-9])[0-9A-Z()-]{4,30}$")
 SEARCH_ACTION = "students.search.by_number"
 
 
+# Columns a school's roster can be sorted by (`sort=name`, `sort=-name` for the other way), beside the
+# default: by class and 班内学号, then pinyin. Across many schools the roster keeps the index's order
+# (school, grade, class, name): sorting a county's or a city's students by any column on every page
+# would cost a full sort; a user sorts one school's roster.
+SORTS = {
+    "number": ("number",),
+    "name": ("name_pinyin", "name"),
+    "birth": ("birth_date",),
+    "grade": ("grade__level", Length("school_class__name"), "school_class__name"),
+    "status": ("status",),
+}
+
+
+def _descending(key):
+    return key.desc() if hasattr(key, "desc") else f"-{key}"
+
+
 class RosterFilterForm(forms.Form):
     school = forms.ModelChoiceField(
         label=_("School"), queryset=Organisation.objects.none(), required=False, to_field_name="code"
@@ -36,6 +53,11 @@ class RosterFilterForm(forms.Form):
         required=False,
         empty_value=None,
         choices=[("", "50"), ("25", "25"), ("100", "100"), ("200", "200")],
+    )
+    sort = forms.ChoiceField(
+        required=False,
+        widget=forms.HiddenInput,
+        choices=[("", ""), *((f"{sign}{key}", key) for key in SORTS for sign in ("", "-"))],
     )
     q = forms.CharField(
         label=_("Search"),
@@ -99,7 +121,7 @@ class RosterFilterForm(forms.Form):
             # sorting a county's or city's students for every page.
             return queryset.order_by("school_id", "grade_id", "school_class_id", "name", "id")
         # By class and 班内学号 as numbers are read (2班 before 10班, 9 before 10), then by pinyin.
-        return queryset.order_by(
+        order = [
             "grade__level",
             Length("school_class__name"),
             "school_class__name",
@@ -108,7 +130,19 @@ class RosterFilterForm(forms.Form):
             "name_pinyin",
             "name",
             "id",
-        )
+        ]
+        sort = data.get("sort") or ""
+        keys = SORTS.get(sort.lstrip("-"))
+        if keys:
+            chosen = [_descending(key) for key in keys] if sort.startswith("-") else list(keys)
+            order = [*chosen, *order]
+        return queryset.order_by(*order)
+
+    @property
+    def sorted_by(self):
+        """The column the roster is sorted by and whether downwards: ("name", False)."""
+        sort = (getattr(self, "cleaned_data", None) or {}).get("sort") or ""
+        return sort.lstrip("-"), sort.startswith("-")
 
     def _search(self, text, queryset):
         try:

@@ -302,7 +302,7 @@ def check_resident_id(number, *, birth_date=None, gender=None, grade_level=None,
     if gender and gender != id_gender:
         problems.append(
             _("The sex does not agree with the ID number, which says %(sex)s.")
-            % {"sex": codes.table("gender").label_of(id_gender)}
+            % {"sex": codes.table("gender").display(id_gender)}
         )
     if birth_date and birth_date != id_birth:
         problems.append(
@@ -393,7 +393,7 @@ def check_id(id_type, id_number, *, birth_date=None, gender=None, grade_level=No
             return []
         return [
             _("The ID type %(type)s is chosen but the number is empty.")
-            % {"type": codes.table("id_type").label_of(id_type)}
+            % {"type": codes.table("id_type").display(id_type)}
         ]
     damage = excel_damage(number)
     if damage:

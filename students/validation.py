@@ -330,7 +330,7 @@ def _check_admission(data, errors, level):
     admission = data.get("admission")
     if not level or admission not in code_set("admission"):
         return
-    label = codes.table("admission").label_of(admission)
+    label = codes.table("admission").display(admission)
     if level <= 9 and admission in SENIOR_ADMISSIONS:
         errors["admission"].append(
             _("The admission %(label)s is used only after compulsory education.") % {"label": label}

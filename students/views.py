@@ -22,7 +22,7 @@ from registrar.models import ApprovalRequest
 from registrar.uploads import clean_photo
 from students import registration, services
 from students.access import get_student_for
-from students.filters import RosterFilterForm, roster_queryset
+from students.filters import SORTS, RosterFilterForm, roster_queryset
 from students.forms import GuardianFormSet, StudentEditForm, StudentForm, add_record_errors
 from students.models import KEY_FIELDS, Status, Student
 from students.timeline import student_timeline
@@ -41,8 +41,27 @@ def roster(request):
     return render(
         request,
         "students/roster.html",
-        {"form": form, "page": page, "school": form.school, "query": query.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "school": form.school,
+            "query": query.urlencode(),
+            "sorts": sort_links(form, query) if form.school is not None else {},
+        },
     )
+
+
+def sort_links(form, query):
+    """For each sortable column: the query that sorts by it (again: the other way), and its state."""
+    column, downwards = form.sorted_by
+    links = {}
+    for key in SORTS:
+        linked = query.copy()
+        current = key == column
+        linked["sort"] = f"-{key}" if current and not downwards else key
+        state = ("descending" if downwards else "ascending") if current else ""
+        links[key] = {"query": linked.urlencode(), "state": state}
+    return links
 
 
 def roster_print(request):
@@ -111,9 +130,13 @@ def card(request, pk):
 
 
 def photo(request, pk):
+    return serve_photo(request, get_student_for(request.user, pk))
+
+
+def serve_photo(request, student):
+    """The student's photo, for a user already allowed to see it; every view is logged."""
     from registrar.uploads import serve_private_file
 
-    student = get_student_for(request.user, pk)
     if not student.photo:
         raise Http404
     record_event("students.photo.viewed", actor=request.user, obj=student)

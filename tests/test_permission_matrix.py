@@ -152,6 +152,7 @@ MATRIX = {
     "transfers:submit": Entry(url_args("change_pk"), get=None, post=REGISTRAR),
     "transfers:withdraw": Entry(url_args("change_pk"), get=REGISTRAR, post=REGISTRAR),
     "transfers:print": Entry(url_args("change_pk"), get=OWN_SCHOOL, post=None),
+    "transfers:student_photo": Entry(url_args("change_pk"), get=OWN_SCHOOL, post=None),
     "transfers:evidence_add": Entry(url_args("change_pk"), get=None, post=REGISTRAR),
     "transfers:evidence": Entry(url_args("transfer_evidence_pk"), get=OWN_SCHOOL, post=None),
     "transfers:evidence_delete": Entry(url_args("transfer_evidence_pk"), get=None, post=REGISTRAR),

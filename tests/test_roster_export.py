@@ -272,3 +272,13 @@ def test_a_class_of_another_school_exports_nothing(client_for, registrar, import
 
     assert response.status_code == 302
     assert not AuditEvent.objects.filter(action="students.roster.exported").exists()
+
+
+def test_a_file_keeps_the_national_labels_when_the_page_is_in_english(client_for, registrar, imported):
+    """Files are exchanged with the national system: their code labels stay the standard's Chinese ones."""
+    client = client_for(registrar)
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    sheet = download(client.get(reverse("students:roster_export"), {"status": "enrolled"}))
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert {row[HEADERS.index("性别")] for row in rows} <= {"男", "女"}
+    assert {row[HEADERS.index("学籍状态")] for row in rows} == {"在校"}

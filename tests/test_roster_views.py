@@ -262,6 +262,12 @@ def test_the_progress_endpoint(client_for, registrar, uploaded):
     assert 'http-equiv="refresh"' in page
 
 
+def test_a_checked_file_ends_the_progress_of_its_check(client_for, registrar, uploaded):
+    """The page polling the check reloads to show the preview and its confirm button."""
+    data = client_for(registrar).get(reverse("students:roster_progress", args=[uploaded.pk])).json()
+    assert (data["state"], data["finished"]) == ("ready", True)
+
+
 def test_batches_are_visible_in_scope_only(client_for, uploaded, county_reviewer, outsider):
     assert client_for(county_reviewer).get(uploaded.get_absolute_url()).status_code == 200
     assert client_for(outsider).get(uploaded.get_absolute_url()).status_code == 404

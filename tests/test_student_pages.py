@@ -258,3 +258,28 @@ def test_the_roster_reads_classes_and_class_numbers_as_numbers(client_for, regis
     response = client_for(registrar).get(reverse("students:roster"), {"grade": 3, "per": 25})
     assert [student.name for student in response.context["page"].object_list] == ["丙", "乙", "甲"]
     assert response.context["page"].paginator.per_page == 25
+
+
+def test_a_schools_roster_sorts_by_a_column_both_ways(client_for, registrar, school):
+    grade = school.grades.get(level=3)
+    school_class = create_class(grade, by=None, name="1班")
+    for sequence, (name, pinyin) in enumerate([("乙", "YI"), ("甲", "JIA"), ("丙", "BING")], start=1):
+        student = register(registrar, school_class, name=name, sequence=sequence, name_pinyin=pinyin)
+        register_student(student, by=registrar)
+    client = client_for(registrar)
+    names = lambda response: [student.name for student in response.context["page"].object_list]  # noqa: E731
+    by_number = client.get(reverse("students:roster"), {"sort": "number"})
+    numbers = [student.number for student in by_number.context["page"].object_list]
+    assert numbers == sorted(numbers)
+    page = by_number.content.decode()
+    assert 'aria-sort="ascending"' in page and "sort=-number" in page
+    downwards = client.get(reverse("students:roster"), {"sort": "-number"})
+    assert [student.number for student in downwards.context["page"].object_list] == sorted(numbers)[::-1]
+    assert names(client.get(reverse("students:roster"), {"sort": "name"})) == ["丙", "甲", "乙"]
+    # Anything else is ignored, and the default order (class, 班内学号, pinyin) stays.
+    assert client.get(reverse("students:roster"), {"sort": "id_number"}).status_code == 200
+
+
+def test_across_schools_the_roster_keeps_its_order_and_says_how_to_sort(client_for, county_reviewer):
+    page = client_for(county_reviewer).get(reverse("students:roster"), {"sort": "name"}).content.decode()
+    assert 'class="sort"' not in page and "Choose a school" not in page and "选择学校" in page

@@ -161,6 +161,12 @@ def test_a_closed_window_is_said_before_anything_is_filled_in(client_for, regist
     assert 'name="id_number"' not in page and 'name="number"' not in page
 
 
+def test_the_kinds_of_change_carry_the_student_from_the_student_page(client_for, registrar, student):
+    page = client_for(registrar).get(reverse("transfers:start"), {"student": student.pk}).content.decode()
+    assert "student-chip" in page and student.name in page
+    assert f'href="{reverse("transfers:start_kind", args=["suspension"])}?student={student.pk}"' in page
+
+
 def test_the_form_started_from_the_student_page_shows_the_student(client_for, registrar, student):
     page = (
         client_for(registrar)
@@ -551,6 +557,27 @@ def test_the_print_masks_the_id_for_the_receiving_school_and_is_logged(
     assert mask_id(pupil_at_huaqiao.id_number) in page
     printed = AuditEvent.objects.get(action="transfers.request.printed")
     assert (printed.actor, printed.data["full_record"]) == (registrar, False)
+
+
+def test_the_receiving_school_sees_the_photo_of_the_student_it_takes_in(
+    client_for, registrar, huaqiao_registrar, outsider, pupil_at_huaqiao, third_class
+):
+    from registrar.uploads import clean_photo
+    from students.services import set_photo
+
+    set_photo(pupil_at_huaqiao, by=huaqiao_registrar, clean_file=clean_photo(png("photo.png")))
+    change = started(Kind.TRANSFER, registrar, pupil_at_huaqiao, to_class=third_class)
+    url = reverse("transfers:student_photo", args=[change.pk])
+    assert (
+        f'src="{url}"'
+        in client_for(registrar).get(reverse("transfers:edit", args=[change.pk])).content.decode()
+    )
+    # The student's own page stays the sending school's.
+    assert client_for(registrar).get(reverse("students:photo", args=[pupil_at_huaqiao.pk])).status_code == 404
+    response = client_for(registrar).get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    assert AuditEvent.objects.filter(action="students.photo.viewed", actor=registrar).exists()
+    assert client_for(outsider).get(url).status_code == 404
 
 
 def test_the_bureaus_do_not_see_a_schools_drafts(client_for, registrar, county_reviewer, student):

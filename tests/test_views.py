@@ -414,3 +414,19 @@ def test_a_grade_and_its_class_read_apart_in_english(school_class):
     assert str(school_class) == "一年级1班"
     with translation.override("en"):
         assert str(school_class) == "Grade 1 1班"
+
+
+def test_code_values_read_in_english_on_english_pages(client_for, registrar, school_class):
+    """男, 汉族, 居民身份证 … are shown in the language of the page; every code has an English label."""
+    from students.codes import code_tables, english_labels
+    from students.services import register_student
+    from tests.student_helpers import register
+
+    student = register_student(register(registrar, school_class), by=registrar)
+    client = client_for(registrar)
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    page = client.get(reverse("students:detail", args=[student.pk])).content.decode()
+    assert "Male" in page and "Han" in page and "Resident identity card" in page
+    assert "居民身份证" not in page
+    for name, table in code_tables().items():
+        assert {row["code"] for row in table.rows} <= set(english_labels()[name]), name

@@ -90,7 +90,7 @@ class ChangeForm(forms.Form):
             self.fields["number"] = forms.CharField(
                 label=_("Registration number"),
                 max_length=19,
-                help_text=_("The 学籍号 of a student of your school."),
+                help_text=_("The registration number (学籍号) of a student of your school."),
             )
         if self.kind == Kind.TRANSFER:
             level = student.grade.level if student else None

@@ -25,6 +25,7 @@ from registrar.navigation import NavItem
 from registrar.uploads import ViewerFile, serve_private_file
 from students.forms import GuardianFormSet, StudentForm, add_record_errors
 from students.models import Student
+from students.views import serve_photo
 from transfers import rules, services
 from transfers.access import get_applicant_change_for, get_change_for, get_evidence_for, may_see_full_record
 from transfers.forms import (
@@ -141,6 +142,20 @@ def detail(request, pk):
 # --- starting ---------------------------------------------------------------------------------------
 
 
+def _chosen_student(request, school):
+    """The student of my school a request is started for from the student's page (?student=pk):
+    the student stays in view from the kinds of change to the form and is not typed again."""
+    chosen = request.GET.get("student", "")
+    if not (chosen.isdigit() and len(chosen) < 19):
+        return None
+    return (
+        Student.objects.visible_to(request.user)
+        .filter(school=school, pk=int(chosen))
+        .select_related("grade__school", "school_class")
+        .first()
+    )
+
+
 @require_GET
 def start(request):
     school = _registrar_school(request.user)
@@ -159,6 +174,7 @@ def start(request):
             "school": school,
             "window_open": transfer_window_open(school),
             "window_message": transfer_window_message(school),
+            "student": _chosen_student(request, school),
         },
     )
 
@@ -270,18 +286,9 @@ def start_kind(request, kind):
     kind = _kind_or_404(kind)
     school = _registrar_school(request.user)
     initial = {}
-    # Started from the student's page: the student stays in view and is not typed again.
-    chosen = request.GET.get("student", "")
-    student = None
-    if chosen.isdigit() and len(chosen) < 19:
-        student = (
-            Student.objects.visible_to(request.user)
-            .filter(school=school, pk=int(chosen))
-            .select_related("grade__school", "school_class")
-            .first()
-        )
-        if student is not None:
-            initial["number"] = student.number
+    student = _chosen_student(request, school)
+    if student is not None:
+        initial["number"] = student.number
     form = ChangeForm(request.POST or None, kind=kind, school=school, initial=initial)
     if student is not None:
         form.fields["number"].widget = forms.HiddenInput()
@@ -359,6 +366,7 @@ def edit(request, pk):
             "return_reason": approvals.last_comment(change.approval) if returned else "",
             "cancel_url": change.get_absolute_url(),
             "student": change.student,
+            "photo_url": reverse("transfers:student_photo", args=[change.pk]),
         },
     )
 
@@ -425,6 +433,13 @@ def evidence_file(request, pk):
         content_type=evidence.content_type,
         inline=request.GET.get("download") != "1",
     )
+
+
+@require_GET
+def student_photo(request, pk):
+    """The student's photo on the request's pages, for whoever may see the request: the receiving
+    school of a transfer sees the pupil it is taking in before the record is its own."""
+    return serve_photo(request, get_change_for(request.user, pk).student)
 
 
 @require_POST

@@ -9,7 +9,7 @@ import tempfile
 
 from django.db.models import Prefetch
 from django.http import FileResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -109,8 +109,12 @@ def roster_rows(students, *, masked=False):
 
 # After the template's columns: what the record's state is (a 休学 filter's export says who).
 STATUS_HEADER = "学籍状态"
+# Files are exchanged with offices and the national system: always in the standard's Chinese labels,
+# whatever the language of the page that asked for them.
+FILE_LANGUAGE = "zh-hans"
 
 
+@translation.override(FILE_LANGUAGE)
 def write_roster(students, target, *, masked=False):
     """Write the students as a roster workbook to `target` (a path or a binary file); returns the count.
 
@@ -178,6 +182,7 @@ def needs_full_ids(user):
     )
 
 
+@translation.override(FILE_LANGUAGE)
 def export_name(user, params):
     """花名册-<the school or node>-<the filter>-<date>.xlsx: a name that says what the file holds."""
     form = RosterFilterForm(params or None, user=user)

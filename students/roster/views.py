@@ -117,7 +117,7 @@ def batch(request, pk):
             "errors_hidden": batch.summary.get("errors_total", len(errors)) - len(errors),
             "sample": batch.summary.get("sample", []),
             "warnings": batch.summary.get("warnings", []),
-            "in_progress": not batch.is_finished and batch.state != ImportBatch.State.READY,
+            "in_progress": in_progress(batch),
         },
     )
 
@@ -132,6 +132,11 @@ def confirm(request, pk):
     return redirect(batch)
 
 
+def in_progress(batch):
+    """Whether a job is at work on the batch: its page then shows the progress and polls."""
+    return not batch.is_finished and batch.state != ImportBatch.State.READY
+
+
 def progress(request, pk):
     batch = get_batch_for(request.user, pk)
     return JsonResponse(
@@ -140,7 +145,9 @@ def progress(request, pk):
             "state_display": batch.get_state_display(),
             "done": batch.rows_done,
             "total": batch.total_rows,
-            "finished": batch.is_finished,
+            # The polling page reloads when this turns true: a checked file waiting to be confirmed
+            # ends the check's progress as much as a finished import does.
+            "finished": not in_progress(batch),
         }
     )
 
