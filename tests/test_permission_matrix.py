@@ -148,6 +148,7 @@ MATRIX = {
     "transfers:start": Entry(get=ANY_REGISTRAR, post=None),
     "transfers:start_transfer": Entry(get=ANY_REGISTRAR, post=ANY_REGISTRAR),
     "transfers:start_transfer_by_current": Entry(get=ANY_REGISTRAR, post=ANY_REGISTRAR),
+    "transfers:start_transfer_in": Entry(get=ANY_REGISTRAR, post=ANY_REGISTRAR),
     "transfers:start_kind": Entry(url_args("kind"), get=ANY_REGISTRAR, post=ANY_REGISTRAR),
     "transfers:suspensions": Entry(get=SCHOOL_OFFICE, post=None),
     "transfers:detail": Entry(url_args("change_pk"), get=OWN_SCHOOL, post=None),
