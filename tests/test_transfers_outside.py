@@ -114,7 +114,9 @@ def test_a_transfer_out_closes_the_record_as_transferred_out_with_the_destinatio
 
 
 def test_a_senior_transfer_out_goes_to_the_city_after_the_county():
-    key, specs = chains.find_chain("transfers.transfer_out:*:senior")
+    from rules.defaults import CHAINS
+
+    key, specs = chains.find_chain("transfers.transfer_out:*:senior", CHAINS)
     assert key == "transfers.transfer_out:*:senior"
     assert specs[0].text == "principal@school"
     assert specs[-1].text == "city_reviewer@city(school)"
