@@ -1,0 +1,591 @@
+"""升级: the year-end promotion of one school (domain §12), previewed, run and undone.
+
+`build_plan(school)` is the preview: how many students move from each class and where to, and every
+problem that stops the school (a missing class, a class over its 班额, a student with a request in
+progress or an unresolved problem record, a registration still in review, a promotion already done
+this school year). `promote_school(run)` runs a plan with no problem, all or nothing, set-based: one
+INSERT … SELECT keeps where every student was (the snapshot an undo restores), one UPDATE moves them,
+one INSERT … SELECT writes their history rows and one their status events (PROMOTED, asked of the
+lifecycle table as `record_status_event` asks it), then one audit entry for the run. A province of a
+million students is written in seconds, not in a million saves.
+
+Who moves: 在校 students of every grade but the last of its stage (`is_graduating_level`, the rule the
+graduation freeze and the graduation audit use). 休学 students stay in their grade and class. The last
+grade of a stage stays for graduation, in a 九年一贯制 or 完全中学 school too: 六年级 of a nine-year school
+finishes primary school (小学毕业) and enters 初一 by the intake (升学) as the same record, the way the
+national system keeps the two stages apart. An approved 留级 or 跳级 has already placed the student in
+the grade below or above (transfers/); the promotion then moves them on with that grade, so the
+repeated or skipped year is kept; the preview counts them.
+"""
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from registrar.audit import record_event
+from registrar.calendar import calendar_for, is_graduating_level
+from registrar.models import ApprovalRequest, ApprovalSubject, Organisation, SchoolClass
+from schoolyear.authority import ensure_authority
+from schoolyear.errors import SchoolYearError
+from schoolyear.models import ClassMapping, PromotionMove, PromotionRun
+from students import lifecycle
+from students.models import LIVE_STATUSES, Event, ProblemRecord, Status, StatusEvent, Student
+from students.roster import bulk
+from students.services import subject_key
+
+logger = logging.getLogger(__name__)
+
+DONE_ACTION = "schoolyear.promotion.done"
+UNDONE_ACTION = "schoolyear.promotion.undone"
+# The job's steps, for its progress bar: check, snapshot, move, history, status events.
+PROMOTION_STEPS = 5
+# Names listed in one message before "and N more".
+NAMES_SHOWN = 10
+STUDENT_KEY_PREFIX = subject_key(Student(pk=0)).removesuffix("0")
+
+
+@dataclass
+class ClassMove:
+    source: SchoolClass
+    target: SchoolClass | None
+    students: int
+
+
+@dataclass
+class Plan:
+    """The preview of one school's promotion."""
+
+    school: Organisation
+    school_year_end: object
+    moves: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+    suspended: int = 0
+    graduating: int = 0
+    repeated_or_skipped: int = 0
+
+    @property
+    def promoted(self):
+        return sum(move.students for move in self.moves)
+
+    @property
+    def ready(self):
+        return not self.problems
+
+    def summary(self):
+        return {
+            "promoted": self.promoted,
+            "suspended": self.suspended,
+            "graduating": self.graduating,
+            "repeated_or_skipped": self.repeated_or_skipped,
+            "classes": [
+                [str(move.source), str(move.target) if move.target else "", move.students]
+                for move in self.moves
+            ],
+        }
+
+
+class PromotionRefused(SchoolYearError):
+    def __init__(self, plan):
+        super().__init__(
+            _("%(school)s cannot be promoted: %(count)d problems.")
+            % {"school": plan.school.name, "count": len(plan.problems)}
+        )
+        self.plan = plan
+
+
+def names(students):
+    """张三、李四 … and 3 more."""
+    students = list(students)
+    shown = "、".join(students[:NAMES_SHOWN])
+    if len(students) > NAMES_SHOWN:
+        shown += _(" and %(count)d more") % {"count": len(students) - NAMES_SHOWN}
+    return shown
+
+
+def today():
+    return timezone.localdate()
+
+
+def build_plan(school, *, on=None, exclude_run=None):
+    """The preview of `school`'s promotion on `on` (default today): a handful of queries at any size."""
+    on = on or today()
+    rules = calendar_for(school)
+    plan = Plan(school=school, school_year_end=rules.school_year_end_for(on))
+    grades = {grade.level: grade for grade in school.grades.all()}
+    classes = {
+        school_class.pk: school_class
+        for school_class in SchoolClass.objects.filter(grade__school=school).select_related("grade")
+    }
+    for school_class in classes.values():
+        school_class.grade.school = school
+    by_name = {
+        (school_class.grade.level, school_class.name): school_class for school_class in classes.values()
+    }
+    mapping = dict(ClassMapping.objects.filter(school=school).values_list("from_class_id", "to_class_id"))
+
+    live, enrolled, registering = Counter(), Counter(), Counter()
+    counts = (
+        Student.objects.filter(school=school, status__in=LIVE_STATUSES)
+        .values_list("school_class_id", "status")
+        .annotate(count=Count("pk"))
+    )
+    for class_id, status, count in counts:
+        live[class_id] += count
+        if status == Status.ENROLLED:
+            enrolled[class_id] += count
+        elif status == Status.SUSPENDED:
+            plan.suspended += count
+        else:
+            registering[class_id] += count
+
+    leaving, arriving = Counter(), Counter()
+    ordered = sorted(classes.values(), key=lambda school_class: (school_class.grade.level, school_class.name))
+    for school_class in ordered:
+        level = school_class.grade.level
+        if is_graduating_level(school, level):
+            plan.graduating += enrolled[school_class.pk]
+            continue
+        if registering[school_class.pk]:
+            plan.problems.append(
+                _("%(class)s: %(count)d students are still in registration review; finish the review first.")
+                % {"class": school_class, "count": registering[school_class.pk]}
+            )
+        if not enrolled[school_class.pk]:
+            continue
+        next_grade = grades.get(level + 1)
+        if school_class.pk in mapping:
+            target = classes.get(mapping[school_class.pk])
+        else:
+            target = by_name.get((level + 1, school_class.name))
+        plan.moves.append(ClassMove(school_class, target, enrolled[school_class.pk]))
+        if next_grade is None:
+            plan.problems.append(
+                _("%(class)s: the school has no grade %(level)d to move up to.")
+                % {"class": school_class, "level": level + 1}
+            )
+        elif target is None:
+            plan.problems.append(
+                _(
+                    "%(class)s: %(grade)s has no class named %(name)s. Create next year's classes or give "
+                    "a class mapping."
+                )
+                % {"class": school_class, "grade": next_grade.name, "name": school_class.name}
+            )
+        else:
+            leaving[school_class.pk] += enrolled[school_class.pk]
+            arriving[target.pk] += enrolled[school_class.pk]
+    for target_id, count in sorted(arriving.items()):
+        target = classes[target_id]
+        after = live[target_id] - leaving[target_id] + count
+        if after > target.capacity:
+            plan.problems.append(
+                _("%(class)s would hold %(after)d students, more than its capacity of %(capacity)d.")
+                % {"class": target, "after": after, "capacity": target.capacity}
+            )
+
+    moving_classes = [move.source.pk for move in plan.moves]
+    plan.problems += _blocked_students(school, moving_classes)
+    start = plan.school_year_end - timedelta(days=365)
+    plan.repeated_or_skipped = StatusEvent.objects.filter(
+        student__school=school,
+        student__status=Status.ENROLLED,
+        event__in=[Event.REPEATED, Event.SKIPPED],
+        occurred_on__gt=start,
+    ).count()
+    earlier = PromotionRun.objects.filter(
+        school=school,
+        school_year_end=plan.school_year_end,
+        state__in=[PromotionRun.State.QUEUED, PromotionRun.State.RUNNING, PromotionRun.State.DONE],
+    )
+    if exclude_run is not None:
+        earlier = earlier.exclude(pk=exclude_run.pk)
+    earlier = earlier.first()
+    if earlier is not None:
+        plan.problems.insert(
+            0,
+            _("%(school)s already has a promotion for this school year (%(state)s, %(date)s).")
+            % {
+                "school": school.name,
+                "state": earlier.get_state_display(),
+                "date": timezone.localtime(earlier.created_at).date().isoformat(),
+            },
+        )
+    return plan
+
+
+def _blocked_students(school, class_ids):
+    """Problems of the students who would move: a request in progress (在办业务) or an unresolved
+    problem record (domain §6, §8)."""
+    if not class_ids:
+        return []
+    open_keys = set(
+        ApprovalRequest.objects.open()
+        .filter(subject_key__startswith=STUDENT_KEY_PREFIX)
+        .values_list("subject_key", flat=True)
+    )
+    open_keys |= set(
+        ApprovalSubject.objects.filter(
+            key__startswith=STUDENT_KEY_PREFIX, approval__in=ApprovalRequest.objects.open()
+        ).values_list("key", flat=True)
+    )
+    open_ids = {
+        int(key.removeprefix(STUDENT_KEY_PREFIX))
+        for key in open_keys
+        if key[len(STUDENT_KEY_PREFIX) :].isdigit()
+    }
+    movers = Student.objects.filter(school=school, status=Status.ENROLLED, school_class_id__in=class_ids)
+    problems = []
+    busy = list(movers.filter(pk__in=open_ids).order_by("name").values_list("name", flat=True))
+    if busy:
+        problems.append(
+            _("Students with a request in progress (在办业务): %(names)s. Finish or withdraw it first.")
+            % {"names": names(busy)}
+        )
+    flagged = list(
+        ProblemRecord.objects.unresolved()
+        .filter(student__in=movers)
+        .order_by("student__name")
+        .values_list("student__name", flat=True)
+        .distinct()
+    )
+    if flagged:
+        problems.append(
+            _("Students with an unresolved problem record: %(names)s. Resolve it first.")
+            % {"names": names(flagged)}
+        )
+    return problems
+
+
+# --- starting and running ---------------------------------------------------------------------------
+
+
+def start_promotion(school, *, by, source=PromotionRun.Source.WEB, on=None):
+    """Queue `school`'s promotion (PromotionRun, state queued) when its preview has no problem; the job
+    runs it. SchoolYearError when `by` may not, or the preview has problems."""
+    authority = ensure_authority(by, school) if by is not None else _province_of(school)
+    plan = build_plan(school, on=on)
+    if not plan.ready:
+        raise PromotionRefused(plan)
+    try:
+        with transaction.atomic():
+            run = PromotionRun.objects.create(
+                school=school,
+                authority=authority,
+                created_by=by,
+                source=source,
+                school_year_end=plan.school_year_end,
+                summary=plan.summary(),
+            )
+    except IntegrityError:
+        raise SchoolYearError(
+            _("%(school)s already has a promotion for this school year.") % {"school": school.name}
+        ) from None
+    return run
+
+
+def _province_of(school):
+    return Organisation.objects.get(code=school.path.split("/", 1)[0])
+
+
+def unexpected_failure():
+    return _("The promotion stopped on an unexpected problem and nothing was changed. Try again later.")
+
+
+def execute_run(run_id, *, on=None):
+    """The job: run a queued promotion; it ends done, refused (with the problems) or failed, never hanging."""
+    run = PromotionRun.objects.select_related("school", "created_by").get(pk=run_id)
+    if run.state != PromotionRun.State.QUEUED:
+        return run.state
+    PromotionRun.objects.filter(pk=run.pk).update(state=PromotionRun.State.RUNNING, steps_done=0)
+    try:
+        promote_school(run, on=on)
+    except PromotionRefused as refusal:
+        finish_run(run, PromotionRun.State.REFUSED, problems=refusal.plan.problems)
+    except SchoolYearError as error:
+        finish_run(run, PromotionRun.State.REFUSED, problems=[error.message])
+    except Exception:
+        logger.exception("Promotion %s failed", run.pk)
+        finish_run(run, PromotionRun.State.FAILED, problems=[unexpected_failure()])
+    return PromotionRun.objects.values_list("state", flat=True).get(pk=run.pk)
+
+
+def finish_run(run, state, *, problems=()):
+    PromotionRun.objects.filter(pk=run.pk).update(
+        state=state, problems=[str(problem) for problem in problems], finished_at=timezone.now()
+    )
+
+
+def _progress(run, step):
+    PromotionRun.objects.filter(pk=run.pk).update(steps_done=step)
+
+
+def _case(column, pairs):
+    """CASE column WHEN a THEN b … END, with its parameters."""
+    whens = " ".join("WHEN %s THEN %s" for _pair in pairs)
+    return f'CASE "{column}" {whens} END', [value for pair in pairs for value in pair]
+
+
+def promote_school(run, *, on=None):
+    """Promote the run's school in one transaction; PromotionRefused (nothing written) when the plan,
+    made again under lock, has a problem."""
+    on = on or today()
+    by = run.created_by
+    promoted = str(lifecycle.check(Status.ENROLLED, Event.PROMOTED))
+    with transaction.atomic():
+        # Runs and undos of one school, and the class room checks of other offices, one after another.
+        school = Organisation.objects.select_for_update().get(pk=run.school_id)
+        list(SchoolClass.objects.select_for_update().filter(grade__school=school).values_list("pk"))
+        plan = build_plan(school, on=on, exclude_run=run)
+        if not plan.ready:
+            raise PromotionRefused(plan)
+        _progress(run, 1)
+        now = timezone.now()
+        moves = [move for move in plan.moves if move.students]
+        if moves:
+            _write_moves(run, school, moves, promoted=promoted, on=on, now=now, by=by)
+        run.summary = {**plan.summary(), "events_after": run.summary.get("events_after", 0)}
+        PromotionRun.objects.filter(pk=run.pk).update(
+            state=PromotionRun.State.DONE,
+            steps_done=PROMOTION_STEPS,
+            promoted_count=plan.promoted,
+            summary=run.summary,
+            problems=[],
+            finished_at=now,
+        )
+        run.refresh_from_db()
+        record_event(
+            DONE_ACTION,
+            actor=by,
+            obj=run,
+            node=school,
+            promoted=plan.promoted,
+            suspended=plan.suspended,
+            graduating=plan.graduating,
+        )
+    return plan
+
+
+def _write_moves(run, school, moves, *, promoted, on, now, by):
+    sources = [move.source.pk for move in moves]
+    grade_case, grade_params = _case(
+        "school_class_id", [(move.source.pk, move.target.grade_id) for move in moves]
+    )
+    class_case, class_params = _case("school_class_id", [(move.source.pk, move.target.pk) for move in moves])
+    in_sources = ", ".join(["%s"] * len(sources))
+    move_table = PromotionMove._meta.db_table
+    student_table = Student._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT MAX("id") FROM "{StatusEvent._meta.db_table}"')
+        run.summary["events_after"] = cursor.fetchone()[0] or 0
+        cursor.execute(
+            f'INSERT INTO "{move_table}" (run_id, student_id, from_grade_id, from_class_id, class_number, '
+            f"to_grade_id, to_class_id) "
+            f'SELECT %s, "id", "grade_id", "school_class_id", "class_number", {grade_case}, {class_case} '
+            f'FROM "{student_table}" '
+            f'WHERE "school_id" = %s AND "status" = %s AND "school_class_id" IN ({in_sources})',
+            [run.pk, *grade_params, *class_params, school.pk, Status.ENROLLED.value, *sources],
+        )
+        expected = cursor.rowcount
+        _progress(run, 2)
+        moved = _apply_moves(cursor, run, to="to", from_="from", now=now)
+    if moved != expected:
+        # A student changed between the snapshot and the move (another office's transaction): start again.
+        raise SchoolYearError(
+            _("Students changed while the promotion ran; nothing was changed. Run it again.")
+        )
+    _progress(run, 3)
+    reason = _("Promotion of the school year %(years)s") % {
+        "years": f"{run.school_year_end.year - 1}–{run.school_year_end.year}"
+    }
+    _write_history_and_events(
+        run, Event.PROMOTED, promoted, reason=reason, action=DONE_ACTION, on=on, now=now, by=by
+    )
+
+
+def _apply_moves(cursor, run, *, to, from_, now):
+    """UPDATE the students of `run`'s moves from their `from_` placement to their `to` placement; the
+    rows moved. A student no longer where the snapshot says (status, class) is not moved."""
+    student_table = Student._meta.db_table
+    move_table = PromotionMove._meta.db_table
+    cursor.execute(
+        f'UPDATE "{student_table}" SET "grade_id" = m."{to}_grade_id", '
+        f'"school_class_id" = m."{to}_class_id", "updated_at" = %s FROM "{move_table}" m '
+        f'WHERE m."student_id" = "{student_table}"."id" AND m."run_id" = %s '
+        f'AND "{student_table}"."status" = %s AND "{student_table}"."school_class_id" = m."{from_}_class_id"',
+        [bulk.datetime_value(now), run.pk, Status.ENROLLED.value],
+    )
+    return cursor.rowcount
+
+
+def _write_history_and_events(run, event, to_status, *, reason, action, on, now, by):
+    user_id = by.pk if by is not None and by.is_authenticated else None
+    move_table = PromotionMove._meta.db_table
+    of_run = f'"id" IN (SELECT "student_id" FROM "{move_table}" WHERE "run_id" = %s)'
+    history = bulk.history_values(
+        Student, when=bulk.datetime_value(now), reason=reason, kind="~", user_id=user_id
+    )
+    event_columns = dict(bulk.columns_of(StatusEvent, exclude=("id",)))
+    event_values = {
+        "student_id": bulk.Column("id"),
+        "event": event.value,
+        "from_status": Status.ENROLLED.value,
+        "to_status": to_status,
+        "occurred_on": bulk.date_value(on),
+        "school_id": bulk.Column("school_id"),
+        "grade_id": bulk.Column("grade_id"),
+        "school_class_id": bulk.Column("school_class_id"),
+        "reason": reason,
+        "action": action,
+        "approved_by_id": user_id,
+        "created_at": bulk.datetime_value(now),
+    }
+    event_values = {event_columns[attname]: value for attname, value in event_values.items()}
+    bulk.execute_all([bulk.insert_select_where(Student.history.model, history, Student, of_run, [run.pk])])
+    _progress(run, 4)
+    bulk.execute_all([bulk.insert_select_where(StatusEvent, event_values, Student, of_run, [run.pk])])
+
+
+# --- undoing --------------------------------------------------------------------------------------------
+
+
+def undo_deadline(run):
+    """The day from which the run can no longer be undone: the province's next start of term."""
+    finished = timezone.localtime(run.finished_at or run.created_at).date()
+    return calendar_for(run.school).term_start_after(finished + timedelta(days=1))
+
+
+def ensure_may_undo(run, *, by, on=None):
+    on = on or today()
+    if run.state != PromotionRun.State.DONE:
+        raise SchoolYearError(_("Only a finished promotion can be undone."))
+    authority = ensure_authority(by, run.school)
+    if authority.pk != run.authority_id:
+        raise SchoolYearError(
+            _("Only the authority that ran this promotion (%(authority)s) may undo it.")
+            % {"authority": run.authority.name}
+        )
+    deadline = undo_deadline(run)
+    if on >= deadline:
+        raise SchoolYearError(
+            _("A promotion can be undone only before the term starts (%(date)s).")
+            % {"date": deadline.isoformat()}
+        )
+
+
+def undo_promotion(run, *, by, on=None):
+    """Put every student of the run back exactly where they were (grade, class, 班内学号), all or nothing.
+
+    Refused when a student changed since (another status event, a different class), or when a class
+    would go beyond its 班额 on their return (new students placed meanwhile)."""
+    on = on or today()
+    undone = str(lifecycle.check(Status.ENROLLED, Event.PROMOTION_UNDONE))
+    with transaction.atomic():
+        Organisation.objects.select_for_update().get(pk=run.school_id)
+        run = PromotionRun.objects.select_for_update().select_related("school", "authority").get(pk=run.pk)
+        ensure_may_undo(run, by=by, on=on)
+        changed = _changed_since(run)
+        if changed:
+            raise SchoolYearError(
+                _(
+                    "The promotion cannot be undone: these students changed since it ran: %(names)s. "
+                    "Change them back through their own requests first."
+                )
+                % {"names": names(changed)}
+            )
+        _check_room_on_return(run)
+        now = timezone.now()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE "{Student._meta.db_table}" SET "class_number" = m."class_number" '
+                f'FROM "{PromotionMove._meta.db_table}" m '
+                f'WHERE m."student_id" = "{Student._meta.db_table}"."id" AND m."run_id" = %s',
+                [run.pk],
+            )
+            moved = _apply_moves(cursor, run, to="from", from_="to", now=now)
+        if moved != run.promoted_count:
+            raise SchoolYearError(_("Students changed while the promotion was undone; nothing was changed."))
+        reason = _("Promotion undone")
+        _write_history_and_events(
+            run, Event.PROMOTION_UNDONE, undone, reason=reason, action=UNDONE_ACTION, on=on, now=now, by=by
+        )
+        PromotionRun.objects.filter(pk=run.pk).update(
+            state=PromotionRun.State.UNDONE, undone_at=now, undone_by=by
+        )
+        run.refresh_from_db()
+        record_event(UNDONE_ACTION, actor=by, obj=run, node=run.school, restored=moved)
+    return run
+
+
+def _changed_since(run):
+    """Names of the run's students who are not where it put them, or have a status event after it."""
+    moves = PromotionMove.objects.filter(run=run)
+    elsewhere = Student.objects.filter(pk__in=moves.values("student_id")).exclude(status=Status.ENROLLED)
+    names_found = list(elsewhere.values_list("name", flat=True))
+    placed = {
+        student_id: (grade_id, class_id)
+        for student_id, grade_id, class_id in moves.values_list("student_id", "to_grade_id", "to_class_id")
+    }
+    for student_id, name, grade_id, class_id in Student.objects.filter(
+        pk__in=moves.values("student_id"), status=Status.ENROLLED
+    ).values_list("pk", "name", "grade_id", "school_class_id"):
+        if placed.get(student_id) != (grade_id, class_id):
+            names_found.append(name)
+    later = (
+        StatusEvent.objects.filter(
+            student_id__in=moves.values("student_id"), id__gt=run.summary.get("events_after", 0)
+        )
+        .exclude(event=Event.PROMOTED)
+        .values_list("student__name", flat=True)
+    )
+    names_found += list(later)
+    return sorted(set(names_found))
+
+
+def _check_room_on_return(run):
+    moves = PromotionMove.objects.filter(run=run)
+    returning = Counter(dict(moves.values_list("from_class_id").annotate(count=Count("pk"))))
+    leaving = Counter(dict(moves.values_list("to_class_id").annotate(count=Count("pk"))))
+    live = Counter(
+        dict(
+            Student.objects.filter(school_class_id__in=list(returning), status__in=LIVE_STATUSES)
+            .values_list("school_class_id")
+            .annotate(count=Count("pk"))
+        )
+    )
+    classes = (
+        SchoolClass.objects.select_for_update().select_related("grade__school").filter(pk__in=list(returning))
+    )
+    for school_class in classes:
+        after = live[school_class.pk] - leaving[school_class.pk] + returning[school_class.pk]
+        if after > school_class.capacity:
+            raise SchoolYearError(
+                _(
+                    "The promotion cannot be undone: %(class)s would hold %(after)d students, more than its "
+                    "capacity of %(capacity)d."
+                )
+                % {"class": school_class, "after": after, "capacity": school_class.capacity}
+            )
+
+
+__all__ = [
+    "DONE_ACTION",
+    "PROMOTION_STEPS",
+    "UNDONE_ACTION",
+    "Plan",
+    "PromotionRefused",
+    "build_plan",
+    "ensure_may_undo",
+    "execute_run",
+    "finish_run",
+    "promote_school",
+    "start_promotion",
+    "undo_deadline",
+    "undo_promotion",
+    "unexpected_failure",
+]
