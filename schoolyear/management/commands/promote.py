@@ -1,0 +1,71 @@
+"""python manage.py promote --scope CODE [--dry-run]: the year-end promotion (升级) of every school
+under a node (a school, a county, a city or the province), by the province's authority.
+
+Each school is checked (its preview) and, unless --dry-run, promoted on its own, all or nothing; a
+school with problems is refused and its problems are printed. Exit 0 when every school was promoted
+(or, with --dry-run, could be); 1 when any was refused.
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from registrar.choices import NodeKind
+from registrar.models import Organisation
+from schoolyear.errors import SchoolYearError
+from schoolyear.models import PromotionRun
+from schoolyear.promotion import build_plan, execute_run, start_promotion
+
+
+class Command(BaseCommand):
+    help = "Promote every enrolled student under a node one grade up (升级), school by school."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--scope", required=True, help="code of a school, county, city or province")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="show each school's preview; change nothing"
+        )
+
+    def handle(self, *args, scope, dry_run=False, **options):
+        node = Organisation.objects.filter(code=scope).first()
+        if node is None:
+            raise CommandError(f"No organisation with the code {scope}.")
+        schools = Organisation.objects.filter(path__startswith=node.path, kind=NodeKind.SCHOOL).order_by(
+            "path"
+        )
+        refused = promoted = 0
+        for school in schools:
+            plan = build_plan(school)
+            line = (
+                f"{school.code} {school.name}: {plan.promoted} to promote, {plan.suspended} suspended stay, "
+                f"{plan.graduating} left for graduation"
+            )
+            if not plan.ready:
+                refused += 1
+                self.stdout.write(f"{line} — REFUSED")
+                for problem in plan.problems:
+                    self.stdout.write(f"    {problem}")
+                continue
+            if dry_run:
+                self.stdout.write(f"{line} — ready")
+                continue
+            try:
+                run = start_promotion(school, by=None, source=PromotionRun.Source.COMMAND)
+            except SchoolYearError as error:
+                refused += 1
+                self.stdout.write(f"{line} — REFUSED\n    {error.message}")
+                continue
+            state = execute_run(run.pk)
+            run.refresh_from_db()
+            if state == PromotionRun.State.DONE:
+                promoted += 1
+                self.stdout.write(f"{line} — promoted ({run.promoted_count})")
+            else:
+                refused += 1
+                self.stdout.write(f"{line} — {run.get_state_display()}")
+                for problem in run.problems:
+                    self.stdout.write(f"    {problem}")
+        verb = "ready" if dry_run else "promoted"
+        self.stdout.write(
+            f"Schools {verb}: {schools.count() - refused if dry_run else promoted}; refused: {refused}."
+        )
+        if refused:
+            raise SystemExit(1)
