@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -192,9 +192,9 @@ def build_plan(school, *, on=None, exclude_run=None):
     moving_classes = [move.source.pk for move in plan.moves]
     plan.problems += _blocked_students(school, moving_classes)
     start = plan.school_year_end - timedelta(days=365)
+    # By the event's own school column (indexed): the students table stays out of it.
     plan.repeated_or_skipped = StatusEvent.objects.filter(
-        student__school=school,
-        student__status=Status.ENROLLED,
+        school=school,
         event__in=[Event.REPEATED, Event.SKIPPED],
         occurred_on__gt=start,
     ).count()
@@ -298,21 +298,35 @@ def unexpected_failure():
 
 
 def execute_run(run_id, *, on=None):
-    """The job: run a queued promotion; it ends done, refused (with the problems) or failed, never hanging."""
-    run = PromotionRun.objects.select_related("school", "created_by").get(pk=run_id)
-    if run.state != PromotionRun.State.QUEUED:
-        return run.state
-    PromotionRun.objects.filter(pk=run.pk).update(state=PromotionRun.State.RUNNING, steps_done=0)
-    try:
-        promote_school(run, on=on)
-    except PromotionRefused as refusal:
-        finish_run(run, PromotionRun.State.REFUSED, problems=refusal.plan.problems)
-    except SchoolYearError as error:
-        finish_run(run, PromotionRun.State.REFUSED, problems=[error.message])
-    except Exception:
-        logger.exception("Promotion %s failed", run.pk)
-        finish_run(run, PromotionRun.State.FAILED, problems=[unexpected_failure()])
-    return PromotionRun.objects.values_list("state", flat=True).get(pk=run.pk)
+    """The job of one school's run: it ends done, refused (with the problems) or failed, never hanging."""
+    return execute_runs([run_id], on=on)[run_id]
+
+
+def execute_runs(run_ids, *, on=None):
+    """Run queued promotions together (the command runs a whole scope so): each school is promoted all or
+    nothing, a school with problems is refused with them. {run id: state afterwards}."""
+    runs = list(
+        PromotionRun.objects.select_related("school", "created_by").filter(
+            pk__in=run_ids, state=PromotionRun.State.QUEUED
+        )
+    )
+    if runs:
+        PromotionRun.objects.filter(pk__in=[run.pk for run in runs]).update(
+            state=PromotionRun.State.RUNNING, steps_done=0
+        )
+        try:
+            promote_schools(runs, on=on)
+        except SchoolYearError as error:
+            _finish_running(runs, PromotionRun.State.REFUSED, [error.message])
+        except Exception:
+            logger.exception("Promotions %s failed", [run.pk for run in runs])
+            _finish_running(runs, PromotionRun.State.FAILED, [unexpected_failure()])
+    return dict(PromotionRun.objects.filter(pk__in=run_ids).values_list("pk", "state"))
+
+
+def _finish_running(runs, state, problems):
+    for run in PromotionRun.objects.filter(pk__in=[run.pk for run in runs], state=PromotionRun.State.RUNNING):
+        finish_run(run, state, problems=problems)
 
 
 def finish_run(run, state, *, problems=()):
@@ -321,112 +335,152 @@ def finish_run(run, state, *, problems=()):
     )
 
 
-def _progress(run, step):
-    PromotionRun.objects.filter(pk=run.pk).update(steps_done=step)
+def _progress(runs, step):
+    PromotionRun.objects.filter(pk__in=[run.pk for run in runs]).update(steps_done=step)
 
 
-def _case(column, pairs):
-    """CASE column WHEN a THEN b … END, with its parameters."""
-    whens = " ".join("WHEN %s THEN %s" for _pair in pairs)
-    return f'CASE "{column}" {whens} END', [value for pair in pairs for value in pair]
-
-
-def promote_school(run, *, on=None):
-    """Promote the run's school in one transaction; PromotionRefused (nothing written) when the plan,
-    made again under lock, has a problem."""
+def promote_schools(runs, *, on=None):
+    """Promote the schools of `runs` (started by one user) in one transaction, set-based whatever their
+    number: each school's plan is made again under lock; a school with problems is refused (its run says
+    why) and the others are written together. The refused plans are returned."""
     on = on or today()
-    by = run.created_by
+    by = runs[0].created_by
+    if any(run.created_by_id != (by.pk if by else None) for run in runs):
+        raise ValueError("promote_schools: runs of one user at a time")
     promoted = str(lifecycle.check(Status.ENROLLED, Event.PROMOTED))
+    refused, ready = [], []
     with transaction.atomic():
-        # Runs and undos of one school, and the class room checks of other offices, one after another.
-        school = Organisation.objects.select_for_update().get(pk=run.school_id)
-        list(SchoolClass.objects.select_for_update().filter(grade__school=school).values_list("pk"))
-        plan = build_plan(school, on=on, exclude_run=run)
-        if not plan.ready:
-            raise PromotionRefused(plan)
-        _progress(run, 1)
+        # Runs and undos of a school, and other offices' class room checks, one after another.
+        schools = {
+            school.pk: school
+            for school in Organisation.objects.select_for_update().filter(
+                pk__in=[run.school_id for run in runs]
+            )
+        }
+        list(
+            SchoolClass.objects.select_for_update().filter(grade__school__in=list(schools)).values_list("pk")
+        )
+        for run in runs:
+            plan = build_plan(schools[run.school_id], on=on, exclude_run=run)
+            if plan.ready:
+                ready.append((run, plan))
+            else:
+                refused.append(plan)
+                finish_run(run, PromotionRun.State.REFUSED, problems=plan.problems)
+        if not ready:
+            return refused
+        ready_runs = [run for run, _plan in ready]
+        _progress(ready_runs, 1)
         now = timezone.now()
-        moves = [move for move in plan.moves if move.students]
-        if moves:
-            _write_moves(run, school, moves, promoted=promoted, on=on, now=now, by=by)
-        run.summary = {**plan.summary(), "events_after": run.summary.get("events_after", 0)}
-        PromotionRun.objects.filter(pk=run.pk).update(
-            state=PromotionRun.State.DONE,
-            steps_done=PROMOTION_STEPS,
-            promoted_count=plan.promoted,
-            summary=run.summary,
-            problems=[],
-            finished_at=now,
-        )
-        run.refresh_from_db()
-        record_event(
-            DONE_ACTION,
-            actor=by,
-            obj=run,
-            node=school,
-            promoted=plan.promoted,
-            suspended=plan.suspended,
-            graduating=plan.graduating,
-        )
-    return plan
+        rows = [
+            (run.pk, move.source.pk, move.target.grade_id, move.target.pk)
+            for run, plan in ready
+            for move in plan.moves
+            if move.students
+        ]
+        events_after = StatusEvent.objects.aggregate(last=Max("pk"))["last"] or 0
+        if rows:
+            _write_moves(ready_runs, rows, now=now)
+            year_end = ready_runs[0].school_year_end
+            reason = _("Promotion of the school year %(years)s") % {
+                "years": f"{year_end.year - 1}–{year_end.year}"
+            }
+            _write_history_and_events(
+                ready_runs, Event.PROMOTED, promoted, reason=reason, action=DONE_ACTION, on=on, now=now, by=by
+            )
+        for run, plan in ready:
+            run.summary = {**plan.summary(), "events_after": events_after}
+            PromotionRun.objects.filter(pk=run.pk).update(
+                state=PromotionRun.State.DONE,
+                steps_done=PROMOTION_STEPS,
+                promoted_count=plan.promoted,
+                summary=run.summary,
+                problems=[],
+                finished_at=now,
+            )
+            run.state, run.promoted_count, run.finished_at = PromotionRun.State.DONE, plan.promoted, now
+            record_event(
+                DONE_ACTION,
+                actor=by,
+                obj=run,
+                node=plan.school,
+                promoted=plan.promoted,
+                suspended=plan.suspended,
+                graduating=plan.graduating,
+            )
+    return refused
 
 
-def _write_moves(run, school, moves, *, promoted, on, now, by):
-    sources = [move.source.pk for move in moves]
-    grade_case, grade_params = _case(
-        "school_class_id", [(move.source.pk, move.target.grade_id) for move in moves]
-    )
-    class_case, class_params = _case("school_class_id", [(move.source.pk, move.target.pk) for move in moves])
-    in_sources = ", ".join(["%s"] * len(sources))
+# The classes' moves of the runs being written: a temporary table, joined to the students.
+CLASS_MAP = "schoolyear_class_map"
+
+
+def _runs_condition(column, runs):
+    """`column` is one of the runs' ids: one array parameter on PostgreSQL, IN (…) elsewhere."""
+    ids = [run.pk for run in runs]
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [ids]
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", ids
+
+
+def _write_moves(runs, rows, *, now):
+    """The snapshot (PromotionMove) of every student the `rows` (run, source class, grade, class) move,
+    then the move itself."""
     move_table = PromotionMove._meta.db_table
     student_table = Student._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(f'SELECT MAX("id") FROM "{StatusEvent._meta.db_table}"')
-        run.summary["events_after"] = cursor.fetchone()[0] or 0
+        cursor.execute(f"DROP TABLE IF EXISTS {CLASS_MAP}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {CLASS_MAP} "
+            "(run_id bigint, source_id bigint, grade_id bigint, class_id bigint)"
+        )
+        cursor.executemany(f"INSERT INTO {CLASS_MAP} VALUES (%s, %s, %s, %s)", rows)
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {CLASS_MAP}")
         cursor.execute(
             f'INSERT INTO "{move_table}" (run_id, student_id, from_grade_id, from_class_id, class_number, '
             f"to_grade_id, to_class_id) "
-            f'SELECT %s, "id", "grade_id", "school_class_id", "class_number", {grade_case}, {class_case} '
-            f'FROM "{student_table}" '
-            f'WHERE "school_id" = %s AND "status" = %s AND "school_class_id" IN ({in_sources})',
-            [run.pk, *grade_params, *class_params, school.pk, Status.ENROLLED.value, *sources],
+            f'SELECT map.run_id, s."id", s."grade_id", s."school_class_id", s."class_number", map.grade_id, '
+            f'map.class_id FROM "{student_table}" s '
+            f'JOIN {CLASS_MAP} map ON s."school_class_id" = map.source_id '
+            f'WHERE s."status" = %s',
+            [Status.ENROLLED.value],
         )
         expected = cursor.rowcount
-        _progress(run, 2)
-        moved = _apply_moves(cursor, run, to="to", from_="from", now=now)
+        cursor.execute(f"DROP TABLE {CLASS_MAP}")
+        _progress(runs, 2)
+        moved = _apply_moves(cursor, runs, to="to", from_="from", now=now)
     if moved != expected:
-        # A student changed between the snapshot and the move (another office's transaction): start again.
+        # A student changed between the snapshot and the move (another office's transaction).
         raise SchoolYearError(
             _("Students changed while the promotion ran; nothing was changed. Run it again.")
         )
-    _progress(run, 3)
-    reason = _("Promotion of the school year %(years)s") % {
-        "years": f"{run.school_year_end.year - 1}–{run.school_year_end.year}"
-    }
-    _write_history_and_events(
-        run, Event.PROMOTED, promoted, reason=reason, action=DONE_ACTION, on=on, now=now, by=by
-    )
+    _progress(runs, 3)
 
 
-def _apply_moves(cursor, run, *, to, from_, now):
-    """UPDATE the students of `run`'s moves from their `from_` placement to their `to` placement; the
-    rows moved. A student no longer where the snapshot says (status, class) is not moved."""
+def _apply_moves(cursor, runs, *, to, from_, now, class_number=False):
+    """UPDATE the students of the runs' moves from their `from_` placement to their `to` placement (and
+    their 班内学号 back, when asked); the rows moved. A student no longer where the snapshot says (status,
+    class) is not moved."""
     student_table = Student._meta.db_table
     move_table = PromotionMove._meta.db_table
+    runs_sql, runs_params = _runs_condition('m."run_id"', runs)
+    number = ', "class_number" = m."class_number"' if class_number else ""
     cursor.execute(
         f'UPDATE "{student_table}" SET "grade_id" = m."{to}_grade_id", '
-        f'"school_class_id" = m."{to}_class_id", "updated_at" = %s FROM "{move_table}" m '
-        f'WHERE m."student_id" = "{student_table}"."id" AND m."run_id" = %s '
+        f'"school_class_id" = m."{to}_class_id", "updated_at" = %s{number} FROM "{move_table}" m '
+        f'WHERE m."student_id" = "{student_table}"."id" AND {runs_sql} '
         f'AND "{student_table}"."status" = %s AND "{student_table}"."school_class_id" = m."{from_}_class_id"',
-        [bulk.datetime_value(now), run.pk, Status.ENROLLED.value],
+        [bulk.datetime_value(now), *runs_params, Status.ENROLLED.value],
     )
     return cursor.rowcount
 
 
-def _write_history_and_events(run, event, to_status, *, reason, action, on, now, by):
+def _write_history_and_events(runs, event, to_status, *, reason, action, on, now, by):
+    """One history row and one status event for each student of the runs, by INSERT … SELECT."""
     user_id = by.pk if by is not None and by.is_authenticated else None
-    move_table = PromotionMove._meta.db_table
-    of_run = f'"id" IN (SELECT "student_id" FROM "{move_table}" WHERE "run_id" = %s)'
+    runs_sql, runs_params = _runs_condition('"run_id"', runs)
+    of_runs = f'"id" IN (SELECT "student_id" FROM "{PromotionMove._meta.db_table}" WHERE {runs_sql})'
     history = bulk.history_values(
         Student, when=bulk.datetime_value(now), reason=reason, kind="~", user_id=user_id
     )
@@ -446,9 +500,11 @@ def _write_history_and_events(run, event, to_status, *, reason, action, on, now,
         "created_at": bulk.datetime_value(now),
     }
     event_values = {event_columns[attname]: value for attname, value in event_values.items()}
-    bulk.execute_all([bulk.insert_select_where(Student.history.model, history, Student, of_run, [run.pk])])
-    _progress(run, 4)
-    bulk.execute_all([bulk.insert_select_where(StatusEvent, event_values, Student, of_run, [run.pk])])
+    bulk.execute_all(
+        [bulk.insert_select_where(Student.history.model, history, Student, of_runs, runs_params)]
+    )
+    _progress(runs, 4)
+    bulk.execute_all([bulk.insert_select_where(StatusEvent, event_values, Student, of_runs, runs_params)])
 
 
 # --- undoing --------------------------------------------------------------------------------------------
@@ -479,47 +535,58 @@ def ensure_may_undo(run, *, by, on=None):
 
 
 def undo_promotion(run, *, by, on=None):
-    """Put every student of the run back exactly where they were (grade, class, 班内学号), all or nothing.
+    """Put every student of the run back exactly where they were (grade, class, 班内学号), all or nothing."""
+    return undo_promotions([run], by=by, on=on)[0]
 
-    Refused when a student changed since (another status event, a different class), or when a class
-    would go beyond its 班额 on their return (new students placed meanwhile)."""
+
+def undo_promotions(runs, *, by, on=None):
+    """Undo the runs together, all or nothing: refused when a student changed since (another status
+    event, another class), or when a class would go beyond its 班额 on their return (new students placed
+    meanwhile)."""
     on = on or today()
     undone = str(lifecycle.check(Status.ENROLLED, Event.PROMOTION_UNDONE))
     with transaction.atomic():
-        Organisation.objects.select_for_update().get(pk=run.school_id)
-        run = PromotionRun.objects.select_for_update().select_related("school", "authority").get(pk=run.pk)
-        ensure_may_undo(run, by=by, on=on)
-        changed = _changed_since(run)
-        if changed:
-            raise SchoolYearError(
-                _(
-                    "The promotion cannot be undone: these students changed since it ran: %(names)s. "
-                    "Change them back through their own requests first."
+        list(Organisation.objects.select_for_update().filter(pk__in=[run.school_id for run in runs]))
+        runs = list(
+            PromotionRun.objects.select_for_update(of=("self",))
+            .select_related("school", "authority")
+            .filter(pk__in=[run.pk for run in runs])
+            .order_by("pk")
+        )
+        for run in runs:
+            ensure_may_undo(run, by=by, on=on)
+            changed = _changed_since(run)
+            if changed:
+                raise SchoolYearError(
+                    _(
+                        "The promotion cannot be undone: these students changed since it ran: %(names)s. "
+                        "Change them back through their own requests first."
+                    )
+                    % {"names": names(changed)}
                 )
-                % {"names": names(changed)}
-            )
-        _check_room_on_return(run)
+            _check_room_on_return(run)
         now = timezone.now()
         with connection.cursor() as cursor:
-            cursor.execute(
-                f'UPDATE "{Student._meta.db_table}" SET "class_number" = m."class_number" '
-                f'FROM "{PromotionMove._meta.db_table}" m '
-                f'WHERE m."student_id" = "{Student._meta.db_table}"."id" AND m."run_id" = %s',
-                [run.pk],
-            )
-            moved = _apply_moves(cursor, run, to="from", from_="to", now=now)
-        if moved != run.promoted_count:
+            moved = _apply_moves(cursor, runs, to="from", from_="to", now=now, class_number=True)
+        if moved != sum(run.promoted_count for run in runs):
             raise SchoolYearError(_("Students changed while the promotion was undone; nothing was changed."))
-        reason = _("Promotion undone")
         _write_history_and_events(
-            run, Event.PROMOTION_UNDONE, undone, reason=reason, action=UNDONE_ACTION, on=on, now=now, by=by
+            runs,
+            Event.PROMOTION_UNDONE,
+            undone,
+            reason=_("Promotion undone"),
+            action=UNDONE_ACTION,
+            on=on,
+            now=now,
+            by=by,
         )
-        PromotionRun.objects.filter(pk=run.pk).update(
+        PromotionRun.objects.filter(pk__in=[run.pk for run in runs]).update(
             state=PromotionRun.State.UNDONE, undone_at=now, undone_by=by
         )
-        run.refresh_from_db()
-        record_event(UNDONE_ACTION, actor=by, obj=run, node=run.school, restored=moved)
-    return run
+        for run in runs:
+            run.state, run.undone_at, run.undone_by = PromotionRun.State.UNDONE, now, by
+            record_event(UNDONE_ACTION, actor=by, obj=run, node=run.school, restored=run.promoted_count)
+    return runs
 
 
 def _changed_since(run):
@@ -582,10 +649,12 @@ __all__ = [
     "build_plan",
     "ensure_may_undo",
     "execute_run",
+    "execute_runs",
     "finish_run",
-    "promote_school",
+    "promote_schools",
     "start_promotion",
     "undo_deadline",
     "undo_promotion",
+    "undo_promotions",
     "unexpected_failure",
 ]

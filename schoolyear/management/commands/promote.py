@@ -12,7 +12,7 @@ from registrar.choices import NodeKind
 from registrar.models import Organisation
 from schoolyear.errors import SchoolYearError
 from schoolyear.models import PromotionRun
-from schoolyear.promotion import build_plan, execute_run, start_promotion
+from schoolyear.promotion import build_plan, execute_runs, start_promotion
 
 
 class Command(BaseCommand):
@@ -31,7 +31,7 @@ class Command(BaseCommand):
         schools = Organisation.objects.filter(path__startswith=node.path, kind=NodeKind.SCHOOL).order_by(
             "path"
         )
-        refused = promoted = 0
+        refused, started = 0, []
         for school in schools:
             plan = build_plan(school)
             line = (
@@ -43,29 +43,30 @@ class Command(BaseCommand):
                 self.stdout.write(f"{line} — REFUSED")
                 for problem in plan.problems:
                     self.stdout.write(f"    {problem}")
-                continue
-            if dry_run:
+            elif dry_run:
                 self.stdout.write(f"{line} — ready")
-                continue
-            try:
-                run = start_promotion(school, by=None, source=PromotionRun.Source.COMMAND)
-            except SchoolYearError as error:
-                refused += 1
-                self.stdout.write(f"{line} — REFUSED\n    {error.message}")
-                continue
-            state = execute_run(run.pk)
-            run.refresh_from_db()
-            if state == PromotionRun.State.DONE:
-                promoted += 1
-                self.stdout.write(f"{line} — promoted ({run.promoted_count})")
             else:
-                refused += 1
-                self.stdout.write(f"{line} — {run.get_state_display()}")
-                for problem in run.problems:
-                    self.stdout.write(f"    {problem}")
-        verb = "ready" if dry_run else "promoted"
-        self.stdout.write(
-            f"Schools {verb}: {schools.count() - refused if dry_run else promoted}; refused: {refused}."
-        )
+                try:
+                    started.append(start_promotion(school, by=None, source=PromotionRun.Source.COMMAND))
+                except SchoolYearError as error:
+                    refused += 1
+                    self.stdout.write(f"{line} — REFUSED\n    {error.message}")
+        promoted = 0
+        if started:
+            # The ready schools together, set-based; each school all or nothing.
+            states = execute_runs([run.pk for run in started])
+            for run in PromotionRun.objects.filter(pk__in=[run.pk for run in started]).select_related(
+                "school"
+            ):
+                if states[run.pk] == PromotionRun.State.DONE:
+                    promoted += 1
+                    self.stdout.write(f"{run.school.code} {run.school.name}: promoted ({run.promoted_count})")
+                else:
+                    refused += 1
+                    self.stdout.write(f"{run.school.code} {run.school.name}: {run.get_state_display()}")
+                    for problem in run.problems:
+                        self.stdout.write(f"    {problem}")
+        done = schools.count() - refused if dry_run else promoted
+        self.stdout.write(f"Schools {'ready' if dry_run else 'promoted'}: {done}; refused: {refused}.")
         if refused:
             raise SystemExit(1)
