@@ -47,6 +47,7 @@ def parse_args():
     parser.add_argument("--quick", action="store_true", help="a tenth of the size")
     parser.add_argument("--json", help="write the result rows to this file")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--profile", action="store_true", help="print the slowest statements of each pass")
     return parser.parse_args()
 
 
@@ -207,10 +208,11 @@ def promote_all(province, on):
     each school all or nothing."""
     from registrar.models import Organisation
     from schoolyear.models import PromotionRun
-    from schoolyear.promotion import execute_runs, start_promotion
+    from schoolyear.promotion import execute_runs, start_promotions
 
     schools = Organisation.objects.filter(path__startswith=province.path, kind="school").order_by("path")
-    runs = [start_promotion(school, by=None, source=PromotionRun.Source.COMMAND, on=on) for school in schools]
+    runs, refused_plans = start_promotions(schools, by=None, source=PromotionRun.Source.COMMAND, on=on)
+    assert not refused_plans, refused_plans[0].problems
     states = execute_runs([run.pk for run in runs], on=on)
     refused = sum(1 for state in states.values() if state != PromotionRun.State.DONE)
     promoted = sum(PromotionRun.objects.filter(pk__in=list(states)).values_list("promoted_count", flat=True))
@@ -226,15 +228,27 @@ def undo_all(admin, on):
     return sum(run.promoted_count for run in undo_promotions(runs, by=admin, on=on))
 
 
-def timed(label, job):
+def timed(label, job, profile=False):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    statements = []
+
+    def clock(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            statements.append((time.perf_counter() - started, sql[:160]))
+
     tracemalloc.start()
-    with CaptureQueriesContext(connection) as queries:
+    with CaptureQueriesContext(connection) as queries, connection.execute_wrapper(clock):
         started = time.perf_counter()
         result = job()
         seconds = time.perf_counter() - started
+    if profile:
+        for spent, sql in sorted(statements, reverse=True)[:10]:
+            print(f"  {spent:7.2f} s  {sql}")
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     print(f"{label}: {seconds:.1f} s, {len(queries)} queries, peak {peak:.0f} MB (Python)")
@@ -262,13 +276,13 @@ def main():
         runs = []
         for attempt in (1, 2):
             seconds, queries, peak, (promoted, refused) = timed(
-                f"promotion {attempt}", lambda: promote_all(province, PROMOTION_DAY)
+                f"promotion {attempt}", lambda: promote_all(province, PROMOTION_DAY), args.profile
             )
             assert refused == 0 and promoted == students, (promoted, refused, students)
             runs.append((seconds, queries, peak))
             if attempt == 1:
                 undo_seconds, undo_queries, undo_peak, restored = timed(
-                    "undo", lambda: undo_all(admin, PROMOTION_DAY + timedelta(days=1))
+                    "undo", lambda: undo_all(admin, PROMOTION_DAY + timedelta(days=1)), args.profile
                 )
                 assert restored == students, (restored, students)
         times = sorted(seconds for seconds, _queries, _peak in runs)

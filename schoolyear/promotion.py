@@ -19,7 +19,7 @@ repeated or skipped year is kept; the preview counts them.
 """
 
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from registrar.audit import record_event
 from registrar.calendar import calendar_for, is_graduating_level
-from registrar.models import ApprovalRequest, ApprovalSubject, Organisation, SchoolClass
+from registrar.models import ApprovalRequest, ApprovalSubject, Grade, Organisation, SchoolClass
 from schoolyear.authority import ensure_authority
 from schoolyear.errors import SchoolYearError
 from schoolyear.models import ClassMapping, PromotionMove, PromotionRun
@@ -113,29 +113,114 @@ def today():
 
 
 def build_plan(school, *, on=None, exclude_run=None):
-    """The preview of `school`'s promotion on `on` (default today): a handful of queries at any size."""
+    """The preview of `school`'s promotion on `on` (default today)."""
+    return build_plans([school], on=on, exclude_runs=[exclude_run] if exclude_run else [])[0]
+
+
+def build_plans(schools, *, on=None, exclude_runs=()):
+    """The previews of `schools`, in their order: a dozen queries however many schools (a province's
+    promotion previews them all at once)."""
     on = on or today()
-    rules = calendar_for(school)
-    plan = Plan(school=school, school_year_end=rules.school_year_end_for(on))
-    grades = {grade.level: grade for grade in school.grades.all()}
-    classes = {
-        school_class.pk: school_class
-        for school_class in SchoolClass.objects.filter(grade__school=school).select_related("grade")
-    }
-    for school_class in classes.values():
-        school_class.grade.school = school
+    schools = list(schools)
+    facts = _Facts(schools, on=on, exclude_runs=exclude_runs)
+    return [_plan(school, facts) for school in schools]
+
+
+class _Facts:
+    """What the previews of many schools read, each in one query, grouped by school."""
+
+    def __init__(self, schools, *, on, exclude_runs):
+        ids = [school.pk for school in schools]
+        by_id = {school.pk: school for school in schools}
+        calendars = {}
+        self.year_end = {}
+        for school in schools:
+            province = school.path.split("/", 1)[0]
+            if province not in calendars:
+                calendars[province] = calendar_for(school)
+            self.year_end[school.pk] = calendars[province].school_year_end_for(on)
+        self.grades = defaultdict(dict)
+        for grade in Grade.objects.filter(school_id__in=ids):
+            grade.school = by_id[grade.school_id]
+            self.grades[grade.school_id][grade.level] = grade
+        self.classes = defaultdict(dict)
+        for school_class in SchoolClass.objects.filter(grade__school_id__in=ids).select_related("grade"):
+            school_class.grade.school = by_id[school_class.grade.school_id]
+            self.classes[school_class.grade.school_id][school_class.pk] = school_class
+        self.mapping = dict(
+            ClassMapping.objects.filter(school_id__in=ids).values_list("from_class_id", "to_class_id")
+        )
+        self.counts = defaultdict(list)
+        for school_id, class_id, status, count in (
+            Student.objects.filter(school_id__in=ids, status__in=LIVE_STATUSES)
+            .values_list("school_id", "school_class_id", "status")
+            .annotate(count=Count("pk"))
+        ):
+            self.counts[school_id].append((class_id, status, count))
+        self.busy = defaultdict(list)
+        for school_id, class_id, name in (
+            Student.objects.filter(
+                pk__in=_students_with_open_requests(), school_id__in=ids, status=Status.ENROLLED
+            )
+            .order_by("name")
+            .values_list("school_id", "school_class_id", "name")
+        ):
+            self.busy[school_id].append((class_id, name))
+        self.flagged = defaultdict(list)
+        for school_id, class_id, name in (
+            ProblemRecord.objects.unresolved()
+            .filter(student__school_id__in=ids, student__status=Status.ENROLLED)
+            .order_by("student__name")
+            .values_list("student__school_id", "student__school_class_id", "student__name")
+            .distinct()
+        ):
+            self.flagged[school_id].append((class_id, name))
+        # By the event's own school column (indexed): the students table stays out of it.
+        earliest = min(self.year_end.values(), default=on) - timedelta(days=365)
+        self.changes = defaultdict(list)
+        for school_id, occurred_on in StatusEvent.objects.filter(
+            school_id__in=ids, event__in=[Event.REPEATED, Event.SKIPPED], occurred_on__gt=earliest
+        ).values_list("school_id", "occurred_on"):
+            self.changes[school_id].append(occurred_on)
+        self.earlier = {}
+        active = PromotionRun.objects.filter(
+            school_id__in=ids,
+            state__in=[PromotionRun.State.QUEUED, PromotionRun.State.RUNNING, PromotionRun.State.DONE],
+        ).exclude(pk__in=[run.pk for run in exclude_runs])
+        for run in active.order_by("created_at"):
+            if run.school_year_end == self.year_end[run.school_id]:
+                self.earlier.setdefault(run.school_id, run)
+
+
+def _students_with_open_requests():
+    """The ids of the students with a request in progress (在办业务): its own subject, or one of the
+    subjects of a request about many. Open requests are few, whatever the number of students."""
+    open_keys = set(
+        ApprovalRequest.objects.open()
+        .filter(subject_key__startswith=STUDENT_KEY_PREFIX)
+        .values_list("subject_key", flat=True)
+    )
+    open_keys |= set(
+        ApprovalSubject.objects.filter(
+            key__startswith=STUDENT_KEY_PREFIX, approval__in=ApprovalRequest.objects.open()
+        ).values_list("key", flat=True)
+    )
+    return sorted(
+        int(key.removeprefix(STUDENT_KEY_PREFIX))
+        for key in open_keys
+        if key[len(STUDENT_KEY_PREFIX) :].isdigit()
+    )
+
+
+def _plan(school, facts):
+    plan = Plan(school=school, school_year_end=facts.year_end[school.pk])
+    grades = facts.grades[school.pk]
+    classes = facts.classes[school.pk]
     by_name = {
         (school_class.grade.level, school_class.name): school_class for school_class in classes.values()
     }
-    mapping = dict(ClassMapping.objects.filter(school=school).values_list("from_class_id", "to_class_id"))
-
     live, enrolled, registering = Counter(), Counter(), Counter()
-    counts = (
-        Student.objects.filter(school=school, status__in=LIVE_STATUSES)
-        .values_list("school_class_id", "status")
-        .annotate(count=Count("pk"))
-    )
-    for class_id, status, count in counts:
+    for class_id, status, count in facts.counts[school.pk]:
         live[class_id] += count
         if status == Status.ENROLLED:
             enrolled[class_id] += count
@@ -159,8 +244,8 @@ def build_plan(school, *, on=None, exclude_run=None):
         if not enrolled[school_class.pk]:
             continue
         next_grade = grades.get(level + 1)
-        if school_class.pk in mapping:
-            target = classes.get(mapping[school_class.pk])
+        if school_class.pk in facts.mapping:
+            target = classes.get(facts.mapping[school_class.pk])
         else:
             target = by_name.get((level + 1, school_class.name))
         plan.moves.append(ClassMove(school_class, target, enrolled[school_class.pk]))
@@ -189,23 +274,22 @@ def build_plan(school, *, on=None, exclude_run=None):
                 % {"class": target, "after": after, "capacity": target.capacity}
             )
 
-    moving_classes = [move.source.pk for move in plan.moves]
-    plan.problems += _blocked_students(school, moving_classes)
+    moving = {move.source.pk for move in plan.moves}
+    busy = [name for class_id, name in facts.busy[school.pk] if class_id in moving]
+    if busy:
+        plan.problems.append(
+            _("Students with a request in progress (在办业务): %(names)s. Finish or withdraw it first.")
+            % {"names": names(busy)}
+        )
+    flagged = [name for class_id, name in facts.flagged[school.pk] if class_id in moving]
+    if flagged:
+        plan.problems.append(
+            _("Students with an unresolved problem record: %(names)s. Resolve it first.")
+            % {"names": names(flagged)}
+        )
     start = plan.school_year_end - timedelta(days=365)
-    # By the event's own school column (indexed): the students table stays out of it.
-    plan.repeated_or_skipped = StatusEvent.objects.filter(
-        school=school,
-        event__in=[Event.REPEATED, Event.SKIPPED],
-        occurred_on__gt=start,
-    ).count()
-    earlier = PromotionRun.objects.filter(
-        school=school,
-        school_year_end=plan.school_year_end,
-        state__in=[PromotionRun.State.QUEUED, PromotionRun.State.RUNNING, PromotionRun.State.DONE],
-    )
-    if exclude_run is not None:
-        earlier = earlier.exclude(pk=exclude_run.pk)
-    earlier = earlier.first()
+    plan.repeated_or_skipped = sum(1 for occurred_on in facts.changes[school.pk] if occurred_on > start)
+    earlier = facts.earlier.get(school.pk)
     if earlier is not None:
         plan.problems.insert(
             0,
@@ -219,78 +303,56 @@ def build_plan(school, *, on=None, exclude_run=None):
     return plan
 
 
-def _blocked_students(school, class_ids):
-    """Problems of the students who would move: a request in progress (在办业务) or an unresolved
-    problem record (domain §6, §8)."""
-    if not class_ids:
-        return []
-    open_keys = set(
-        ApprovalRequest.objects.open()
-        .filter(subject_key__startswith=STUDENT_KEY_PREFIX)
-        .values_list("subject_key", flat=True)
-    )
-    open_keys |= set(
-        ApprovalSubject.objects.filter(
-            key__startswith=STUDENT_KEY_PREFIX, approval__in=ApprovalRequest.objects.open()
-        ).values_list("key", flat=True)
-    )
-    open_ids = {
-        int(key.removeprefix(STUDENT_KEY_PREFIX))
-        for key in open_keys
-        if key[len(STUDENT_KEY_PREFIX) :].isdigit()
-    }
-    movers = Student.objects.filter(school=school, status=Status.ENROLLED, school_class_id__in=class_ids)
-    problems = []
-    busy = list(movers.filter(pk__in=open_ids).order_by("name").values_list("name", flat=True))
-    if busy:
-        problems.append(
-            _("Students with a request in progress (在办业务): %(names)s. Finish or withdraw it first.")
-            % {"names": names(busy)}
-        )
-    flagged = list(
-        ProblemRecord.objects.unresolved()
-        .filter(student__in=movers)
-        .order_by("student__name")
-        .values_list("student__name", flat=True)
-        .distinct()
-    )
-    if flagged:
-        problems.append(
-            _("Students with an unresolved problem record: %(names)s. Resolve it first.")
-            % {"names": names(flagged)}
-        )
-    return problems
-
-
 # --- starting and running ---------------------------------------------------------------------------
 
 
 def start_promotion(school, *, by, source=PromotionRun.Source.WEB, on=None):
     """Queue `school`'s promotion (PromotionRun, state queued) when its preview has no problem; the job
-    runs it. SchoolYearError when `by` may not, or the preview has problems."""
-    authority = ensure_authority(by, school) if by is not None else _province_of(school)
-    plan = build_plan(school, on=on)
-    if not plan.ready:
-        raise PromotionRefused(plan)
-    try:
-        with transaction.atomic():
-            run = PromotionRun.objects.create(
-                school=school,
-                authority=authority,
-                created_by=by,
-                source=source,
-                school_year_end=plan.school_year_end,
-                summary=plan.summary(),
+    runs it. SchoolYearError when `by` may not, PromotionRefused when the preview has problems."""
+    runs, refused = start_promotions([school], by=by, source=source, on=on)
+    if refused:
+        raise PromotionRefused(refused[0])
+    return runs[0]
+
+
+def start_promotions(schools, *, by, source=PromotionRun.Source.WEB, on=None):
+    """Queue the promotion of each of `schools` whose preview has no problem: (runs, refused plans).
+    `by=None` is the system (the command), with the province's authority."""
+    schools = list(schools)
+    provinces = {}
+    authorities = {}
+    for school in schools:
+        if by is not None:
+            authorities[school.pk] = ensure_authority(by, school)
+        else:
+            code = school.path.split("/", 1)[0]
+            if code not in provinces:
+                provinces[code] = Organisation.objects.get(code=code)
+            authorities[school.pk] = provinces[code]
+    runs, refused = [], []
+    for school, plan in zip(schools, build_plans(schools, on=on), strict=True):
+        if not plan.ready:
+            refused.append(plan)
+            continue
+        try:
+            with transaction.atomic():
+                runs.append(
+                    PromotionRun.objects.create(
+                        school=school,
+                        authority=authorities[school.pk],
+                        created_by=by,
+                        source=source,
+                        school_year_end=plan.school_year_end,
+                        summary=plan.summary(),
+                    )
+                )
+        except IntegrityError:
+            # Another office started it a moment ago.
+            plan.problems.append(
+                _("%(school)s already has a promotion for this school year.") % {"school": school.name}
             )
-    except IntegrityError:
-        raise SchoolYearError(
-            _("%(school)s already has a promotion for this school year.") % {"school": school.name}
-        ) from None
-    return run
-
-
-def _province_of(school):
-    return Organisation.objects.get(code=school.path.split("/", 1)[0])
+            refused.append(plan)
+    return runs, refused
 
 
 def unexpected_failure():
@@ -360,8 +422,8 @@ def promote_schools(runs, *, on=None):
         list(
             SchoolClass.objects.select_for_update().filter(grade__school__in=list(schools)).values_list("pk")
         )
-        for run in runs:
-            plan = build_plan(schools[run.school_id], on=on, exclude_run=run)
+        plans = build_plans([schools[run.school_id] for run in runs], on=on, exclude_runs=runs)
+        for run, plan in zip(runs, plans, strict=True):
             if plan.ready:
                 ready.append((run, plan))
             else:
@@ -647,12 +709,14 @@ __all__ = [
     "Plan",
     "PromotionRefused",
     "build_plan",
+    "build_plans",
     "ensure_may_undo",
     "execute_run",
     "execute_runs",
     "finish_run",
     "promote_schools",
     "start_promotion",
+    "start_promotions",
     "undo_deadline",
     "undo_promotion",
     "undo_promotions",

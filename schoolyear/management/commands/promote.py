@@ -10,9 +10,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from registrar.choices import NodeKind
 from registrar.models import Organisation
-from schoolyear.errors import SchoolYearError
 from schoolyear.models import PromotionRun
-from schoolyear.promotion import build_plan, execute_runs, start_promotion
+from schoolyear.promotion import build_plans, execute_runs, start_promotions
 
 
 class Command(BaseCommand):
@@ -31,26 +30,26 @@ class Command(BaseCommand):
         schools = Organisation.objects.filter(path__startswith=node.path, kind=NodeKind.SCHOOL).order_by(
             "path"
         )
-        refused, started = 0, []
-        for school in schools:
-            plan = build_plan(school)
-            line = (
+        plans = build_plans(schools)
+        for plan in plans:
+            school = plan.school
+            self.stdout.write(
                 f"{school.code} {school.name}: {plan.promoted} to promote, {plan.suspended} suspended stay, "
-                f"{plan.graduating} left for graduation"
+                f"{plan.graduating} left for graduation — {'ready' if plan.ready else 'REFUSED'}"
             )
-            if not plan.ready:
+            for problem in plan.problems:
+                self.stdout.write(f"    {problem}")
+        refused = sum(1 for plan in plans if not plan.ready)
+        started = []
+        if not dry_run:
+            started, late = start_promotions(
+                [plan.school for plan in plans if plan.ready], by=None, source=PromotionRun.Source.COMMAND
+            )
+            for plan in late:
                 refused += 1
-                self.stdout.write(f"{line} — REFUSED")
+                self.stdout.write(f"{plan.school.code} {plan.school.name}: REFUSED")
                 for problem in plan.problems:
                     self.stdout.write(f"    {problem}")
-            elif dry_run:
-                self.stdout.write(f"{line} — ready")
-            else:
-                try:
-                    started.append(start_promotion(school, by=None, source=PromotionRun.Source.COMMAND))
-                except SchoolYearError as error:
-                    refused += 1
-                    self.stdout.write(f"{line} — REFUSED\n    {error.message}")
         promoted = 0
         if started:
             # The ready schools together, set-based; each school all or nothing.
@@ -66,7 +65,7 @@ class Command(BaseCommand):
                     self.stdout.write(f"{run.school.code} {run.school.name}: {run.get_state_display()}")
                     for problem in run.problems:
                         self.stdout.write(f"    {problem}")
-        done = schools.count() - refused if dry_run else promoted
+        done = len(schools) - refused if dry_run else promoted
         self.stdout.write(f"Schools {'ready' if dry_run else 'promoted'}: {done}; refused: {refused}.")
         if refused:
             raise SystemExit(1)
