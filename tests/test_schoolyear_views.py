@@ -13,8 +13,9 @@ from django.urls import reverse
 from openpyxl import Workbook
 
 from registrar.choices import Role
-from registrar.models import AuditEvent, SchoolClass
+from registrar.models import AuditEvent, Organisation, SchoolClass
 from schoolyear.models import ClassMapping, PromotionRun
+from schoolyear.promotion import build_plans
 from students.models import ProblemKind, ProblemRecord
 from tests.conftest import make_user
 from tests.transfer_helpers import class_of, enrolled, reload
@@ -198,3 +199,17 @@ def test_the_command_promotes_a_county(school, year, tree, august, capsys):
     run = PromotionRun.objects.get(school=school)
     assert (run.state, run.authority, run.source) == ("done", tree["420000"], "command")
     assert reload(year["pupils"][1]).grade.level == 3
+
+
+def test_the_demo_offers_promotion_previews(db, client):
+    """seed_demo: the province administrator finds schools ready to promote and schools with problems."""
+    call_command("seed_demo", class_size=1)
+    admin = Organisation.objects.get(code="420000").staff.get()
+    client.force_login(admin)
+    assert client.get(reverse("schoolyear:home")).status_code == 200
+    plans = build_plans(Organisation.objects.schools().order_by("path"))
+    assert any(plan.ready and plan.promoted for plan in plans)
+    assert any(not plan.ready for plan in plans)
+    ready = next(plan.school for plan in plans if plan.ready and plan.promoted)
+    response = client.get(reverse("schoolyear:preview", args=[ready.code]))
+    assert response.context["may_run"] and not response.context["plan"].problems
