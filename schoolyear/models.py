@@ -111,12 +111,14 @@ class PromotionMove(models.Model):
     no database constraint, like StatusEvent's, and no index but the one its reads use.
     """
 
+    # A million rows per province: no constraint checked for each at the commit (the run outlives them).
     run = models.ForeignKey(
         PromotionRun,
         verbose_name=_("promotion"),
         on_delete=models.CASCADE,
         related_name="moves",
         db_index=False,
+        db_constraint=False,
     )
     student = models.ForeignKey(
         "students.Student",
