@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.utils import translation
 
 from registrar.models import AuditEvent, BusinessCalendar
 from schoolyear.errors import SchoolYearError
@@ -107,7 +108,8 @@ def test_a_class_over_capacity_is_a_problem(school, year, province_admin):
     # Its own student moves on and two arrive: one too many for a capacity of 1.
     target.capacity = 1
     target.save()
-    plan = build_plan(school, on=date(2026, 8, 10))
+    with translation.override("en"):
+        plan = build_plan(school, on=date(2026, 8, 10))
     assert any("capacity of 1" in problem for problem in plan.problems)
     assert not plan.ready
 
@@ -128,7 +130,8 @@ def test_a_student_with_an_open_problem_record_is_a_problem(school, year):
 def test_a_registration_in_review_is_a_problem(school, year, registrar):
     with time_machine.travel(IN_TERM, tick=False):
         register(registrar, year["classes"][1], name="审核中", sequence=77)
-    plan = build_plan(school, on=date(2026, 8, 10))
+    with translation.override("en"):
+        plan = build_plan(school, on=date(2026, 8, 10))
     assert any("registration review" in problem for problem in plan.problems)
 
 
