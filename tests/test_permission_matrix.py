@@ -34,6 +34,8 @@ from registrar.models import Organisation
 from registrar.orgimport import import_organisations, parse_rows
 from registrar.services import create_class
 from registrar.uploads import clean_photo
+from schoolyear.models import PromotionRun
+from schoolyear.promotion import execute_run
 from students import services as student_services
 from students.registration import submit_for_review
 from students.roster import batches
@@ -219,6 +221,18 @@ MATRIX = {
     "rules:set": Entry(url_args("county_code"), get=None, post=frozenset({"county_reviewer"})),
     "rules:delete": Entry(url_args("county_code"), get=None, post=frozenset({"county_reviewer"})),
     "rules:exceptions": Entry(get=COUNTY_REVIEWERS, post=COUNTY_REVIEWERS),
+    # schoolyear: promotion, next year's classes, class teachers
+    "schoolyear:home": Entry(get=STAFF_BUT_TEACHERS, post=None),
+    "schoolyear:preview": Entry(url_args("school_code"), get=REVIEWING, post=None),
+    # Only the province (or a county the province allows; the world's province does not) runs it.
+    "schoolyear:run_start": Entry(url_args("school_code"), get=None, post=frozenset({"province_admin"})),
+    "schoolyear:run": Entry(url_args("promotion_run_pk"), get=REVIEWING, post=None),
+    "schoolyear:undo": Entry(
+        url_args("promotion_run_pk"), get=frozenset({"province_admin"}), post=frozenset({"province_admin"})
+    ),
+    "schoolyear:mapping": Entry(url_args("school_code"), get=REGISTRAR, post=REGISTRAR),
+    "schoolyear:classes": Entry(url_args("school_code"), get=REGISTRAR, post=REGISTRAR),
+    "schoolyear:teachers": Entry(url_args("school_code"), get=REGISTRAR, post=REGISTRAR),
     # accounts
     "login": Entry(get=EVERYONE, post=EVERYONE),
     "logout": Entry(get=None, post=LOGGED_IN),
@@ -295,6 +309,13 @@ def build_world(tmp_path):
     batch = batches.upload_roster(school, by=registrar, uploaded_file=roster_file(tmp_path))
     graduation = graduation_world(school, users)
     intake = intake_world(nodes, registrar)
+    promotion_run = PromotionRun.objects.create(
+        school=school,
+        authority=nodes["420000"],
+        created_by=users["province_admin"],
+        school_year_end=NOW.date().replace(year=NOW.year + 1, month=8, day=31),
+    )
+    execute_run(promotion_run.pk)
     return {
         **graduation,
         "users": users,
@@ -321,6 +342,7 @@ def build_world(tmp_path):
         "correction_pk": correction.pk,
         "correction_evidence_pk": correction_evidence.pk,
         "batch_pk": batch.pk,
+        "promotion_run_pk": promotion_run.pk,
     }
 
 
