@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "graduation",
     "corrections",
     "reports",
+    "verification",
 ]
 
 MIDDLEWARE = [

@@ -27,6 +27,7 @@ urlpatterns = [
     path("corrections/", include("corrections.urls")),
     path("reports/", include("reports.urls")),
     path("graduation/", include("graduation.urls")),
+    path("verification/", include("verification.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
