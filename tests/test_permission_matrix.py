@@ -43,6 +43,7 @@ from tests.graduation_helpers import graduation_world
 from tests.roster_helpers import pupil, write_file
 from tests.student_helpers import register
 from tests.transfer_helpers import enrolled, png, started
+from tests.verification_helpers import open_for, upload_all
 from transfers import services as transfer_services
 from transfers.models import EvidenceType, Kind
 
@@ -87,6 +88,10 @@ REPORTERS = REVIEWING
 # The queue board: reviewers above the schools, of our county, city and province.
 OVERSEERS = frozenset({"county_reviewer", "city_reviewer", "province_admin"})
 NOBODY = frozenset()
+# Campaigns are opened by county and city reviewers (another county's for its own schools).
+CAMPAIGN_OPENERS = frozenset({"county_reviewer", "city_reviewer", "outsider_reviewer"})
+SCHOOL_STAFF = frozenset({"registrar", "principal", "class_teacher"})
+CLASS_TEACHER = frozenset({"class_teacher"})
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,22 @@ MATRIX = {
     ),
     "graduation:case_start": Entry(url_args("certificate_pk", "case_kind"), get=None, post=REGISTRAR),
     "graduation:case": Entry(url_args("case_pk"), get=OWN_SCHOOL, post=None),
+    # verification: 数据质量核查 and 人籍一致
+    "verification:home": Entry(get=LOGGED_IN, post=None),
+    "verification:open": Entry(get=CAMPAIGN_OPENERS, post=CAMPAIGN_OPENERS),
+    "verification:campaign": Entry(url_args("campaign_pk"), get=IN, post=None),
+    "verification:close": Entry(url_args("campaign_pk"), get=None, post=frozenset({"county_reviewer"})),
+    "verification:class": Entry(url_args("campaign_pk", "class_pk"), get=IN, post=None),
+    "verification:print": Entry(url_args("campaign_pk", "class_pk"), get=SCHOOL_STAFF, post=None),
+    "verification:upload_bulk": Entry(url_args("campaign_pk", "class_pk"), get=None, post=REGISTRAR),
+    "verification:confirm": Entry(url_args("campaign_pk", "class_pk"), get=None, post=REGISTRAR),
+    "verification:upload": Entry(url_args("campaign_pk", "student_pk"), get=None, post=REGISTRAR),
+    # Only the class teacher checks a form; everyone of ours may look at it.
+    "verification:form": Entry(url_args("confirmation_form_pk"), get=IN, post=CLASS_TEACHER),
+    "verification:scan": Entry(url_args("confirmation_form_pk"), get=IN, post=None),
+    "verification:handle": Entry(url_args("confirmation_form_pk"), get=None, post=REGISTRAR),
+    "verification:attendance": Entry(get=LOGGED_IN, post=None),
+    "verification:attendance_class": Entry(url_args("class_pk"), get=CLASS_TEACHER, post=CLASS_TEACHER),
     # accounts
     "login": Entry(get=EVERYONE, post=EVERYONE),
     "logout": Entry(get=None, post=LOGGED_IN),
@@ -276,6 +297,8 @@ def build_world(tmp_path):
     [correction_evidence] = attach(correction, registrar, EvidenceKind.ID_CARD)
     batch = batches.upload_roster(school, by=registrar, uploaded_file=roster_file(tmp_path))
     graduation = graduation_world(school, users)
+    campaign = open_for(users["county_reviewer"])
+    [confirmation_form] = upload_all(campaign, [student], registrar)
     return {
         **graduation,
         "users": users,
@@ -299,6 +322,8 @@ def build_world(tmp_path):
         "correction_pk": correction.pk,
         "correction_evidence_pk": correction_evidence.pk,
         "batch_pk": batch.pk,
+        "campaign_pk": campaign.pk,
+        "confirmation_form_pk": confirmation_form.pk,
     }
 
 

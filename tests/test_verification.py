@@ -7,7 +7,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from registrar.models import AuditEvent
+from registrar.choices import Role
+from registrar.models import AuditEvent, SchoolClass
 from tests.conftest import make_user
 from tests.transfer_helpers import enrolled
 from tests.verification_helpers import check_all, open_for, scan, upload_all, zipped
@@ -15,8 +16,6 @@ from verification import services
 from verification.errors import VerificationError
 from verification.models import Campaign, ClassConfirmation, ConfirmationForm, Outcome
 from verification.progress import ClassState, class_progress, school_progress
-from registrar.models import SchoolClass
-from registrar.choices import Role
 
 
 @pytest.fixture
@@ -35,7 +34,9 @@ def campaign(county_reviewer):
 def test_a_county_reviewer_opens_a_campaign_for_its_schools(county_reviewer):
     campaign = open_for(county_reviewer)
     assert campaign.node == county_reviewer.node and campaign.is_open
-    assert AuditEvent.objects.filter(action="verification.campaign.opened", object_id=str(campaign.pk)).exists()
+    assert AuditEvent.objects.filter(
+        action="verification.campaign.opened", object_id=str(campaign.pk)
+    ).exists()
 
 
 def test_a_city_reviewer_opens_one_too(city_reviewer):
@@ -97,7 +98,9 @@ def test_a_file_that_is_not_a_scan_is_refused(campaign, pupils, registrar):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     with pytest.raises(Exception, match="JPG"):
-        services.upload_form(campaign, pupils[0], by=registrar, uploaded_file=SimpleUploadedFile("x.jpg", b"hello"))
+        services.upload_form(
+            campaign, pupils[0], by=registrar, uploaded_file=SimpleUploadedFile("x.jpg", b"hello")
+        )
     assert not ConfirmationForm.objects.exists()
 
 
@@ -133,7 +136,9 @@ def test_bulk_upload_by_registration_number_in_a_zip_and_loose(campaign, pupils,
     assert {form.student for form in forms} == set(pupils)
 
 
-def test_bulk_upload_reports_every_mismatched_name_and_stores_nothing(campaign, pupils, registrar, school_class):
+def test_bulk_upload_reports_every_mismatched_name_and_stores_nothing(
+    campaign, pupils, registrar, school_class
+):
     first, second, _third = pupils
     files = [
         scan(f"{first.number}.png"),
@@ -156,7 +161,9 @@ def test_a_student_of_another_class_is_not_matched(campaign, pupils, registrar, 
 
     other_class = class_of(school, 1, name="2班")
     with pytest.raises(services.BulkRefused):
-        services.upload_forms(campaign, other_class, by=registrar, uploaded_files=[scan(f"{pupils[0].number}.png")])
+        services.upload_forms(
+            campaign, other_class, by=registrar, uploaded_files=[scan(f"{pupils[0].number}.png")]
+        )
 
 
 def test_a_damaged_zip_is_reported(campaign, pupils, registrar, school_class):
@@ -174,7 +181,9 @@ def test_a_damaged_zip_is_reported(campaign, pupils, registrar, school_class):
 def test_the_class_teacher_checks_consistent_and_wrong(campaign, pupils, registrar, class_teacher):
     first, second = upload_all(campaign, pupils[:2], registrar)
     services.check_form(first, by=class_teacher, wrong_fields=[])
-    services.check_form(second, by=class_teacher, wrong_fields=["ethnicity", "phone"], remark="应为回族，电话已换")
+    services.check_form(
+        second, by=class_teacher, wrong_fields=["ethnicity", "phone"], remark="应为回族，电话已换"
+    )
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.outcome == Outcome.CONSISTENT
@@ -250,7 +259,9 @@ def _state(campaign, school_class):
     return row
 
 
-def test_progress_runs_not_started_uploaded_checked_confirmed(campaign, pupils, registrar, class_teacher, school_class):
+def test_progress_runs_not_started_uploaded_checked_confirmed(
+    campaign, pupils, registrar, class_teacher, school_class
+):
     assert _state(campaign, school_class).state == ClassState.NOT_STARTED
     forms = upload_all(campaign, pupils, registrar)
     assert _state(campaign, school_class).state == ClassState.UPLOADED

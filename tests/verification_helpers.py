@@ -12,7 +12,9 @@ from verification import services
 
 
 def open_for(reviewer, *, days=30, title="2026年春季学籍数据质量核查"):
-    return services.open_campaign(by=reviewer, title=title, deadline=timezone.localdate() + timedelta(days=days))
+    return services.open_campaign(
+        by=reviewer, title=title, deadline=timezone.localdate() + timedelta(days=days)
+    )
 
 
 def scan(name):
@@ -30,7 +32,10 @@ def zipped(name, members):
 
 
 def upload_all(campaign, students, registrar):
-    return [services.upload_form(campaign, student, by=registrar, uploaded_file=scan("f.png")) for student in students]
+    return [
+        services.upload_form(campaign, student, by=registrar, uploaded_file=scan("f.png"))
+        for student in students
+    ]
 
 
 def check_all(forms, teacher):

@@ -5,6 +5,7 @@ A name is matched, never guessed: the file's name (without its folder and extens
 学籍号+姓名 convention). Anything else is reported with the file's name.
 """
 
+import contextlib
 import io
 import re
 import zipfile
@@ -32,10 +33,8 @@ def _member_name(info):
     """Zip archives made on Chinese Windows store names in GBK without saying so (no UTF-8 flag)."""
     name = info.filename
     if not info.flag_bits & 0x800:
-        try:
+        with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
             name = name.encode("cp437").decode("gbk")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            pass
     return name
 
 
@@ -109,7 +108,9 @@ def match(files, students):
         stem = PurePosixPath(named.name).stem
         found = NUMBER_RE.match(stem)
         if found is None:
-            problems.append(_("%(file)s: the name does not begin with a registration number.") % {"file": named.name})
+            problems.append(
+                _("%(file)s: the name does not begin with a registration number.") % {"file": named.name}
+            )
             continue
         number, rest = found.group(1).upper(), found.group(2).strip(SEPARATORS)
         student = by_number.get(number)

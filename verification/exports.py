@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 
 from reports.excel import report_response
 from reports.tables import Column, Row, Table
-from verification.progress import STATE_LABELS, ClassState
+from verification.progress import STATE_LABELS
 
 
 def _state_columns():

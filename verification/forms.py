@@ -21,15 +21,25 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
+class MultipleFileField(forms.FileField):
+    """Several files in one input (Django's documented pattern): cleaned as a list."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)]
+
+
 class BulkForm(forms.Form):
-    files = forms.FileField(
+    files = MultipleFileField(
         label=_("Signed forms, or zip archives of them"),
-        widget=MultipleFileInput(attrs={"multiple": True}),
         help_text=_("Each file named by the student's registration number, e.g. G420102201501010012.jpg."),
     )
-
-    def clean_files(self):
-        return self.files.getlist("files")
 
 
 class CheckForm(forms.Form):
@@ -78,7 +88,12 @@ class AttendanceForm(forms.Form):
 
     def rows(self):
         return [
-            (student, self[f"absent-{student.pk}"], self[f"reason-{student.pk}"], self[f"detail-{student.pk}"])
+            (
+                student,
+                self[f"absent-{student.pk}"],
+                self[f"reason-{student.pk}"],
+                self[f"detail-{student.pk}"],
+            )
             for student in self.students
         ]
 

@@ -211,7 +211,9 @@ class AttendanceCheck(models.Model):
         verbose_name_plural = _("attendance checks")
         ordering = ["-term_start", "school_class_id"]
         constraints = [
-            models.UniqueConstraint(fields=["school_class", "term_start"], name="attendancecheck_once_a_term"),
+            models.UniqueConstraint(
+                fields=["school_class", "term_start"], name="attendancecheck_once_a_term"
+            ),
         ]
 
     def __str__(self):

@@ -8,8 +8,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from registrar.models import Organisation, SchoolClass
 from registrar.choices import NodeKind
+from registrar.models import Organisation, SchoolClass
 from students.models import Student
 from verification.models import ClassConfirmation, ConfirmationForm, Outcome
 from verification.services import ON_ROSTER

@@ -267,11 +267,15 @@ def check_form(form, *, by, wrong_fields, remark=""):
         form = _locked_form(form)
         student = form.student
         if student.school_class_id is None or not teaches(by, student.school_class):
-            raise VerificationError(_("Only the class teacher of %(name)s checks this form.") % {"name": student.name})
+            raise VerificationError(
+                _("Only the class teacher of %(name)s checks this form.") % {"name": student.name}
+            )
         _ensure_open(form.campaign)
         _ensure_not_confirmed(form.campaign, student.school_class)
         if wrong_fields and not remark.strip():
-            raise VerificationError(_("Say what the parent wrote is wrong, so that the registrar can put it right."))
+            raise VerificationError(
+                _("Say what the parent wrote is wrong, so that the registrar can put it right.")
+            )
         ordered = [name for name, _label in field_choices() if name in set(wrong_fields)]
         form.outcome = Outcome.WRONG if ordered else Outcome.CONSISTENT
         form.wrong_fields, form.remark = ordered, remark.strip()
@@ -308,7 +312,9 @@ def handle_form(form, *, by, handling):
         form.handled_by, form.handled_at, form.handling = by, timezone.now(), handling
         form._history_user = by
         form.save(update_fields=["handled_by", "handled_at", "handling"])
-        record_event("verification.form.handled", actor=by, obj=form, reason=handling, student=form.student_id)
+        record_event(
+            "verification.form.handled", actor=by, obj=form, reason=handling, student=form.student_id
+        )
     return form
 
 
@@ -328,7 +334,9 @@ def class_blockers(campaign, school_class):
     if missing:
         blockers.append(_("No signed form yet: %(names)s") % {"names": "、".join(missing)})
     if unchecked:
-        blockers.append(_("Not checked by the class teacher yet: %(names)s") % {"names": "、".join(unchecked)})
+        blockers.append(
+            _("Not checked by the class teacher yet: %(names)s") % {"names": "、".join(unchecked)}
+        )
     if unhandled:
         blockers.append(_("Wrong fields not put right yet: %(names)s") % {"names": "、".join(unhandled)})
     return blockers, len(students)
@@ -376,7 +384,9 @@ def confirm_attendance(school_class, *, by, absences, on=None):
     absent student's pk to (reason, detail). A second confirmation in the term replaces the first."""
     school = school_class.grade.school
     if not teaches(by, school_class):
-        raise VerificationError(_("Only the class teacher of %(class)s confirms its attendance.") % {"class": school_class})
+        raise VerificationError(
+            _("Only the class teacher of %(class)s confirms its attendance.") % {"class": school_class}
+        )
     term_start, term_end = current_term(school, on)
     with transaction.atomic():
         roster = {student.pk: student for student in roster_of(school_class).select_for_update()}

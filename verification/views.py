@@ -60,7 +60,9 @@ def waiting_items(user):
             student__status__in=services.ON_ROSTER,
         ).count()
         items.append(
-            WaitingItem(_("Signed confirmation forms waiting for my check"), waiting, reverse("verification:home"))
+            WaitingItem(
+                _("Signed confirmation forms waiting for my check"), waiting, reverse("verification:home")
+            )
         )
         term_start, _end = services.current_term(user.node)
         unconfirmed = user.classes.exclude(attendance_checks__term_start=term_start).count()
@@ -73,16 +75,27 @@ def waiting_items(user):
         )
     if user.node.is_school and user.has_role(Role.SCHOOL_REGISTRAR):
         unhandled = ConfirmationForm.objects.filter(
-            campaign__in=open_campaigns, student__school=user.node, outcome=Outcome.WRONG, handled_at__isnull=True
+            campaign__in=open_campaigns,
+            student__school=user.node,
+            outcome=Outcome.WRONG,
+            handled_at__isnull=True,
         ).count()
         items.append(
-            WaitingItem(_("Confirmation forms with wrong fields to put right"), unhandled, reverse("verification:home"))
+            WaitingItem(
+                _("Confirmation forms with wrong fields to put right"),
+                unhandled,
+                reverse("verification:home"),
+            )
         )
     if user.has_role(*REVIEWERS):
         term_start, _end = services.current_term(user.node)
         absent = Absence.objects.visible_to(user).filter(attendance__term_start=term_start).count()
         items.append(
-            WaitingItem(_("Students registered but not in class this term"), absent, reverse("verification:attendance"))
+            WaitingItem(
+                _("Students registered but not in class this term"),
+                absent,
+                reverse("verification:attendance"),
+            )
         )
     return items
 
@@ -109,8 +122,10 @@ def home(request):
     for campaign in campaigns:
         if campaign.is_open:
             teacher_rows += [(campaign, row) for row in class_progress(campaign, _teacher_classes(user))]
-    can_open = user.node_id is not None and user.node.kind in services.OPENERS and user.has_role(
-        services.OPENERS[user.node.kind]
+    can_open = (
+        user.node_id is not None
+        and user.node.kind in services.OPENERS
+        and user.has_role(services.OPENERS[user.node.kind])
     )
     return render(
         request,
@@ -133,7 +148,9 @@ def campaign_open(request):
         except DomainError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, _("The campaign is open for the schools of %(node)s.") % {"node": user.node.name})
+            messages.success(
+                request, _("The campaign is open for the schools of %(node)s.") % {"node": user.node.name}
+            )
             return redirect(campaign)
     return render(request, "verification/open.html", {"form": form})
 
@@ -141,6 +158,8 @@ def campaign_open(request):
 @require_POST
 def campaign_close(request, pk):
     campaign = get_campaign_for(request.user, pk, roles=REVIEWERS)
+    if request.user.node_id != campaign.node_id:
+        raise PermissionDenied
     try:
         services.close_campaign(campaign, by=request.user)
     except DomainError as error:
@@ -165,7 +184,9 @@ def campaign_detail(request, pk):
         class_rows = []
         school_rows, county_rows = school_progress(campaign, user)
     if request.GET.get("download") == "xlsx":
-        return progress_response(campaign, user, class_rows=class_rows, school_rows=school_rows, county_rows=county_rows)
+        return progress_response(
+            campaign, user, class_rows=class_rows, school_rows=school_rows, county_rows=county_rows
+        )
     return render(
         request,
         "verification/campaign.html",
@@ -232,12 +253,21 @@ def class_print(request, pk, class_pk):
     )
     # Printing full records (whole ID numbers) is logged, as the 学籍卡 is (domain §9).
     record_event(
-        "verification.forms.printed", actor=user, obj=school_class, campaign=campaign.pk, students=len(students)
+        "verification.forms.printed",
+        actor=user,
+        obj=school_class,
+        campaign=campaign.pk,
+        students=len(students),
     )
     return render(
         request,
         "verification/print.html",
-        {"campaign": campaign, "school_class": school_class, "students": students, "printed_at": timezone.now()},
+        {
+            "campaign": campaign,
+            "school_class": school_class,
+            "students": students,
+            "printed_at": timezone.now(),
+        },
     )
 
 
@@ -245,13 +275,19 @@ def class_print(request, pk, class_pk):
 def upload_one(request, pk, student_pk):
     campaign = get_campaign_for(request.user, pk, roles=REGISTRAR)
     student = get_student_for(request.user, student_pk, roles=REGISTRAR)
-    back = reverse("verification:class", args=[campaign.pk, student.school_class_id]) if student.school_class_id else campaign.get_absolute_url()
+    back = (
+        reverse("verification:class", args=[campaign.pk, student.school_class_id])
+        if student.school_class_id
+        else campaign.get_absolute_url()
+    )
     form = ScanForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, _("Choose the scan of the signed form."))
         return redirect(back)
     try:
-        saved = services.upload_form(campaign, student, by=request.user, uploaded_file=form.cleaned_data["file"])
+        saved = services.upload_form(
+            campaign, student, by=request.user, uploaded_file=form.cleaned_data["file"]
+        )
     except DomainError as error:
         _error(request, error)
     else:
@@ -270,7 +306,9 @@ def upload_bulk(request, pk, class_pk):
         messages.error(request, _("Choose the files to upload."))
         return redirect(back)
     try:
-        saved = services.upload_forms(campaign, school_class, by=request.user, uploaded_files=form.cleaned_data["files"])
+        saved = services.upload_forms(
+            campaign, school_class, by=request.user, uploaded_files=form.cleaned_data["files"]
+        )
     except services.BulkRefused as error:
         _error(request, error)
         for problem in error.problems:
@@ -318,7 +356,10 @@ def form_detail(request, pk):
                 _error(request, error)
             else:
                 messages.success(request, _("The check of %(name)s is recorded.") % {"name": student.name})
-                return redirect(_next_form(confirmation, user) or reverse("verification:class", args=[confirmation.campaign_id, student.school_class_id]))
+                return redirect(
+                    _next_form(confirmation, user)
+                    or reverse("verification:class", args=[confirmation.campaign_id, student.school_class_id])
+                )
         return redirect(confirmation)
     url = reverse("verification:scan", args=[confirmation.pk])
     wrong = [(name, services.field_label(name), name in KEY_FIELDS) for name in confirmation.wrong_fields]
@@ -358,7 +399,9 @@ def _next_form(confirmation, user):
 @require_GET
 def scan(request, pk):
     confirmation = get_form_for(request.user, pk)
-    record_event("verification.scan.opened", actor=request.user, obj=confirmation, student=confirmation.student_id)
+    record_event(
+        "verification.scan.opened", actor=request.user, obj=confirmation, student=confirmation.student_id
+    )
     return serve_private_file(
         request,
         confirmation.file,
@@ -402,15 +445,26 @@ def attendance(request):
             visible = visible.filter(pk__in=user.classes.all())
         checks = {
             check.school_class_id: check
-            for check in AttendanceCheck.objects.filter(school_class__in=visible, term_start=term_start).select_related("confirmed_by")
+            for check in AttendanceCheck.objects.filter(
+                school_class__in=visible, term_start=term_start
+            ).select_related("confirmed_by")
         }
-        teaching = set(user.classes.values_list("pk", flat=True)) if user.has_role(Role.CLASS_TEACHER) else set()
-        classes = [(school_class, checks.get(school_class.pk), school_class.pk in teaching) for school_class in visible]
+        teaching = (
+            set(user.classes.values_list("pk", flat=True)) if user.has_role(Role.CLASS_TEACHER) else set()
+        )
+        classes = [
+            (school_class, checks.get(school_class.pk), school_class.pk in teaching)
+            for school_class in visible
+        ]
     absences = (
         Absence.objects.visible_to(user)
         .filter(attendance__term_start=term_start)
-        .select_related("student__school", "student__grade__school", "student__school_class", "attendance__confirmed_by")
-        .order_by("student__school__path", "student__grade__level", "student__school_class__name", "student__name")
+        .select_related(
+            "student__school", "student__grade__school", "student__school_class", "attendance__confirmed_by"
+        )
+        .order_by(
+            "student__school__path", "student__grade__level", "student__school_class__name", "student__name"
+        )
     )
     if sees_own_classes_only(user):
         absences = absences.filter(student__school_class__in=user.classes.all())
@@ -440,10 +494,18 @@ def attendance_class(request, class_pk):
         except DomainError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, _("Attendance of %(class)s is confirmed for this term.") % {"class": school_class})
+            messages.success(
+                request, _("Attendance of %(class)s is confirmed for this term.") % {"class": school_class}
+            )
             return redirect("verification:attendance")
     return render(
         request,
         "verification/attendance_class.html",
-        {"school_class": school_class, "form": form, "check": check, "term_start": term_start, "term_end": term_end},
+        {
+            "school_class": school_class,
+            "form": form,
+            "check": check,
+            "term_start": term_start,
+            "term_end": term_end,
+        },
     )
