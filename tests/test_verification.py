@@ -52,7 +52,7 @@ def test_only_county_and_city_reviewers_open_campaigns(request, persona):
 
 
 def test_a_deadline_in_the_past_is_refused(county_reviewer):
-    with pytest.raises(VerificationError, match="deadline"):
+    with pytest.raises(VerificationError, match="截止日期已过"):
         open_for(county_reviewer, days=-1)
 
 
@@ -115,13 +115,13 @@ def test_a_school_outside_the_campaign_is_refused(county_reviewer, other_school,
     from tests.transfer_helpers import class_of
 
     stranger = enrolled(class_of(other_school, 1), name="外校生")
-    with pytest.raises(VerificationError, match="not among"):
+    with pytest.raises(VerificationError, match="不在核查"):
         services.upload_form(campaign, stranger, by=outsider, uploaded_file=scan("a.png"))
 
 
 def test_nothing_is_uploaded_to_a_closed_campaign(campaign, pupils, registrar, county_reviewer):
     services.close_campaign(campaign, by=county_reviewer)
-    with pytest.raises(VerificationError, match="closed"):
+    with pytest.raises(VerificationError, match="已结束"):
         services.upload_form(campaign, pupils[0], by=registrar, uploaded_file=scan("a.png"))
 
 
@@ -197,7 +197,7 @@ def test_wrong_fields_need_a_remark(campaign, pupils, registrar, class_teacher):
     [form] = upload_all(campaign, pupils[:1], registrar)
     with pytest.raises(VerificationError):
         services.check_form(form, by=class_teacher, wrong_fields=["phone"])
-    with pytest.raises(VerificationError, match="Unknown"):
+    with pytest.raises(VerificationError, match="无法识别"):
         services.check_form(form, by=class_teacher, wrong_fields=["password"], remark="x")
 
 
@@ -221,7 +221,7 @@ def test_the_class_is_confirmed_only_when_every_form_is_signed_checked_and_put_r
     with pytest.raises(VerificationError, match="赵三"):
         services.confirm_class(campaign, school_class, by=registrar)
     forms.append(services.upload_form(campaign, pupils[2], by=registrar, uploaded_file=scan("c.png")))
-    with pytest.raises(VerificationError, match="Not checked"):
+    with pytest.raises(VerificationError, match="班主任尚未核对"):
         services.confirm_class(campaign, school_class, by=registrar)
     check_all(forms[:2], class_teacher)
     services.check_form(forms[2], by=class_teacher, wrong_fields=["address"], remark="已搬家")
@@ -237,11 +237,11 @@ def test_the_class_is_confirmed_only_when_every_form_is_signed_checked_and_put_r
     confirmation = services.confirm_class(campaign, school_class, by=registrar)
     assert confirmation.students == 3
     assert AuditEvent.objects.filter(action="verification.class.confirmed").count() == 1
-    with pytest.raises(VerificationError, match="confirmed"):
+    with pytest.raises(VerificationError, match="确认"):
         services.confirm_class(campaign, school_class, by=registrar)
-    with pytest.raises(VerificationError, match="confirmed"):
+    with pytest.raises(VerificationError, match="确认"):
         services.upload_form(campaign, pupils[0], by=registrar, uploaded_file=scan("d.png"))
-    with pytest.raises(VerificationError, match="confirmed"):
+    with pytest.raises(VerificationError, match="确认"):
         services.check_form(forms[0], by=class_teacher, wrong_fields=[])
 
 
@@ -309,4 +309,4 @@ def test_the_class_teacher_sees_the_forms_waiting_for_a_check(campaign, pupils, 
 
     upload_all(campaign, pupils, registrar)
     counts = {item.label: item.count for item in waiting_items(class_teacher)}
-    assert counts["Signed confirmation forms waiting for my check"] == 3
+    assert counts["待我核对的签字确认表"] == 3

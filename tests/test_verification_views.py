@@ -111,7 +111,7 @@ def test_the_print_is_one_page_per_student_and_logged(client_for, campaign, pupi
     response = client_for(registrar).get(reverse("verification:print", args=[campaign.pk, school_class.pk]))
     page = response.content.decode()
     assert page.count('class="print-sheet card-sheet confirmation-sheet"') == 2
-    assert pupils[0].id_number in page and "监护人签字" in page
+    assert pupils[0].id_number in page and "家长签字" in page
     assert AuditEvent.objects.filter(action="verification.forms.printed").count() == 1
 
 

@@ -66,6 +66,9 @@ class Command(BaseCommand):
         from graduation.demo import seed_graduation_demo
 
         seed_graduation_demo()
+        from verification.demo import seed_verification_demo
+
+        seed_verification_demo()
         self.stdout.write(
             f"Organisations: {len(result.created)} created, {result.unchanged} unchanged; "
             f"classes created: {classes}; users created: {users}; students created: {students}."
