@@ -310,3 +310,12 @@ def test_the_class_teacher_sees_the_forms_waiting_for_a_check(campaign, pupils, 
     upload_all(campaign, pupils, registrar)
     counts = {item.label: item.count for item in waiting_items(class_teacher)}
     assert counts["待我核对的签字确认表"] == 3
+
+
+def test_an_archive_with_too_many_entries_is_refused_unread(campaign, pupils, registrar, school_class):
+    from verification import bulk
+
+    members = [(f"{n}.png", scan("x.png")) for n in range(bulk.MAX_FILES * 2 + 1)]
+    with pytest.raises(services.BulkRefused) as refused:
+        services.upload_forms(campaign, school_class, by=registrar, uploaded_files=[zipped("all.zip", members)])
+    assert "all.zip" in refused.value.problems[0]

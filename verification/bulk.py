@@ -19,6 +19,8 @@ from registrar.uploads import UploadError, clean_original_name, config, format_s
 
 # A class has at most a few dozen students; more files than this is not one class's forms.
 MAX_FILES = 150
+# Everything read from one upload is held in memory until every file is checked (all or nothing).
+MAX_TOTAL_BYTES = 200 * 1024 * 1024
 NUMBER_RE = re.compile(r"^([A-Za-z][0-9A-Za-z]{18})(.*)$")
 SEPARATORS = " _-—·.+"
 
@@ -47,7 +49,14 @@ def _read_zip(data, zip_name, problems):
         return []
     found = []
     with archive:
-        for info in archive.infolist():
+        members = archive.infolist()
+        if len(members) > MAX_FILES * 2:
+            problems.append(
+                _("%(file)s: %(count)s entries is too many for one class.")
+                % {"file": zip_name, "count": len(members)}
+            )
+            return []
+        for info in members:
             name = _member_name(info)
             short = clean_original_name(name)
             if info.is_dir() or not short or short.startswith(".") or "__MACOSX" in name:
@@ -92,6 +101,11 @@ def expand(uploaded_files):
             files += _read_zip(data, name, problems)
         else:
             files.append(Named(name, data))
+    if sum(len(named.data) for named in files) > MAX_TOTAL_BYTES:
+        raise UploadError(
+            _("The files hold more than %(limit)s in all: upload them in several parts.")
+            % {"limit": format_size(MAX_TOTAL_BYTES)}
+        )
     if len(files) > MAX_FILES:
         raise UploadError(
             _("%(count)s files at once is too many: upload at most %(limit)s.")
