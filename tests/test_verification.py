@@ -317,5 +317,7 @@ def test_an_archive_with_too_many_entries_is_refused_unread(campaign, pupils, re
 
     members = [(f"{n}.png", scan("x.png")) for n in range(bulk.MAX_FILES * 2 + 1)]
     with pytest.raises(services.BulkRefused) as refused:
-        services.upload_forms(campaign, school_class, by=registrar, uploaded_files=[zipped("all.zip", members)])
+        services.upload_forms(
+            campaign, school_class, by=registrar, uploaded_files=[zipped("all.zip", members)]
+        )
     assert "all.zip" in refused.value.problems[0]
