@@ -5,6 +5,7 @@ and uploads the signed scans in bulk, the class teacher checks one form (a wrong
 import io
 import zipfile
 
+import pypdfium2
 import pytest
 from PIL import Image
 
@@ -72,6 +73,16 @@ def test_a_class_teacher_checks_the_signed_forms(live_server, page, transactiona
     assert page.locator(".confirmation-sheet").count() == 2
     page.click("button[data-print]")
     assert page.evaluate("document.body.dataset.printed") == "yes"
+    # One A4 page per student, each with the student's record and the guardian's signature line.
+    page.emulate_media(media="print")
+    page.pdf(path=str(tmp_path / "forms.pdf"), format="A4", print_background=True)
+    document = pypdfium2.PdfDocument(str(tmp_path / "forms.pdf"))
+    texts = [document[index].get_textpage().get_text_range() for index in range(len(document))]
+    assert len(texts) == 2
+    for text in texts:
+        assert "学籍信息确认表" in text and "家长签字" in text
+    assert all(any(pupil.name in text for text in texts) for pupil in pupils)
+    page.emulate_media(media="screen")
     page.go_back()
     page.set_input_files("#id_files", str(signed_scans(tmp_path / "二年级1班.zip", pupils)))
     page.click("button:has-text('上传') >> nth=0")
