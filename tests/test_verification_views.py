@@ -231,3 +231,38 @@ def test_a_student_off_the_roster_cannot_be_listed(pupils, class_teacher, school
     stranger = enrolled(class_of(other_school, 1), name="外人")
     with pytest.raises(VerificationError):
         services.confirm_attendance(school_class, by=class_teacher, absences={stranger.pk: ("other", "")})
+
+
+def test_the_dashboard_lists_each_role_s_work(
+    client_for, form, registrar, class_teacher, county_reviewer, school_class
+):
+    from registrar.dashboard import waiting_items
+
+    services.check_form(form, by=class_teacher, wrong_fields=["phone"], remark="号码换了")
+    labels = {item.label: item.count for item in waiting_items(registrar)}
+    assert labels["有错误待更正的确认表"] == 1
+    labels = {item.label: item.count for item in waiting_items(class_teacher)}
+    assert labels["本学期尚未确认人籍一致的班级"] == 1
+    services.confirm_attendance(school_class, by=class_teacher, absences={form.student_id: ("illness", "")})
+    labels = {item.label: item.count for item in waiting_items(county_reviewer)}
+    assert labels["本学期在籍不在校的学生"] == 1
+    assert "本学期尚未确认人籍一致的班级" not in {item.label for item in waiting_items(class_teacher)}
+    assert client_for(class_teacher).get(reverse("registrar:dashboard")).status_code == 200
+
+
+def test_the_county_progress_page_takes_as_many_queries_for_more_schools(
+    client_for, campaign, county_reviewer, school, tree, django_assert_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.transfer_helpers import class_of
+
+    client = client_for(county_reviewer)
+    enrolled(class_of(school, 1), name="王一")
+    with CaptureQueriesContext(connection) as few:
+        client.get(campaign.get_absolute_url())
+    for level, name in ((7, "钱二"), (8, "孙三")):
+        enrolled(class_of(tree["1420102004"], level), name=name)
+    with django_assert_num_queries(len(few)):
+        client.get(campaign.get_absolute_url())
