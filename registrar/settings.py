@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "rules",
     "intake",
     "schoolyear",
+    "verification",
 ]
 
 MIDDLEWARE = [

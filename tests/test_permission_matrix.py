@@ -46,6 +46,7 @@ from tests.intake_helpers import intake_world
 from tests.roster_helpers import pupil, write_file
 from tests.student_helpers import register
 from tests.transfer_helpers import enrolled, png, started
+from tests.verification_helpers import open_for, upload_all
 from transfers import services as transfer_services
 from transfers.models import EvidenceType, Kind
 
@@ -92,6 +93,10 @@ OVERSEERS = frozenset({"county_reviewer", "city_reviewer", "province_admin"})
 NOBODY = frozenset()
 # Window exceptions: the reviewers of a county, ours or another.
 COUNTY_REVIEWERS = frozenset({"county_reviewer", "outsider_reviewer"})
+# Campaigns are opened by county and city reviewers (another county's for its own schools).
+CAMPAIGN_OPENERS = frozenset({"county_reviewer", "city_reviewer", "outsider_reviewer"})
+SCHOOL_STAFF = frozenset({"registrar", "principal", "class_teacher"})
+CLASS_TEACHER = frozenset({"class_teacher"})
 
 
 @dataclass(frozen=True)
@@ -233,6 +238,22 @@ MATRIX = {
     "schoolyear:mapping": Entry(url_args("school_code"), get=REGISTRAR, post=REGISTRAR),
     "schoolyear:classes": Entry(url_args("school_code"), get=REGISTRAR, post=REGISTRAR),
     "schoolyear:teachers": Entry(url_args("school_code"), get=REGISTRAR, post=REGISTRAR),
+    # verification: 数据质量核查 and 人籍一致
+    "verification:home": Entry(get=LOGGED_IN, post=None),
+    "verification:open": Entry(get=CAMPAIGN_OPENERS, post=CAMPAIGN_OPENERS),
+    "verification:campaign": Entry(url_args("campaign_pk"), get=IN, post=None),
+    "verification:close": Entry(url_args("campaign_pk"), get=None, post=frozenset({"county_reviewer"})),
+    "verification:class": Entry(url_args("campaign_pk", "class_pk"), get=IN, post=None),
+    "verification:print": Entry(url_args("campaign_pk", "class_pk"), get=SCHOOL_STAFF, post=None),
+    "verification:upload_bulk": Entry(url_args("campaign_pk", "class_pk"), get=None, post=REGISTRAR),
+    "verification:confirm": Entry(url_args("campaign_pk", "class_pk"), get=None, post=REGISTRAR),
+    "verification:upload": Entry(url_args("campaign_pk", "student_pk"), get=None, post=REGISTRAR),
+    # Only the class teacher checks a form; everyone of ours may look at it.
+    "verification:form": Entry(url_args("confirmation_form_pk"), get=IN, post=CLASS_TEACHER),
+    "verification:scan": Entry(url_args("confirmation_form_pk"), get=IN, post=None),
+    "verification:handle": Entry(url_args("confirmation_form_pk"), get=None, post=REGISTRAR),
+    "verification:attendance": Entry(get=LOGGED_IN, post=None),
+    "verification:attendance_class": Entry(url_args("class_pk"), get=CLASS_TEACHER, post=CLASS_TEACHER),
     # accounts
     "login": Entry(get=EVERYONE, post=EVERYONE),
     "logout": Entry(get=None, post=LOGGED_IN),
@@ -316,6 +337,8 @@ def build_world(tmp_path):
         school_year_end=NOW.date().replace(year=NOW.year + 1, month=8, day=31),
     )
     execute_run(promotion_run.pk)
+    campaign = open_for(users["county_reviewer"])
+    [confirmation_form] = upload_all(campaign, [student], registrar)
     return {
         **graduation,
         "users": users,
@@ -343,6 +366,8 @@ def build_world(tmp_path):
         "correction_evidence_pk": correction_evidence.pk,
         "batch_pk": batch.pk,
         "promotion_run_pk": promotion_run.pk,
+        "campaign_pk": campaign.pk,
+        "confirmation_form_pk": confirmation_form.pk,
     }
 
 
