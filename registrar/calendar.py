@@ -32,12 +32,14 @@ TEXT_FIELDS = (
     "graduation_deadline",
     "school_year_end",
     "term_ends",
+    "term_start",
 )
 NUMBER_FIELDS = (
     "suspension_max_months",
     "suspension_total_max_months",
     "suspension_reminder_days",
     "corrections_when_frozen",
+    "county_promotion",
 )
 
 
@@ -115,6 +117,8 @@ class Calendar:
     corrections_when_frozen: bool = False
     # {segment: (month, day)}: stages whose graduation is processed by another day.
     graduation_deadlines: dict = None
+    term_start: tuple = (9, 1)
+    county_promotion: bool = False
 
     def _windows_near(self, on):
         """The windows of the years around `on`, as (start, end) dates in order."""
@@ -173,6 +177,11 @@ class Calendar:
         previous = max(end for end in ends if end < on)
         return previous + timedelta(days=1), last
 
+    def term_start_after(self, on):
+        """The first start of a school year after `on` (`on` itself when it is that day)."""
+        start = _on(on.year, self.term_start)
+        return start if on <= start else _on(on.year + 1, self.term_start)
+
     def first_term_end(self, enrolled_on):
         """The first end of term after the enrolment date."""
         candidates = [
@@ -197,6 +206,8 @@ def _build(values):
         suspension_reminder_days=int(values["suspension_reminder_days"]),
         graduation_freezes=parse_stage_days(values["graduation_freeze_by_stage"]),
         corrections_when_frozen=bool(values["corrections_when_frozen"]),
+        term_start=parse_month_day(values["term_start"]),
+        county_promotion=bool(values["county_promotion"]),
     )
 
 
@@ -334,6 +345,7 @@ FIELD_PARSERS = {
     "graduation_freeze": parse_month_day,
     "graduation_deadline": parse_month_day,
     "school_year_end": parse_month_day,
+    "term_start": parse_month_day,
     "term_ends": parse_month_days,
     "graduation_freeze_by_stage": parse_stage_days,
 }

@@ -55,7 +55,7 @@ def registrar_waiting_items(user):
             WaitingItem(
                 _("Classes without a class teacher"),
                 without_teacher,
-                reverse("registrar:node", args=[node.code]),
+                reverse("schoolyear:teachers", args=[node.code]),
             )
         )
     if not node.is_school and user.has_role(Role.COUNTY_REVIEWER, Role.CITY_REVIEWER, Role.PROVINCE_ADMIN):

@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "reports",
     "rules",
     "intake",
+    "schoolyear",
+    "verification",
 ]
 
 MIDDLEWARE = [

@@ -30,6 +30,8 @@ urlpatterns = [
     path("problems/", include("problems.urls")),
     path("rules/", include("rules.urls")),
     path("intake/", include("intake.urls")),
+    path("schoolyear/", include("schoolyear.urls")),
+    path("verification/", include("verification.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),

@@ -63,6 +63,16 @@ CHAINS = {
     ),
     "transfers.transfer:other_province:senior": _OTHER_PROVINCE_SENIOR,
     "transfers.transfer:other_province:vocational": _OTHER_PROVINCE_SENIOR,
+    # With a school outside the system only this side is here: a transfer out is the current school's
+    # (its registrar applies, the principal, the county; the city after it for high school, as the
+    # sending side of another province's transfer); a transfer in is the receiving school's, verified
+    # by its county (and city), as the receiving side of one.
+    "transfers.transfer_out:*:*": f"principal@school, {_county('school')}",
+    "transfers.transfer_out:*:senior": f"principal@school, {_county('school')}, {_city('school')}",
+    "transfers.transfer_out:*:vocational": f"principal@school, {_county('school')}, {_city('school')}",
+    "transfers.transfer_in:*:*": _county("school"),
+    "transfers.transfer_in:*:senior": f"{_county('school')}, {_city('school')}",
+    "transfers.transfer_in:*:vocational": f"{_county('school')}, {_city('school')}",
 }
 
 # Who starts a transfer, by segment ("*": every one): the national default, the receiving school.
@@ -81,6 +91,8 @@ KINDS = dict.fromkeys(
         "abroad",
         "death",
         "other",
+        "transfer_out",
+        "transfer_in",
     ),
     "*",
 )
@@ -99,6 +111,10 @@ EVIDENCE = {
     "abroad": "application; passport",
     "death": "death",
     "other": "application|other",
+    # With a school outside the system, the other side's word is on paper: its 接收证明 for a
+    # transfer out, its (and its bureau's) approval for a transfer in.
+    "transfer_out": "application; acceptance",
+    "transfer_in": "sending_approval",
     # A suspension (or its extension) for illness needs the hospital's word; the resumption after it
     # a certificate of recovery.
     "suspension:illness": "hospital; medical_record",

@@ -44,6 +44,9 @@ TRANSITIONS = {
     # 籍随人走: the sending school's event says 转出, the receiving school's 在校 follows it at once.
     Event.TRANSFERRED_OUT: Transition((S.ENROLLED,), S.TRANSFERRED_OUT),
     Event.TRANSFERRED_IN: Transition((S.TRANSFERRED_OUT,), S.ENROLLED),
+    # 转出 to a school outside the system is Event.TRANSFERRED_OUT alone (the record stays 转出 here);
+    # 转入 from outside enrols the record the receiving school entered (transfers/, issue #16).
+    Event.TRANSFERRED_IN_FROM_OUTSIDE: Transition((S.REGISTERING,), S.ENROLLED),
     Event.SUSPENDED: Transition((S.ENROLLED,), S.SUSPENDED),
     Event.SUSPENSION_EXTENDED: Transition((S.SUSPENDED,), S.SUSPENDED),
     Event.RESUMED: Transition((S.SUSPENDED,), S.ENROLLED),

@@ -41,6 +41,8 @@ class Event(models.TextChoices):
     # 学籍异动 (transfers/)
     TRANSFERRED_OUT = "transferred_out", _("transfer out")
     TRANSFERRED_IN = "transferred_in", _("transfer in")
+    # From a school outside the system: the record entered here, with its given number, is enrolled.
+    TRANSFERRED_IN_FROM_OUTSIDE = "transferred_in_from_outside", _("transfer in from outside the system")
     SUSPENDED = "suspended", _("suspension")
     SUSPENSION_EXTENDED = "suspension_extended", _("suspension extension")
     RESUMED = "resumed", _("resumption")

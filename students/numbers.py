@@ -10,7 +10,9 @@ A number, once issued, is never recomputed: a later correction of the ID number 
 only change is a promotion (L → G or J, J → G), which is a recorded event.
 """
 
+import re
 import secrets
+from datetime import date
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -19,7 +21,12 @@ from stdnum.iso7064 import mod_11_2
 from registrar.audit import record_event, stamp
 from students.duplicates import earlier_record_message
 from students.errors import StudentError
-from students.identity import RESIDENT_ID, RESIDENT_ID_RE, is_valid_resident_id, normalise_id_number
+from students.identity import (
+    RESIDENT_ID,
+    RESIDENT_ID_RE,
+    is_valid_resident_id,
+    normalise_id_number,
+)
 from students.models import Student
 from students.permissions import ensure_covers
 
@@ -64,6 +71,50 @@ def is_valid_j_number(number):
         and body.isdigit()
         and number[18] == mod_11_2.calc_check_digit(body)
     )
+
+
+L_NUMBER_RE = re.compile(r"^L\d{18}$")
+
+
+def _real_date(digits):
+    try:
+        date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        return False
+    return True
+
+
+def is_valid_number(number):
+    """A well-formed 学籍号 of any kind: G + a valid resident ID, a J number with its check digit, or
+    an L number with a real birth date (what another system may have issued)."""
+    number = number or ""
+    if number.startswith("G"):
+        return len(number) == 19 and is_valid_resident_id(number[1:])
+    if number.startswith("J"):
+        return is_valid_j_number(number) and _real_date(number[7:15])
+    return bool(L_NUMBER_RE.match(number)) and _real_date(number[7:15])
+
+
+def keep_given_number(student, number, *, by, reason):
+    """Save a 学籍号 issued elsewhere (a transfer in from outside the system) as the student's own:
+    checked for its shape, never issued anew. StudentError when it is malformed or another record
+    here holds it (the unique constraint decides a race)."""
+    number = normalise_id_number(number)
+    if not is_valid_number(number):
+        raise StudentError(
+            _(
+                "%(number)s is not a valid registration number: it is G and the 18-character resident ID, "
+                "or J or L, the region code, the birth date and the sequence (19 characters)."
+            )
+            % {"number": number or "—"}
+        )
+    if g_number_holder(number, exclude=student) is not None or not _save_number(
+        student, number, by=by, reason=reason
+    ):
+        raise StudentError(
+            _("The registration number %(number)s is already held by another record.") % {"number": number}
+        )
+    return number
 
 
 def region_code(school):

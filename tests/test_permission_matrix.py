@@ -37,6 +37,8 @@ from registrar.models import Organisation
 from registrar.orgimport import import_organisations, parse_rows
 from registrar.services import create_class
 from registrar.uploads import clean_photo
+from schoolyear.models import PromotionRun
+from schoolyear.promotion import execute_run
 from students import services as student_services
 from students.models import ProblemKind, ProblemRecord, Status, Student
 from students.registration import submit_for_review
@@ -48,6 +50,7 @@ from tests.intake_helpers import intake_world
 from tests.roster_helpers import pupil, write_file
 from tests.student_helpers import register
 from tests.transfer_helpers import enrolled, png, started
+from tests.verification_helpers import open_for, upload_all
 from transfers import services as transfer_services
 from transfers.models import EvidenceType, Kind
 
@@ -94,6 +97,10 @@ OVERSEERS = frozenset({"county_reviewer", "city_reviewer", "province_admin"})
 NOBODY = frozenset()
 # Window exceptions: the reviewers of a county, ours or another.
 COUNTY_REVIEWERS = frozenset({"county_reviewer", "outsider_reviewer"})
+# Campaigns are opened by county and city reviewers (another county's for its own schools).
+CAMPAIGN_OPENERS = frozenset({"county_reviewer", "city_reviewer", "outsider_reviewer"})
+SCHOOL_STAFF = frozenset({"registrar", "principal", "class_teacher"})
+CLASS_TEACHER = frozenset({"class_teacher"})
 
 
 @dataclass(frozen=True)
@@ -152,6 +159,7 @@ MATRIX = {
     "transfers:start": Entry(get=ANY_REGISTRAR, post=None),
     "transfers:start_transfer": Entry(get=ANY_REGISTRAR, post=ANY_REGISTRAR),
     "transfers:start_transfer_by_current": Entry(get=ANY_REGISTRAR, post=ANY_REGISTRAR),
+    "transfers:start_transfer_in": Entry(get=ANY_REGISTRAR, post=ANY_REGISTRAR),
     "transfers:start_kind": Entry(url_args("kind"), get=ANY_REGISTRAR, post=ANY_REGISTRAR),
     "transfers:suspensions": Entry(get=SCHOOL_OFFICE, post=None),
     "transfers:detail": Entry(url_args("change_pk"), get=OWN_SCHOOL, post=None),
@@ -237,6 +245,34 @@ MATRIX = {
     "rules:set": Entry(url_args("county_code"), get=None, post=frozenset({"county_reviewer"})),
     "rules:delete": Entry(url_args("county_code"), get=None, post=frozenset({"county_reviewer"})),
     "rules:exceptions": Entry(get=COUNTY_REVIEWERS, post=COUNTY_REVIEWERS),
+    # schoolyear: promotion, next year's classes, class teachers
+    "schoolyear:home": Entry(get=STAFF_BUT_TEACHERS, post=None),
+    "schoolyear:preview": Entry(url_args("school_code"), get=REVIEWING, post=None),
+    # Only the province (or a county the province allows; the world's province does not) runs it.
+    "schoolyear:run_start": Entry(url_args("school_code"), get=None, post=frozenset({"province_admin"})),
+    "schoolyear:run": Entry(url_args("promotion_run_pk"), get=REVIEWING, post=None),
+    "schoolyear:undo": Entry(
+        url_args("promotion_run_pk"), get=frozenset({"province_admin"}), post=frozenset({"province_admin"})
+    ),
+    "schoolyear:mapping": Entry(url_args("school_code"), get=REGISTRAR, post=REGISTRAR),
+    "schoolyear:classes": Entry(url_args("school_code"), get=REGISTRAR, post=REGISTRAR),
+    "schoolyear:teachers": Entry(url_args("school_code"), get=REGISTRAR, post=REGISTRAR),
+    # verification: 数据质量核查 and 人籍一致
+    "verification:home": Entry(get=LOGGED_IN, post=None),
+    "verification:open": Entry(get=CAMPAIGN_OPENERS, post=CAMPAIGN_OPENERS),
+    "verification:campaign": Entry(url_args("campaign_pk"), get=IN, post=None),
+    "verification:close": Entry(url_args("campaign_pk"), get=None, post=frozenset({"county_reviewer"})),
+    "verification:class": Entry(url_args("campaign_pk", "class_pk"), get=IN, post=None),
+    "verification:print": Entry(url_args("campaign_pk", "class_pk"), get=SCHOOL_STAFF, post=None),
+    "verification:upload_bulk": Entry(url_args("campaign_pk", "class_pk"), get=None, post=REGISTRAR),
+    "verification:confirm": Entry(url_args("campaign_pk", "class_pk"), get=None, post=REGISTRAR),
+    "verification:upload": Entry(url_args("campaign_pk", "student_pk"), get=None, post=REGISTRAR),
+    # Only the class teacher checks a form; everyone of ours may look at it.
+    "verification:form": Entry(url_args("confirmation_form_pk"), get=IN, post=CLASS_TEACHER),
+    "verification:scan": Entry(url_args("confirmation_form_pk"), get=IN, post=None),
+    "verification:handle": Entry(url_args("confirmation_form_pk"), get=None, post=REGISTRAR),
+    "verification:attendance": Entry(get=LOGGED_IN, post=None),
+    "verification:attendance_class": Entry(url_args("class_pk"), get=CLASS_TEACHER, post=CLASS_TEACHER),
     # accounts
     "login": Entry(get=EVERYONE, post=EVERYONE),
     "logout": Entry(get=None, post=LOGGED_IN),
@@ -314,6 +350,15 @@ def build_world(tmp_path):
     graduation = graduation_world(school, users)
     problem_world = build_problem_world(school_class, nodes["420102"], registrar)
     intake = intake_world(nodes, registrar)
+    promotion_run = PromotionRun.objects.create(
+        school=school,
+        authority=nodes["420000"],
+        created_by=users["province_admin"],
+        school_year_end=NOW.date().replace(year=NOW.year + 1, month=8, day=31),
+    )
+    execute_run(promotion_run.pk)
+    campaign = open_for(users["county_reviewer"])
+    [confirmation_form] = upload_all(campaign, [student], registrar)
     return {
         **problem_world,
         **graduation,
@@ -342,6 +387,9 @@ def build_world(tmp_path):
         "correction_pk": correction.pk,
         "correction_evidence_pk": correction_evidence.pk,
         "batch_pk": batch.pk,
+        "promotion_run_pk": promotion_run.pk,
+        "campaign_pk": campaign.pk,
+        "confirmation_form_pk": confirmation_form.pk,
     }
 
 

@@ -5,26 +5,29 @@ real services and the approval engine, as the demo users would, so a county revi
 finds a realistic queue and a school (xueji_yucai) requests to follow, answer and print. Each demo
 request is known by its explanation; running it again changes nothing.
 
-Needs the demo users of seed_demo; adds the two it lacks for these chains (the registrar of 花桥小学,
-who agrees to transfers out of it, and a principal of 第六中学). Students are picked among the
-enrolled students of the demo schools; a scenario without a suitable student is skipped and counted.
+Needs the demo users of seed_demo; adds the three it lacks for these chains (the registrar of 花桥小学,
+who agrees to transfers out of it, and the principals of 第六中学 and 夷陵区实验学校). Students are
+picked among the enrolled students of the demo schools; a scenario without a suitable student is
+skipped and counted.
 """
 
 import io
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import cache
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw
+from stdnum.iso7064 import mod_11_2
 
 from registrar import approvals
 from registrar.calendar import calendar_for, is_graduating_level
 from registrar.choices import Role
 from registrar.errors import DomainError
 from registrar.models import ApprovalRequest, ApprovalState, Organisation, SchoolClass, User
+from students.identity import school_year_start
 from students.models import Status, Student
 from students.services import class_enrolment, subject_key
 from transfers import rules, services
@@ -36,6 +39,8 @@ YUCAI, HUAQIAO, LIUZHONG, YILING = "1420102001", "1420102002", "1420102004", "14
 EXTRA_USERS = [
     ("xueji_huaqiao", "郑丽", HUAQIAO, Role.SCHOOL_REGISTRAR),
     ("xiaozhang_liuzhong", "何强", LIUZHONG, Role.PRINCIPAL),
+    # The transfers out of the system start at 夷陵区实验学校, whose principal approves them first.
+    ("xiaozhang_yiling", "马涛", YILING, Role.PRINCIPAL),
 ]
 
 # Which grades of 育才小学 each kind takes its students from, so that the kinds share the school.
@@ -64,7 +69,25 @@ EXPLANATIONS = {
     Kind.ABROAD: "随父母出国学习",
     Kind.DEATH: "因病去世",
     Kind.OTHER: "随家人返回原籍，离校",
+    Kind.TRANSFER_OUT: "随父母迁居广东，转往当地学校就读",
+    Kind.TRANSFER_IN: "随父母工作调动，从湖南转入",
 }
+# The schools outside the system of the demo: where 夷陵区实验学校's pupils go, where 育才小学's (and
+# 第六中学's) new ones come from.
+DEMO_DESTINATION = {
+    "outside_school": "佛山市顺德区大良实验小学",
+    "outside_province": "广东省",
+    "outside_county": "顺德区",
+    "outside_address": "佛山市顺德区大良街道凤山中路 1 号",
+}
+DEMO_ORIGIN = {
+    "outside_school": "长沙市开福区第一小学",
+    "outside_province": "湖南省",
+    "outside_county": "开福区",
+    "outside_address": "长沙市开福区湘春路 2 号",
+}
+# The region of the resident IDs of the pupils arriving from outside (长沙市开福区).
+ORIGIN_REGION = "430105"
 RETURN_COMMENT = "证明材料不清晰，请重新扫描上传"
 REJECT_COMMENT = "不符合办理条件"
 WITHDRAW_COMMENT = "家长改变主意"
@@ -153,6 +176,55 @@ def _class_with_room(school, level, *, exclude=None):
 
 def _not_graduating(student):
     return not is_graduating_level(student.school, student.grade.level)
+
+
+def _resident_id(birth):
+    """The first resident ID of a 长沙市开福区 child born on `birth` that no record here has."""
+    for sequence in range(1, 1000):
+        body = f"{ORIGIN_REGION}{birth:%Y%m%d}{sequence:03d}"
+        number = body + mod_11_2.calc_check_digit(body)
+        if not Student.objects.filter(id_number=number).exists():
+            return number
+    raise LookupError(f"no free demo resident ID for {birth}")
+
+
+def _arrival(school_class, today):
+    """The record of a pupil arriving from 长沙 into `school_class`, and a parent."""
+    level = school_class.grade.level
+    birth = date(school_year_start(today).year - 5 - level, 5, 20)
+    id_number = _resident_id(birth)
+    data = {
+        "name": "欧阳小雨",
+        "id_type": "1",
+        "id_number": id_number,
+        "gender": "1" if int(id_number[16]) % 2 else "2",
+        "birth_date": birth,
+        "birth_place": "湖南省长沙市",
+        "native_place": "湖南省长沙市",
+        "ethnicity": "01",
+        "nationality": "156",
+        "overseas": "00",
+        "health": "10",
+        "hukou_place": "湖南省长沙市开福区",
+        "hukou_type": "2",
+        "address": "武汉市江岸区解放大道 100 号",
+        "phone": "13800000100",
+        "grade": school_class.grade,
+        "school_class": school_class,
+        "enrolled_on": date(school_year_start(today).year - level + 1, 9, 1),
+        "admission": "11" if level <= 9 else "21",
+        "attendance": "1",
+    }
+    parent_body = f"{ORIGIN_REGION}19860412{int(id_number[14:17]) % 500 * 2 + 1:03d}"
+    guardian = {
+        "name": "欧阳军",
+        "relation": "1",
+        "phone": "13900000100",
+        "id_type": "1",
+        "id_number": parent_body + mod_11_2.calc_check_digit(parent_body),
+        "is_guardian": True,
+    }
+    return data, guardian
 
 
 class Builder:
@@ -291,8 +363,6 @@ class Builder:
             if target is None:
                 continue
             # Transfers start only in a transfer window: the demo ones were applied for in the last one.
-            _start, window_end = calendar_for(receiving).latest_transfer_window(self.today)
-            applied_on = min(self.today, window_end)
             change = services.start_request(
                 Kind.TRANSFER,
                 by=applicant,
@@ -300,10 +370,54 @@ class Builder:
                 explanation=explanation,
                 reason="parent_job",
                 to_class=target,
-                today=applied_on,
+                today=self.applied_on(receiving),
             )
             return change, applicant
         return None
+
+    def applied_on(self, school):
+        """Transfers start only in a transfer window: the demo ones were applied for in the last one."""
+        _start, window_end = calendar_for(school).latest_transfer_window(self.today)
+        return min(self.today, window_end)
+
+    def transfer_out(self, explanation):
+        # 夷陵区实验学校's junior grades: the other kinds take their students from 育才小学 and the
+        # in-system transfers from its lowest grades.
+        school, applicant = self.schools[YILING], _user("xueji_yiling")
+        student = next(_students(school, levels=[7, 8]), None)
+        if student is None:
+            return None
+        change = services.start_request(
+            Kind.TRANSFER_OUT,
+            by=applicant,
+            student=student,
+            explanation=explanation,
+            reason="moved",
+            outside=DEMO_DESTINATION,
+            today=self.applied_on(school),
+        )
+        return change, applicant
+
+    def transfer_in(self, explanation, *, code=YUCAI, username="xueji_yucai", level=2):
+        school, applicant = self.schools[code], _user(username)
+        school_class = _class_with_room(school, level)
+        if school_class is None:
+            return None
+        data, guardian = _arrival(school_class, self.today)
+        change = services.start_transfer_in(
+            by=applicant,
+            data=data,
+            guardians=[guardian],
+            number="G" + data["id_number"],
+            explanation=explanation,
+            reason="parent_job",
+            outside=DEMO_ORIGIN,
+            today=self.applied_on(school),
+        )
+        return change, applicant
+
+    def senior_transfer_in(self, explanation):
+        return self.transfer_in(explanation, code=LIUZHONG, username="xueji_liuzhong", level=10)
 
     def build(self):
         for state in STATES:
@@ -320,6 +434,14 @@ class Builder:
                 state,
                 self.simple(Kind.WITHDRAWAL, LIUZHONG, "xueji_liuzhong", levels=[10, 11, 12]),
             )
+            # With schools outside the system: to 顺德 (an approved one printable as its 转学联系表),
+            # from 长沙 (an approved one enrolled with the number it brought).
+            self.scenario(Kind.TRANSFER_OUT, state, self.transfer_out)
+            if state == ApprovalState.IN_REVIEW:
+                # A primary school's transfer in has one step (the county); a high school's two.
+                self.scenario(Kind.TRANSFER_IN, state, self.senior_transfer_in)
+            else:
+                self.scenario(Kind.TRANSFER_IN, state, self.transfer_in)
         # Two more transfers from another county, waiting for 江岸区 and for 夷陵区.
         for state in (ApprovalState.SUBMITTED, ApprovalState.IN_REVIEW):
             self.scenario(

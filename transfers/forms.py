@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from registrar.models import ApprovalState, Organisation, SchoolClass
 from students.identity import normalise_id_number
 from students.models import Student
-from transfers.models import REASONS, EvidenceType, Kind
+from transfers.models import OUTSIDE_FIELDS, OUTSIDE_KINDS, REASONS, EvidenceType, Kind
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -37,6 +37,25 @@ def _reason_fields(form, kind):
         max_length=2000,
         help_text=_("What happened and what the family asks for; reviewers read it with the evidence."),
     )
+
+
+def _outside_fields(form, kind):
+    """The school outside the system: where a transfer out goes, where a transfer in comes from."""
+    going = kind == Kind.TRANSFER_OUT
+    form.fields["outside_school"] = forms.CharField(
+        label=_("Receiving school") if going else _("Sending school"),
+        max_length=100,
+        help_text=_("The full name of the school, as on its letter."),
+    )
+    form.fields["outside_province"] = forms.CharField(label=_("Province"), max_length=50)
+    form.fields["outside_county"] = forms.CharField(
+        label=_("County or district"), max_length=50, required=False
+    )
+    form.fields["outside_address"] = forms.CharField(label=_("Address"), max_length=200, required=False)
+
+
+def _outside_data(cleaned):
+    return {field: cleaned.get(field, "") for field in OUTSIDE_FIELDS}
 
 
 class FindStudentForm(forms.Form):
@@ -119,6 +138,8 @@ class ChangeForm(forms.Form):
             self.fields["to_class"] = _class_field(school)
         if self.kind == Kind.SUSPENSION:
             self.fields["starts_on"] = forms.DateField(label=_("Suspended from"), widget=DATE_INPUT)
+        if self.kind in OUTSIDE_KINDS:
+            _outside_fields(self, self.kind)
         if self.kind in (Kind.SUSPENSION, Kind.EXTENSION):
             self.fields["ends_on"] = forms.DateField(
                 label=_("Suspended until") if self.kind == Kind.SUSPENSION else _("Extended until"),
@@ -142,6 +163,39 @@ class ChangeForm(forms.Form):
     def changes(self):
         """The fields of the request, as update_request takes them."""
         return {field: value for field, value in self.cleaned_data.items() if field != "number"}
+
+    def start_arguments(self):
+        """The fields of the request, as start_request takes them (the outside school together)."""
+        arguments = {field: value for field, value in self.changes().items() if field not in OUTSIDE_FIELDS}
+        if self.kind in OUTSIDE_KINDS:
+            arguments["outside"] = _outside_data(self.cleaned_data)
+        return arguments
+
+
+class TransferInForm(forms.Form):
+    """转入 from outside the system, beside the student form: the number the student brings, the
+    sending school, the reason."""
+
+    number = forms.CharField(
+        label=_("Registration number"),
+        max_length=30,
+        help_text=_("The national 学籍号 the student already holds (19 characters: G, J or L and 18 more)."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _outside_fields(self, Kind.TRANSFER_IN)
+        _reason_fields(self, Kind.TRANSFER_IN)
+
+    def arguments(self):
+        """As services.start_transfer_in takes them (with the record's data and family list)."""
+        data = self.cleaned_data
+        return {
+            "number": data["number"],
+            "reason": data["reason"],
+            "explanation": data["explanation"],
+            "outside": _outside_data(data),
+        }
 
 
 class EvidenceForm(forms.Form):

@@ -6,9 +6,10 @@ from registrar.approvals import ApprovalKind
 from transfers import services
 from transfers.models import Kind, approval_kind
 
-# Moving a record to another school and ending a schooling for good are decided on the request's own
-# page, with the evidence in view; the queue's bulk approval leaves them out.
-PAGE_ONLY = (Kind.TRANSFER, Kind.WITHDRAWAL, Kind.DEATH)
+# Moving a record to another school (in the system or out of it, or into it from outside) and ending a
+# schooling for good are decided on the request's own page, with the evidence in view; the queue's
+# bulk approval leaves them out.
+PAGE_ONLY = (Kind.TRANSFER, Kind.TRANSFER_OUT, Kind.TRANSFER_IN, Kind.WITHDRAWAL, Kind.DEATH)
 
 
 def _page(approval):

@@ -36,11 +36,19 @@ class Kind(models.TextChoices):
     ABROAD = "abroad", _("Going abroad")
     DEATH = "death", _("Death")
     OTHER = "other", _("Other departure")
+    # Transfers with a school outside this system (another province's system, a private or overseas
+    # Chinese school): only one side is here, so the request is that side's alone.
+    TRANSFER_OUT = "transfer_out", _("Transfer out of the system")
+    TRANSFER_IN = "transfer_in", _("Transfer in from outside the system")
 
 
 # Kinds that place the student in a class: another school's (转学) or another grade of the same school.
 PLACING_KINDS = (Kind.TRANSFER, Kind.RESUMPTION, Kind.REPEAT, Kind.SKIP)
 SUSPENSION_KINDS = (Kind.SUSPENSION, Kind.EXTENSION)
+# Kinds whose other school is outside the system, named in the `outside_*` fields: the destination
+# of a transfer out, the origin of a transfer in.
+OUTSIDE_KINDS = (Kind.TRANSFER_OUT, Kind.TRANSFER_IN)
+OUTSIDE_FIELDS = ("outside_school", "outside_province", "outside_county", "outside_address")
 
 
 def approval_kind(kind):
@@ -59,8 +67,11 @@ class Reason(models.TextChoices):
     OTHER = "other", _("Other reason")
 
 
+TRANSFER_REASONS = (Reason.MOVED, Reason.PARENT_JOB, Reason.OTHER)
 REASONS = {
-    Kind.TRANSFER: (Reason.MOVED, Reason.PARENT_JOB, Reason.OTHER),
+    Kind.TRANSFER: TRANSFER_REASONS,
+    Kind.TRANSFER_OUT: TRANSFER_REASONS,
+    Kind.TRANSFER_IN: TRANSFER_REASONS,
     Kind.SUSPENSION: (Reason.ILLNESS, Reason.INFECTIOUS, Reason.ABSENCE, Reason.OTHER),
 }
 
@@ -77,6 +88,10 @@ class EvidenceType(models.TextChoices):
     ACADEMIC = "academic", _("Assessment of the student's studies")
     PASSPORT = "passport", _("Passport and visa or admission letter")
     DEATH = "death", _("Death certificate or cancelled household registration")
+    # 接收证明: the receiving school outside the system agrees to take the student.
+    ACCEPTANCE = "acceptance", _("Letter of acceptance from the receiving school")
+    # 转出审批: the sending school's and its bureau's approval of a transfer from outside the system.
+    SENDING_APPROVAL = "sending_approval", _("Approval of the sending school and its bureau")
     OTHER = "other", _("Other document")
 
 
@@ -138,6 +153,12 @@ class StatusChangeRequest(models.Model):
     # the explanation is the applicant's own words, for every kind.
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices, blank=True)
     explanation = models.TextField(_("explanation"))
+    # The school outside the system (OUTSIDE_KINDS): where a transfer out goes, where a transfer in
+    # comes from, as an office records it on the 转学联系表.
+    outside_school = models.CharField(_("school outside the system"), max_length=100, blank=True)
+    outside_province = models.CharField(_("its province"), max_length=50, blank=True)
+    outside_county = models.CharField(_("its county or district"), max_length=50, blank=True)
+    outside_address = models.CharField(_("its address"), max_length=200, blank=True)
     # A suspension: from, to (an extension: the new end).
     starts_on = models.DateField(_("from"), null=True, blank=True)
     ends_on = models.DateField(_("until"), null=True, blank=True)
@@ -164,6 +185,10 @@ class StatusChangeRequest(models.Model):
                 condition=~Q(kind__in=SUSPENSION_KINDS) | Q(ends_on__isnull=False),
                 name="statuschange_suspensions_have_an_end",
             ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=OUTSIDE_KINDS) | (~Q(outside_school="") & ~Q(outside_province="")),
+                name="statuschange_outside_kinds_name_the_school",
+            ),
         ]
 
     def __str__(self):
@@ -178,6 +203,17 @@ class StatusChangeRequest(models.Model):
     @property
     def is_transfer(self):
         return self.kind == Kind.TRANSFER
+
+    @property
+    def is_outside(self):
+        """A transfer with a school outside the system (转出 to it, 转入 from it)."""
+        return self.kind in OUTSIDE_KINDS
+
+    @property
+    def outside_place(self):
+        """ "某某学校（广东省 顺德区）" for pages, forms and the status history."""
+        region = " ".join(part for part in (self.outside_province, self.outside_county) if part)
+        return f"{self.outside_school}（{region}）" if region else self.outside_school
 
     @property
     def is_editable(self):

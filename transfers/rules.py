@@ -32,9 +32,12 @@ from students import lifecycle
 from students.models import Event, Status
 from students.services import check_class_room, ensure_student_free
 from transfers.errors import TransferError
-from transfers.models import EvidenceType, Kind, StatusChangeRequest, Suspension
+from transfers.models import OUTSIDE_KINDS, EvidenceType, Kind, StatusChangeRequest, Suspension
 
 E = EvidenceType
+
+# Transfers: bound to the transfer window of the school of this system they start at.
+WINDOW_KINDS = (Kind.TRANSFER, Kind.TRANSFER_OUT, Kind.TRANSFER_IN)
 
 # What each kind does to the student's status, in the lifecycle table's words (students/lifecycle.py):
 # the statuses a kind starts from and the one it leads to are the table's, not ours. A transfer is
@@ -50,6 +53,9 @@ KIND_EVENTS = {
     Kind.ABROAD: Event.WENT_ABROAD,
     Kind.DEATH: Event.DIED,
     Kind.OTHER: Event.LEFT,
+    # The record closes here as 转出, with the destination in the event's reason.
+    Kind.TRANSFER_OUT: Event.TRANSFERRED_OUT,
+    Kind.TRANSFER_IN: Event.TRANSFERRED_IN_FROM_OUTSIDE,
 }
 
 
@@ -93,6 +99,8 @@ def accepted_evidence(change):
     kinds = [kind for group in required_evidence(change) for kind in group]
     if change.kind in (Kind.SUSPENSION, Kind.EXTENSION):
         kinds += [E.HOSPITAL, E.MEDICAL_RECORD]
+    if change.kind in OUTSIDE_KINDS:
+        kinds += [E.APPLICATION, E.HUKOU_BOOK, E.HUKOU_TRANSFER, E.JOB_TRANSFER, E.PROPERTY]
     return list(dict.fromkeys([*kinds, E.OTHER]))
 
 
@@ -110,7 +118,7 @@ def describe_groups(groups):
 
 
 def _status_message(kind, student):
-    if kind == Kind.TRANSFER and student.status == Status.SUSPENDED:
+    if kind in (Kind.TRANSFER, Kind.TRANSFER_OUT) and student.status == Status.SUSPENDED:
         return _("%(name)s is suspended: a student cannot transfer during a suspension.") % {
             "name": student.name
         }
@@ -191,14 +199,17 @@ def window_exception_for(change, student, today):
 
 
 def check_calendar(change, student, today, *, starting):
+    # A transfer: the receiving school's window (a transfer out: the current school's); a county's
+    # exception for this student and kind lets it start outside the window.
+    school = change.to_school or student.school
     grade = student.grade
     if (
-        change.kind == Kind.TRANSFER
+        change.kind in WINDOW_KINDS
         and starting
-        and not transfer_window_open(change.to_school, today, grade=grade)
+        and not transfer_window_open(school, today, grade=grade)
         and window_exception_for(change, student, today) is None
     ):
-        raise TransferError(transfer_window_message(change.to_school, today, grade=grade))
+        raise TransferError(transfer_window_message(school, today, grade=grade))
     if change.kind in FROZEN_KINDS and graduation_freeze_applies(student.school, student.grade.level, today):
         raise TransferError(
             graduation_freeze_message(student.school, student.grade.level, student.name, today)
@@ -260,6 +271,12 @@ def _check_suspension_dates(change, student, today):
         )
 
 
+def check_outside(change):
+    """The school outside the system is named, with its province (OUTSIDE_KINDS)."""
+    if change.kind in OUTSIDE_KINDS and not (change.outside_school and change.outside_province):
+        raise TransferError(_("Give the name and the province of the school outside the system."))
+
+
 def check_transfer_can_start(student, receiving_school, today):
     """The rules a transfer of `student` to `receiving_school` must meet before any class is
     chosen: 在办业务 and problem records, the status, the graduation freeze."""
@@ -284,3 +301,4 @@ def check_rules(change, *, today=None, starting=False):
     check_calendar(change, student, today, starting=starting)
     _check_placement(change, student)
     _check_suspension_dates(change, student, today)
+    check_outside(change)

@@ -22,17 +22,28 @@ from registrar.choices import Role
 from registrar.errors import ApprovalError
 from registrar.limits import check_lookup, record_lookup
 from registrar.models import AuditEvent, SchoolClass
+from registrar.text import clean_text
 from registrar.uploads import clean_evidence
 from rules.models import WindowException
 from rules.reading import rules_for
 from rules.services import use_window_exception
 from rules.topics import Topic
+from students.duplicates import DuplicateMessages, facts
 from students.identity import normalise_id_number, normalise_name
 from students.models import Event, Status, Student
+from students.numbers import keep_given_number
 from students.privacy import mask_number
-from students.services import lock_student, record_status_event, subject_key, subject_label
+from students.services import (
+    create_student,
+    lock_student,
+    record_status_event,
+    subject_key,
+    subject_label,
+)
 from transfers.errors import TransferError
 from transfers.models import (
+    OUTSIDE_FIELDS,
+    OUTSIDE_KINDS,
     REASONS,
     Evidence,
     EvidenceType,
@@ -53,7 +64,14 @@ from transfers.rules import (
     window_exception_for,
 )
 
-__all__ = ["TransferError", "start_request", "submit_request", "update_request", "withdraw_request"]
+__all__ = [
+    "TransferError",
+    "start_request",
+    "start_transfer_in",
+    "submit_request",
+    "update_request",
+    "withdraw_request",
+]
 
 
 # --- finding the student of a transfer --------------------------------------------------------------
@@ -124,11 +142,15 @@ def check_initiator(school, student, *, receiving):
 # --- starting, editing and submitting ----------------------------------------------------------------
 
 
+def _ensure_registrar(by):
+    if by.node_id is None or not by.node.is_school or not by.has_role(Role.SCHOOL_REGISTRAR):
+        raise PermissionDenied
+
+
 def _ensure_may_start(kind, by, student):
     """The school's own registrar applies; for a transfer, the registrar of the receiving school or of
     the current one, as the province's rules say (`check_initiator`)."""
-    if by.node_id is None or not by.node.is_school or not by.has_role(Role.SCHOOL_REGISTRAR):
-        raise PermissionDenied
+    _ensure_registrar(by)
     if kind != Kind.TRANSFER and by.node_id != student.school_id:
         raise PermissionDenied
 
@@ -150,6 +172,14 @@ def _clean_explanation(explanation):
     return explanation
 
 
+def _clean_outside(kind, outside):
+    """The fields naming the school outside the system (OUTSIDE_FIELDS), cleaned; none for the
+    other kinds. Whether the name and province are there is a rule (rules.check_outside)."""
+    if kind not in OUTSIDE_KINDS:
+        return {}
+    return {field: clean_text((outside or {}).get(field) or "") for field in OUTSIDE_FIELDS}
+
+
 def case_context(change):
     """What the approval chain is resolved from: the schools of the case and the student's segment."""
     context = {"segment": str(change.from_grade.segment)}
@@ -168,17 +198,22 @@ def start_request(
     to_class=None,
     starts_on=None,
     ends_on=None,
+    outside=None,
     today=None,
 ):
     """A new request in draft, checked against every rule. For a transfer `by` is the registrar of the
     receiving school and `to_class` a class of it; otherwise the registrar of the student's school.
+    A transfer out of the system names its destination in `outside` (OUTSIDE_FIELDS).
 
     `today` is the day of the application (default: today); the transfer window is checked for it.
     """
     kind = Kind(kind)
+    if kind == Kind.TRANSFER_IN:
+        raise ValueError("a transfer in from outside the system enters its record: start_transfer_in")
     today = today or timezone.localdate()
     explanation = _clean_explanation(explanation)
     reason = _clean_reason(kind, reason)
+    outside = _clean_outside(kind, outside)
     with transaction.atomic():
         # Two offices starting a change for the same student at once: the second waits and then sees
         # the first one's request.
@@ -200,6 +235,7 @@ def start_request(
             starts_on=(starts_on or today) if kind == Kind.SUSPENSION else None,
             ends_on=ends_on if kind in (Kind.SUSPENSION, Kind.EXTENSION) else None,
             created_by=by,
+            **outside,
         )
         if kind == Kind.TRANSFER and to_class is None:
             raise TransferError(_("Choose the class the student goes to."))
@@ -232,6 +268,102 @@ def start_request(
     return change
 
 
+def _refuse_held(data, by, *, holder):
+    """A record here already holds the number or the ID of a person arriving from outside."""
+    messages = DuplicateMessages(by)
+    found = facts(holder)
+    messages.prepare([found["school_id"]])
+    if holder.is_live:
+        raise TransferError(messages.message(found))
+    raise TransferError(
+        _(
+            "%(name)s already has a record in this system (%(school)s, %(status)s): one person keeps one "
+            "registration and one number for life, so no new record is entered. Please contact your "
+            "education bureau."
+        )
+        % {
+            "name": data.get("name") or holder.name,
+            "school": messages.school(found),
+            "status": holder.get_status_display(),
+        }
+    )
+
+
+def _check_arrival(data, by):
+    """No record here, live or closed (cancelled entries aside), has the ID number of a person arriving
+    from outside: they keep their one registration and number (一人一号, 严禁双学籍). Whether anyone
+    holds the number they bring is students.numbers.keep_given_number's to say."""
+    id_number = normalise_id_number(data.get("id_number"))
+    if not id_number:
+        # Without an ID, a live record of the same 姓名+性别+出生日期: create_student refuses it.
+        return
+    holder = (
+        Student.objects.exclude(status=Status.CANCELLED)
+        .filter(id_number=id_number)
+        .select_related("school", "grade__school", "school_class")
+        .first()
+    )
+    if holder is not None:
+        _refuse_held(data, by, holder=holder)
+
+
+def start_transfer_in(*, by, data, guardians, number, explanation, reason="", outside=None, today=None):
+    """转入 from a school outside the system: the receiving school's registrar enters the record (the
+    student form's `data` and `guardians`, as students.services.create_student takes them) with the
+    national 学籍号 it already has, which is kept, never issued anew; a draft request follows, for the
+    county to verify against the sending side's approval. Until approval the record is in review
+    (登记中), reserving its number and ID; a rejection or withdrawal cancels it (note_closed).
+
+    `outside` names the sending school (OUTSIDE_FIELDS). All or nothing: a refusal leaves no record.
+    """
+    today = today or timezone.localdate()
+    _ensure_registrar(by)
+    school = by.node
+    explanation = _clean_explanation(explanation)
+    reason = _clean_reason(Kind.TRANSFER_IN, reason)
+    outside = _clean_outside(Kind.TRANSFER_IN, outside)
+    if not (outside["outside_school"] and outside["outside_province"]):
+        raise TransferError(_("Give the name and the province of the school outside the system."))
+    if not transfer_window_open(school, today):
+        raise TransferError(transfer_window_message(school, today))
+    with transaction.atomic():
+        _check_arrival(data, by)
+        student = create_student(by=by, school=school, data=data, guardians=guardians)
+        keep_given_number(student, number, by=by, reason=_("Transfer in from outside the system"))
+        change = StatusChangeRequest(
+            kind=Kind.TRANSFER_IN,
+            student=student,
+            from_school=school,
+            from_grade=student.grade,
+            from_class=student.school_class,
+            to_school=school,
+            to_grade=student.grade,
+            to_class=student.school_class,
+            reason=reason,
+            explanation=explanation,
+            created_by=by,
+            **outside,
+        )
+        check_rules(change, today=today, starting=True)
+        change.approval = approvals.create_request(
+            approval_kind(Kind.TRANSFER_IN),
+            by=by,
+            school=school,
+            subject_label=subject_label(student),
+            context=case_context(change),
+            subject_key=subject_key(student),
+        )
+        stamp(change, by=by)
+        change.save()
+        # The record's review is this request: the school corrects the entry while the request is a
+        # draft or returned (students.registration.can_revise), and it cannot go to a registration
+        # review of its own.
+        student.registration = change.approval
+        stamp(student, by=by)
+        student.save(update_fields=["registration"])
+    return change
+
+
 def _editable(change, by):
     """The request locked for the applicant's change, with its approval: PermissionDenied for anyone
     but the applicant side, ApprovalError while a reviewer holds it."""
@@ -245,7 +377,7 @@ def _editable(change, by):
     return change
 
 
-EDITABLE_FIELDS = ("reason", "explanation", "to_class", "starts_on", "ends_on")
+EDITABLE_FIELDS = ("reason", "explanation", "to_class", "starts_on", "ends_on", *OUTSIDE_FIELDS)
 
 
 def update_request(change, *, by, changes, reason_for_change=""):
@@ -266,6 +398,10 @@ def update_request(change, *, by, changes, reason_for_change=""):
             changes.pop("starts_on", None)
         if change.kind not in (Kind.SUSPENSION, Kind.EXTENSION):
             changes.pop("ends_on", None)
+        outside = _clean_outside(change.kind, {**{f: getattr(change, f) for f in OUTSIDE_FIELDS}, **changes})
+        for field in OUTSIDE_FIELDS:
+            changes.pop(field, None)
+        changes.update({field: value for field, value in outside.items() if value != getattr(change, field)})
         if change.kind == Kind.TRANSFER and "to_class" in changes:
             new_class = changes["to_class"]
             if new_class is None or new_class.grade.school_id != change.to_school_id:
@@ -430,6 +566,28 @@ def _apply_transfer(change, student, *, by, today):
     )
 
 
+def _apply_transfer_out(change, student, *, by, today):
+    # The record closes here as 转出, naming where the student went; it stays at the school, locked,
+    # visible and printable (the 转学联系表 the family carries to the new school).
+    reason = _("Transferred out of the system to %(place)s: %(explanation)s") % {
+        "place": change.outside_place,
+        "explanation": change.explanation,
+    }
+    _event(change, student, by=by, today=today, reason=reason)
+
+
+def _apply_transfer_in(change, student, *, by, today):
+    # The entered record, with the number it brought, is enrolled where the school placed it (the
+    # school may have corrected the class while the request was returned).
+    reason = _("Transferred in from %(place)s: %(explanation)s") % {
+        "place": change.outside_place,
+        "explanation": change.explanation,
+    }
+    _event(change, student, by=by, today=today, reason=reason)
+    change.to_grade, change.to_class = student.grade, student.school_class
+    change.save(update_fields=["to_grade", "to_class"])
+
+
 def _apply_suspension(change, student, *, by, today):
     # The record's date is the start the request gave, not the day of the approval: a suspension
     # approved late (or early) still begins when the family asked (issue #18, item 7).
@@ -481,6 +639,8 @@ APPLY = {
     Kind.ABROAD: _apply_departure,
     Kind.DEATH: _apply_departure,
     Kind.OTHER: _apply_departure,
+    Kind.TRANSFER_OUT: _apply_transfer_out,
+    Kind.TRANSFER_IN: _apply_transfer_in,
 }
 
 
@@ -488,13 +648,24 @@ def note_closed(approval, by):
     """A rejection or withdrawal: the student's timeline at the applying school says so, with the
     reason; nothing of the record changes."""
     change = _change_of(approval)
+    reason = approvals.last_comment(approval)
     record_event(
-        f"{approval.kind}.{approval.state}",
-        actor=by,
-        obj=change.student,
-        node=approval.school,
-        reason=approvals.last_comment(approval),
+        f"{approval.kind}.{approval.state}", actor=by, obj=change.student, node=approval.school, reason=reason
     )
+    if change.kind == Kind.TRANSFER_IN:
+        _cancel_entry(change, by=by, reason=reason, action=f"{approval.kind}.{approval.state}")
+
+
+def _cancel_entry(change, *, by, reason, action):
+    """A transfer in refused or withdrawn: the record entered for it is cancelled (注册已取消) and gives
+    back the number it reserved, which belongs to the record at the sending side."""
+    student = lock_student(change.student)
+    if student.status != Status.REGISTERING:
+        return
+    record_status_event(
+        student, event=Event.CANCELLED, by=by, occurred_on=timezone.localdate(), reason=reason, action=action
+    )
+    save_changes(student, {"number": None}, by=by, reason=reason)
 
 
 # --- reminders ----------------------------------------------------------------------------------------

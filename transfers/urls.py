@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.start, name="start"),
     path("new/transfer/", views.start_transfer, name="start_transfer"),
     path("new/transfer/from-here/", views.start_transfer_by_current, name="start_transfer_by_current"),
+    path("new/transfer-in/", views.start_transfer_in, name="start_transfer_in"),
     path("new/<str:kind>/", views.start_kind, name="start_kind"),
     path("suspensions/", views.suspensions, name="suspensions"),
     path("<int:pk>/", views.detail, name="detail"),

@@ -24,6 +24,7 @@ from registrar.models import ApprovalState
 from registrar.navigation import NavItem
 from registrar.uploads import ViewerFile, serve_private_file
 from rules.reading import rules_for
+from students.forms import GuardianFormSet, StudentForm, add_record_errors
 from students.models import Student
 from students.views import serve_photo
 from transfers import rules, services
@@ -35,6 +36,7 @@ from transfers.forms import (
     ListFilterForm,
     SendingTransferForm,
     TransferForm,
+    TransferInForm,
 )
 from transfers.models import Kind, StatusChangeRequest
 
@@ -199,6 +201,11 @@ def _start_transfer(request, form, student):
     return change
 
 
+def _created(request, change):
+    messages.success(request, _("The transfer request was created. Attach the evidence, then submit it."))
+    return redirect(change)
+
+
 @require_http_methods(["GET", "POST"])
 def start_transfer(request):
     """Find the student by 学籍号 + 姓名 + ID number, then choose the class and give the reason."""
@@ -264,15 +271,57 @@ def start_transfer_by_current(request):
     return render(request, "transfers/start_transfer_by_current.html", {"form": form, "school": school})
 
 
+@require_http_methods(["GET", "POST"])
+def start_transfer_in(request):
+    """转入 from a school outside the system: the record (the student form and family list), the
+    学籍号 the student brings, the sending school and the reason; a draft request for the county."""
+    school = _registrar_school(request.user)
+    form = StudentForm(request.POST or None, school=school)
+    family = GuardianFormSet(request.POST or None, instance=Student(), prefix="guardians")
+    transfer = TransferInForm(request.POST or None, prefix="transfer")
+    if request.method == "POST" and all([transfer.is_valid(), form.is_valid(), family.is_valid()]):
+        try:
+            change = services.start_transfer_in(
+                by=request.user,
+                data=form.record_data(),
+                guardians=family.guardian_data(),
+                **transfer.arguments(),
+            )
+        except DomainError as error:
+            if error.errors:
+                add_record_errors(error.errors, form, family)
+            else:
+                transfer.add_error(None, error.message)
+        else:
+            return _created(request, change)
+    return render(
+        request,
+        "transfers/start_transfer_in.html",
+        {
+            "transfer": transfer,
+            "form": form,
+            "family": family,
+            "school": school,
+            "title": _("New request: %(kind)s") % {"kind": Kind.TRANSFER_IN.label},
+            "required": [
+                rules.describe_groups([group]) for group in rules_for(school).evidence(Kind.TRANSFER_IN)
+            ],
+            "window_open": transfer_window_open(school),
+            "window_message": transfer_window_message(school),
+        },
+    )
+
+
 def _kind_or_404(value):
-    if value not in Kind.values or value == Kind.TRANSFER:
+    # A transfer (and one in from outside the system) has a page of its own.
+    if value not in Kind.values or value in (Kind.TRANSFER, Kind.TRANSFER_IN):
         raise Http404
     return Kind(value)
 
 
 @require_http_methods(["GET", "POST"])
 def start_kind(request, kind):
-    """Start a request of any kind but a transfer for a student of my school."""
+    """Start a request of any kind but a transfer (in) for a student of my school."""
     kind = _kind_or_404(kind)
     school = _registrar_school(request.user)
     initial = {}
@@ -284,7 +333,9 @@ def start_kind(request, kind):
         form.fields["number"].widget = forms.HiddenInput()
     if request.method == "POST" and form.is_valid():
         try:
-            change = services.start_request(kind, by=request.user, student=form.student, **form.changes())
+            change = services.start_request(
+                kind, by=request.user, student=form.student, **form.start_arguments()
+            )
         except DomainError as error:
             form.add_error(None, error.message)
         else:

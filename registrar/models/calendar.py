@@ -26,6 +26,10 @@ BUSINESS_CALENDAR_DEFAULTS = {
     "suspension_max_months": 12,
     "suspension_total_max_months": 24,
     "suspension_reminder_days": 30,
+    # The first day of the school year's autumn term: a school's promotion (升级) may be undone until then.
+    "term_start": "09-01",
+    # Whether county reviewers may run the promotion of their own schools (else the province alone).
+    "county_promotion": False,
 }
 
 
@@ -99,6 +103,22 @@ class BusinessCalendar(models.Model):
     )
     suspension_reminder_days = models.PositiveSmallIntegerField(
         _("reminder before a suspension ends (days)"), null=True, blank=True
+    )
+
+    term_start = models.CharField(
+        _("start of the school year"),
+        max_length=5,
+        blank=True,
+        help_text=_("MM-DD, e.g. 09-01: a school's promotion may be undone until this day."),
+    )
+    county_promotion = models.BooleanField(
+        _("counties run the promotion"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Yes: county reviewers may run (and undo) the year-end promotion of their own schools. "
+            "Empty or no: only the province does."
+        ),
     )
 
     history = HistoricalRecords()

@@ -133,6 +133,19 @@ def insert_select(target, values, source, pks):
 
 def insert_select_statement(target, values, source, pks):
     """The (sql, params) of an `insert_select`, to run with others by `execute_all`."""
+    pk = source._meta.pk.column
+    if connection.vendor == "postgresql":
+        # The keys as one array literal: psycopg would quote each of a thousand numbers in Python.
+        condition = f'"{pk}" = ANY(%s::bigint[])'
+        condition_params = ["{" + ",".join(str(int(value)) for value in pks) + "}"]
+    else:
+        condition, condition_params = f'"{pk}" IN ({", ".join(["%s"] * len(pks))})', list(pks)
+    return insert_select_where(target, values, source, condition, condition_params)
+
+
+def insert_select_where(target, values, source, condition, condition_params=()):
+    """The (sql, params) of INSERT INTO target (…) SELECT … FROM source WHERE `condition`: rows copied
+    inside the database, chosen by any condition (a subquery, say), however many they are."""
     names, expressions, params = [], [], []
     for column, value in values.items():
         names.append(f'"{column}"')
@@ -146,18 +159,11 @@ def insert_select_statement(target, values, source, pks):
         else:
             expressions.append("%s")
             params.append(value)
-    pk = source._meta.pk.column
-    if connection.vendor == "postgresql":
-        # The keys as one array literal: psycopg would quote each of a thousand numbers in Python.
-        condition = f'"{pk}" = ANY(%s::bigint[])'
-        condition_params = ["{" + ",".join(str(int(value)) for value in pks) + "}"]
-    else:
-        condition, condition_params = f'"{pk}" IN ({", ".join(["%s"] * len(pks))})', list(pks)
     sql = (
         f'INSERT INTO "{target._meta.db_table}" ({", ".join(names)}) '
         f'SELECT {", ".join(expressions)} FROM "{source._meta.db_table}" WHERE {condition}'
     )
-    return sql, params + condition_params
+    return sql, params + list(condition_params)
 
 
 def execute_all(statements):

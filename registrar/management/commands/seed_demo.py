@@ -76,6 +76,9 @@ class Command(BaseCommand):
         from intake.demo import seed_intake_demo
 
         graduates = seed_intake_demo()
+        from verification.demo import seed_verification_demo
+
+        seed_verification_demo()
         self.stdout.write(
             f"Organisations: {len(result.created)} created, {result.unchanged} unchanged; "
             f"classes created: {classes}; users created: {users}; students created: {students}."
