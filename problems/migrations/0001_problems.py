@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('corrections', '0001_corrections'),
         ('registrar', '0007_approval_subjects'),
-        ('students', '0011_problem_record_fingerprint_parties_outcome'),
+        ('students', '0012_problem_record_fingerprint_parties_outcome'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
