@@ -28,6 +28,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from problems.blocks import blocked_students
 from registrar.audit import record_event
 from registrar.calendar import calendar_for, is_graduating_level
 from registrar.models import ApprovalRequest, ApprovalSubject, Grade, Organisation, SchoolClass
@@ -35,7 +36,7 @@ from schoolyear.authority import ensure_authority
 from schoolyear.errors import SchoolYearError
 from schoolyear.models import ClassMapping, PromotionMove, PromotionRun
 from students import lifecycle
-from students.models import LIVE_STATUSES, Event, ProblemRecord, Status, StatusEvent, Student
+from students.models import LIVE_STATUSES, Event, Status, StatusEvent, Student
 from students.roster import bulk
 from students.services import subject_key
 
@@ -167,12 +168,11 @@ class _Facts:
         ):
             self.busy[school_id].append((class_id, name))
         self.flagged = defaultdict(list)
+        # Either party of an open problem record (problems.blocks: the one question of what it blocks).
         for school_id, class_id, name in (
-            ProblemRecord.objects.unresolved()
-            .filter(student__school_id__in=ids, student__status=Status.ENROLLED)
-            .order_by("student__name")
-            .values_list("student__school_id", "student__school_class_id", "student__name")
-            .distinct()
+            blocked_students(Student.objects.filter(school_id__in=ids, status=Status.ENROLLED))
+            .order_by("name")
+            .values_list("school_id", "school_class_id", "name")
         ):
             self.flagged[school_id].append((class_id, name))
         # By the event's own school column (indexed): the students table stays out of it.
