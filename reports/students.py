@@ -5,12 +5,14 @@ table for that unit (province → city → county → township → school → gr
 
 Everything is counted by the database, grouped by school (by grade or class inside a school), in
 four queries whatever the number of students; the rows of a region are then the sums of its
-schools, added up here. Nothing is stored: every figure is as exact as the records.
+schools, added up here. On PostgreSQL the counts by status and category are read from the counts
+per class that the database keeps exact (reports/models.py), not from every student; elsewhere,
+and for a user who sees only some classes, they are counted from the students.
 """
 
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, F, IntegerField, Q, When
+from django.db.models import Case, Count, F, IntegerField, Q, Sum, When
 from django.db.models.functions import Cast, StrIndex, Substr
 from django.db.models.lookups import Exact
 from django.urls import reverse
@@ -19,9 +21,17 @@ from django.utils.translation import gettext_lazy
 
 from registrar.choices import OPEN_STATES, NodeKind
 from registrar.models import ApprovalRequest, Grade, Organisation, SchoolClass, grade_name
+from reports.models import COUNTED, StudentCount, stored_counts_kept
 from reports.tables import Chart, Column, Table, add_counts, chart_table
 from reports.units import Unit, region_units, schools_under, unit_rows
-from students.models import LOCKED_STATUSES, ProblemRecord, ProblemState, Status, Student
+from students.models import (
+    LOCKED_STATUSES,
+    ProblemRecord,
+    ProblemState,
+    Status,
+    Student,
+    sees_own_classes_only,
+)
 
 # 学籍状态 in the order of the national summary; a cancelled registration is no registration.
 STATUSES = (Status.REGISTERING, Status.ENROLLED, Status.SUSPENDED, *LOCKED_STATUSES)
@@ -108,19 +118,17 @@ def _class_units(grade):
 
 def student_report(user, node, *, grade=None):
     """The report of `node` (a region or a school) or of one grade of a school, for `user`."""
-    students = Student.objects.visible_to(user)
     # The chart's categories: grade levels of a region (its schools' grades, by level), else the rows.
     level_of = None
     if grade is not None:
-        students = students.filter(grade=grade)
+        within = {"grade": grade}
         units, fields, owner, heading = _class_units(grade), ("school_class_id",), None, _("Class")
     elif node.is_school:
-        students = students.filter(school=node)
+        within = {"school": node}
         units, fields, owner, heading = _school_units(node), ("grade_id",), None, _("Grade")
     else:
         # The user's own node is already the whole of visible_to: no second look at the tree.
-        if node.pk != user.node_id:
-            students = students.filter(school__in=schools_under(node))
+        within = {} if node.pk == user.node_id else {"school__in": schools_under(node)}
         units, owner = region_units(node, report_url)
         fields, heading = ("school_id", "grade_id"), _("Unit")
         level_of = dict(Grade.objects.filter(school__in=schools_under(node)).values_list("pk", "level"))
@@ -131,14 +139,8 @@ def student_report(user, node, *, grade=None):
     status_counts = {unit.key: {} for unit in units}
     in_school = {unit.key: {} for unit in units}
     by_category = {}
-    # One pass over the students: counted by status, and by category (kept for those in school only).
-    rows = (
-        students.exclude(status=Status.CANCELLED)
-        .values(*fields, "status")
-        .annotate(n=Count("pk"), **IN_SCHOOL_COUNTS)
-        .order_by()
-    )
-    for row in rows:
+    students = Student.objects.visible_to(user).filter(**within)
+    for row in _counts_by_status(user, students, within, fields):
         unit = unit_of(row[fields[0]])
         add_counts(status_counts.setdefault(unit, {}), {row["status"]: row["n"]})
         if row["status"] != Status.ENROLLED:
@@ -161,6 +163,29 @@ def student_report(user, node, *, grade=None):
         in_school=_in_school_table(units, in_school, heading),
         chart=_sex_chart(node, grade, units, by_category, level_of is not None),
     )
+
+
+def _counts_by_status(user, students, within, fields):
+    """The students counted by `fields` and status, and by category (kept for those in school only):
+    one pass over the stored counts per class, or over the students themselves."""
+    if not stored_counts_kept() or sees_own_classes_only(user):
+        return (
+            students.exclude(status=Status.CANCELLED)
+            .values(*fields, "status")
+            .annotate(n=Count("pk"), **IN_SCHOOL_COUNTS)
+            .order_by()
+        )
+    counts = StudentCount.objects.filter(**within).exclude(status=Status.CANCELLED)
+    if not user.is_superuser:
+        counts = counts.filter(school__in=schools_under(user.node)) if user.node else counts.none()
+    rows = counts.values(*fields, "status").annotate(**{f"sum_{name}": Sum(name) for name in COUNTED})
+    return [
+        {
+            **{field: row[field] for field in (*fields, "status")},
+            **{("n" if name == "students" else name): row[f"sum_{name}"] for name in COUNTED},
+        }
+        for row in rows.order_by()
+    ]
 
 
 def _with_open_problem():
