@@ -20,6 +20,7 @@ On SQLite (small installations) nothing is stored: the report counts the student
 from django.db import connection, models
 
 from registrar.models import Grade, Organisation, SchoolClass
+from students.models import StudentQuerySet
 
 
 class StudentCount(models.Model):
@@ -46,6 +47,9 @@ class StudentCount(models.Model):
     martyr_child = models.IntegerField(default=0)
     disabled = models.IntegerField(default=0)
     overseas = models.IntegerField(default=0)
+
+    # Scoped as the students they count: visible_to(user) keeps the counts of the students the user sees.
+    objects = StudentQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -5,12 +5,14 @@ finds and repairs a difference. On SQLite nothing is kept and the report counts 
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.core.paginator import Paginator
 from django.db import connection
 from django.urls import reverse
 
 from registrar.models import Organisation
 from reports.counts import drift, stored
 from reports.models import StudentCount
+from students.filters import RosterFilterForm, RosterPaginator, roster_queryset
 from students.models import Status, Student
 from tests import test_reports
 from tests.roster_helpers import pupil as roster_pupil
@@ -110,3 +112,15 @@ def test_the_command_finds_and_repairs_a_difference(world, capsys):
     assert drift() == {}
     call_command("recount_students", "--check")
     assert "agree" in capsys.readouterr().out
+
+
+def test_the_roster_pages_from_the_counts_are_the_counted_pages(world, county_reviewer, city_reviewer):
+    for user, params in ((county_reviewer, {}), (city_reviewer, {"status": "enrolled"}), (city_reviewer, {})):
+        form = RosterFilterForm(params or None, user=user)
+        students = form.filter(roster_queryset(user))
+        counted = Paginator(students, 2)
+        kept = RosterPaginator(students, 2, counts=form.counts(), by_school=True)
+        assert form.counts() is not None
+        assert kept.count == counted.count > 4
+        for number in counted.page_range:
+            assert [s.pk for s in kept.page(number)] == [s.pk for s in counted.page(number)], number
