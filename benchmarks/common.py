@@ -14,8 +14,10 @@ run_all.py skips this module.
 import argparse
 import json
 import os
+import re
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -136,3 +138,16 @@ def finish(args, rows):
     """Write the rows (--json) and exit 1 when a target was missed."""
     write_json(args.json, rows)
     sys.exit(0 if all(row["met"] for row in rows) else 1)
+
+
+def measured(command, env):
+    """Run `command` under /usr/bin/time -v: (seconds, peak MB, its output)."""
+    result = subprocess.run(
+        ["/usr/bin/time", "-v", *command], env=env, cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    wall = re.search(r"Elapsed \(wall clock\) time .*?: (?:(\d+):)?(\d+):([\d.]+)", result.stderr)
+    seconds = int(wall[1] or 0) * 3600 + int(wall[2]) * 60 + float(wall[3])
+    peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)[1]) / 1024
+    said = result.stdout + result.stderr.split("\tCommand being timed")[0]
+    lines = [line for line in said.splitlines() if line.strip() and not line.startswith("Command exited")]
+    return seconds, peak, lines[-1] if lines else ""

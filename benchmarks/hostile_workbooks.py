@@ -14,7 +14,6 @@ benchmarks/README.md.
 """
 
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -25,7 +24,7 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 SCHOOL = "1420102001"
 sys.path.insert(0, str(BASE_DIR))
 
-from benchmarks.common import finish, open_database, parser, result  # noqa: E402
+from benchmarks.common import finish, measured, open_database, parser, result  # noqa: E402
 from tests.workbook_files import write_xlsx  # noqa: E402
 
 # Refused quickly and without holding the file in memory (before issue 12: 6.7 GB and 166 s).
@@ -78,19 +77,6 @@ def million_rows():
             yield b"".join(batch)
             batch = []
     yield b"".join(batch)
-
-
-def measured(command, env):
-    """Run `command` under /usr/bin/time -v: (seconds, peak MB, its output)."""
-    result = subprocess.run(
-        ["/usr/bin/time", "-v", *command], env=env, cwd=BASE_DIR, capture_output=True, text=True, check=False
-    )
-    wall = re.search(r"Elapsed \(wall clock\) time .*?: (?:(\d+):)?(\d+):([\d.]+)", result.stderr)
-    seconds = int(wall[1] or 0) * 3600 + int(wall[2]) * 60 + float(wall[3])
-    peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)[1]) / 1024
-    said = result.stdout + result.stderr.split("\tCommand being timed")[0]
-    lines = [line for line in said.splitlines() if line.strip() and not line.startswith("Command exited")]
-    return seconds, peak, lines[-1] if lines else ""
 
 
 def main():
