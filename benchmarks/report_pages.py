@@ -80,7 +80,8 @@ def tree_rows():
     return rows
 
 
-def build(students_wanted):
+def build_students(students_wanted):
+    """The province's tree, classes, users and students (SQL inside the database)."""
     from django.db import connection
 
     from registrar.models import Grade, Organisation, SchoolClass, User
@@ -137,6 +138,15 @@ def build(students_wanted):
                 copy.write_row((index, class_id, grade_id, level, school_id, places[school_id]))
         cursor.execute(STUDENTS_SQL, {"students": students_wanted, "classes": len(classes)})
         print(f"students: {students_wanted} in {time.perf_counter() - started:.1f} s")
+
+
+def build(students_wanted):
+    from django.db import connection
+
+    from registrar.models import User
+
+    build_students(students_wanted)
+    with connection.cursor() as cursor:
         started = time.perf_counter()
         cursor.execute(REGISTRATION_EVENTS_SQL)
         cursor.execute(CHANGES_SQL, {"applicant": User.objects.get(username="bench_school").pk})
