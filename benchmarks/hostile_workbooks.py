@@ -27,7 +27,8 @@ sys.path.insert(0, str(BASE_DIR))
 from benchmarks.common import finish, measured, open_database, parser, result  # noqa: E402
 from tests.workbook_files import write_xlsx  # noqa: E402
 
-# Refused quickly and without holding the file in memory (before issue 12: 6.7 GB and 166 s).
+# Refused quickly and without holding the file in memory (before issue 12: 6.7 GB and 166 s); by
+# CPU time, which a busy shared machine does not inflate as it does the wall time.
 TARGET_SECONDS = 5
 TARGET_MB = 200
 
@@ -112,7 +113,8 @@ def main():
                 "no ratio limit": [*manage, "shell", "-c", UNCOMPRESSED.format(path=str(path))],
             }
             for where, command in runs.items():
-                seconds, peak, output = measured(command, env)
+                cpu = []
+                seconds, peak, output = measured(command, env, cpu=cpu)
                 print(f"  {where}: {seconds:.2f} s, peak {peak:.0f} MB: {output}")
                 rows.append(
                     result(
@@ -120,8 +122,8 @@ def main():
                         path.stat().st_size,
                         seconds,
                         peak=peak,
-                        target=f"≤ {TARGET_SECONDS} s, < {TARGET_MB} MB",
-                        met=seconds <= TARGET_SECONDS and peak < TARGET_MB,
+                        target=f"≤ {TARGET_SECONDS} s of CPU, < {TARGET_MB} MB",
+                        met=cpu[0] <= TARGET_SECONDS and peak < TARGET_MB,
                     )
                 )
     finally:
