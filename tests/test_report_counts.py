@@ -106,12 +106,12 @@ def test_the_report_reads_the_kept_counts(world, province_admin, client):
 def test_the_command_finds_and_repairs_a_difference(world, capsys):
     call_command("recount_students", "--check")
     StudentCount.objects.filter(status=Status.ENROLLED).update(students=0)
-    with pytest.raises(CommandError, match="differ"):
+    with pytest.raises(CommandError):
         call_command("recount_students", "--check")
     call_command("recount_students")
     assert drift() == {}
     call_command("recount_students", "--check")
-    assert "agree" in capsys.readouterr().out
+    assert capsys.readouterr().out.strip().endswith(("agree with the students.", "一致。"))
 
 
 def test_the_roster_pages_from_the_counts_are_the_counted_pages(world, county_reviewer, city_reviewer):

@@ -5,6 +5,7 @@ manage.py recount_students            # count every student again (PostgreSQL)
 """
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from reports.counts import drift, recount
 from reports.models import stored_counts_kept
@@ -18,7 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, check=False, **options):
         if not stored_counts_kept():
-            self.stdout.write("This database keeps no counts: the reports count the students directly.")
+            self.stdout.write(_("This database keeps no counts: the reports count the students directly."))
             return
         differences = drift()
         for (school, grade, school_class, status), (kept, counted) in sorted(differences.items()):
@@ -26,8 +27,10 @@ class Command(BaseCommand):
             self.stdout.write(f"{group}: stored {kept}, counted {counted}")
         if check:
             if differences:
-                raise CommandError(f"{len(differences)} groups differ from the students.")
-            self.stdout.write("The stored counts agree with the students.")
+                raise CommandError(
+                    _("%(count)d groups differ from the students.") % {"count": len(differences)}
+                )
+            self.stdout.write(_("The stored counts agree with the students."))
             return
         recount()
-        self.stdout.write(f"Counted again ({len(differences)} groups differed).")
+        self.stdout.write(_("Counted again (%(count)d groups differed).") % {"count": len(differences)})
