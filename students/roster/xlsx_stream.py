@@ -73,7 +73,8 @@ ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 def text_cell(value, style, formula_starts):
     if style == 0 and value.startswith(formula_starts):
         style = QUOTED
-    value = escape(ILLEGAL.sub("", value))
+    # Most text is printable: the search for illegal characters only when some character is not.
+    value = escape(value if value.isprintable() else ILLEGAL.sub("", value))
     space = ' xml:space="preserve"' if value[:1].isspace() or value[-1:].isspace() else ""
     styled = f' s="{style}"' if style else ""
     return f'<c t="inlineStr"{styled}><is><t{space}>{value}</t></is></c>'
