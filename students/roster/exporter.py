@@ -67,9 +67,13 @@ def _getter(column, masked):
     """A function (student, guardians) → the text of `column`, decided once per export rather than
     once per cell (a county's export has nearly five million cells)."""
     key, table = column.key, column.table
+    labels = {}
 
     def label(code):
-        return _label(table, code)
+        # A code table's labels looked up once per export (a column has a handful of codes).
+        if code not in labels:
+            labels[code] = _label(table, code)
+        return labels[code]
 
     if key.startswith("guardian"):
         order, name = key[len("guardian") :].split("_", 1)
