@@ -68,7 +68,7 @@ def test_the_counts_follow_bulk_updates_inserts_and_deletes(world):
 
 def test_the_counts_follow_a_roster_import(tmp_path, school, school_class, registrar):
     path = write_file(tmp_path / "roster.xlsx", [roster_pupil(n) for n in range(1, 6)])
-    call_command("import_roster", str(path), "--school", school.code)
+    call_command("import_roster", str(path), "--school", school.code, "--user", registrar.username)
     assert Student.objects.filter(school=school).count() == 5
     assert drift() == {}
     assert kept_for(school) == enrolled_in(school)
