@@ -8,57 +8,34 @@ audit page, its Excel download and `manage.py graduation_audit --school 420102` 
 its queries, at two sizes to show that the count does not grow.
 
     .venv/bin/python benchmarks/graduation_audit.py                      # SQLite, a temporary file
-    .venv/bin/python benchmarks/graduation_audit.py --database postgres://postgres@127.0.0.1:5432/registrar_bench_graduation
+    .venv/bin/python benchmarks/graduation_audit.py --database-url postgres://postgres@127.0.0.1:5432/bench_graduation
 
 Target: 100,000 students audited in 10 s or less, with a constant number of queries (exit 1 if not).
 """
 
-import argparse
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import finish, open_database, parser, result, scaled, setup_django
+
 TARGET_SECONDS = 10.0
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--students", type=int, default=100_000)
-    parser.add_argument("--schools", type=int, default=100)
-    parser.add_argument(
-        "--database", default="", help="a PostgreSQL URL (default: SQLite in a temporary file)"
-    )
-    parser.add_argument("--runs", type=int, default=3)
-    return parser.parse_args()
-
-
-def create_database(url):
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(url):
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    arguments = parser(__doc__)
+    arguments.add_argument("--students", type=int, default=100_000)
+    arguments.add_argument("--schools", type=int, default=100)
+    arguments.add_argument("--runs", type=int, default=3)
+    args = arguments.parse_args()
+    args.students = scaled(args, args.students)
+    return args
 
 
 def build(students_wanted, schools_wanted):
@@ -194,47 +171,38 @@ def measure(county, runs):
     for _ in range(runs):
         with CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
-            result = audit(county)
+            audited = audit(county)
             timings.append(time.perf_counter() - started)
-    counts = {label: count for _verdict, label, count in result.counts()}
+    counts = {label: count for _verdict, label, count in audited.counts()}
     school = county.children.order_by("code").first()
     with CaptureQueriesContext(connection) as school_queries:
         audit(school)
-    print(f"audited {len(result.rows)} students: {counts}")
+    print(f"audited {len(audited.rows)} students: {counts}")
     print(f"time: median {statistics.median(timings):.2f} s, max {max(timings):.2f} s over {runs} runs")
     print(f"queries: county {len(queries)}, one school {len(school_queries)}")
     met = statistics.median(timings) <= TARGET_SECONDS and len(queries) == len(school_queries)
     print(f"target {TARGET_SECONDS:.0f} s and a constant number of queries: {'met' if met else 'NOT met'}")
-    return met
+    return result(
+        f"graduation audit of a county ({connection.vendor})",
+        len(audited.rows),
+        timings,
+        queries=len(queries),
+        target=f"≤ {TARGET_SECONDS:g} s (100,000), queries as for one school",
+        met=met,
+    )
 
 
 def main():
     args = parse_args()
-    temporary = None
-    if args.database:
-        create_database(args.database)
-        os.environ["DATABASE_URL"] = args.database
-    else:
-        temporary = tempfile.NamedTemporaryFile(suffix=".sqlite3", delete=False)  # noqa: SIM115
-        os.environ["DATABASE_URL"] = f"sqlite:///{temporary.name}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registrar.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connections
-
+    url, drop = open_database(args.database_url)
+    setup_django(url)
     try:
-        call_command("migrate", verbosity=0)
         county = build(args.students, args.schools)
-        met = measure(county, args.runs)
+        row = measure(county, args.runs)
     finally:
-        connections.close_all()
-        if args.database:
-            drop_database(args.database)
-        else:
-            os.unlink(temporary.name)
-    sys.exit(0 if met else 1)
+        if not args.keep:
+            drop()
+    finish(args, [row])
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ def register_applied_hook(hook):
     if hook not in APPLIED_HOOKS:
         APPLIED_HOOKS.append(hook)
 
+
 # The chain key of a late correction submitted as an exception (rules/defaults.py).
 LATE_CHAIN = "corrections.late_correction"
 

@@ -5,12 +5,14 @@ table for that unit (province → city → county → township → school → gr
 
 Everything is counted by the database, grouped by school (by grade or class inside a school), in
 four queries whatever the number of students; the rows of a region are then the sums of its
-schools, added up here. Nothing is stored: every figure is as exact as the records.
+schools, added up here. On PostgreSQL the counts by status and category are read from the counts
+per class that the database keeps exact (reports/models.py), not from every student; on SQLite
+they are counted from the students.
 """
 
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, F, IntegerField, Q, When
+from django.db.models import Case, Count, F, IntegerField, Q, Sum, When
 from django.db.models.functions import Cast, StrIndex, Substr
 from django.db.models.lookups import Exact
 from django.urls import reverse
@@ -19,6 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from registrar.choices import OPEN_STATES, NodeKind
 from registrar.models import ApprovalRequest, Grade, Organisation, SchoolClass, grade_name
+from reports.models import COUNTED, StudentCount, stored_counts_kept
 from reports.tables import Chart, Column, Table, add_counts, chart_table
 from reports.units import Unit, region_units, schools_under, unit_rows
 from students.models import LOCKED_STATUSES, ProblemRecord, ProblemState, Status, Student
@@ -108,22 +111,19 @@ def _class_units(grade):
 
 def student_report(user, node, *, grade=None):
     """The report of `node` (a region or a school) or of one grade of a school, for `user`."""
-    students = Student.objects.visible_to(user)
     # The chart's categories: grade levels of a region (its schools' grades, by level), else the rows.
-    level_of = None
+    by_level = False
     if grade is not None:
-        students = students.filter(grade=grade)
-        units, fields, owner, heading = _class_units(grade), ("school_class_id",), None, _("Class")
+        within = {"grade": grade}
+        units, field, owner, heading = _class_units(grade), "school_class_id", None, _("Class")
     elif node.is_school:
-        students = students.filter(school=node)
-        units, fields, owner, heading = _school_units(node), ("grade_id",), None, _("Grade")
+        within = {"school": node}
+        units, field, owner, heading = _school_units(node), "grade_id", None, _("Grade")
     else:
         # The user's own node is already the whole of visible_to: no second look at the tree.
-        if node.pk != user.node_id:
-            students = students.filter(school__in=schools_under(node))
+        within = {} if node.pk == user.node_id else {"school__in": schools_under(node)}
         units, owner = region_units(node, report_url)
-        fields, heading = ("school_id", "grade_id"), _("Unit")
-        level_of = dict(Grade.objects.filter(school__in=schools_under(node)).values_list("pk", "level"))
+        field, heading, by_level = "school_id", _("Unit"), True
 
     def unit_of(value):
         return owner.get(value) if owner is not None else value
@@ -131,27 +131,27 @@ def student_report(user, node, *, grade=None):
     status_counts = {unit.key: {} for unit in units}
     in_school = {unit.key: {} for unit in units}
     by_category = {}
-    # One pass over the students: counted by status, and by category (kept for those in school only).
-    rows = (
-        students.exclude(status=Status.CANCELLED)
-        .values(*fields, "status")
-        .annotate(n=Count("pk"), **IN_SCHOOL_COUNTS)
-        .order_by()
-    )
-    for row in rows:
-        unit = unit_of(row[fields[0]])
+    for row in _counts(user, within, (field, "status")):
+        unit = unit_of(row[field])
         add_counts(status_counts.setdefault(unit, {}), {row["status"]: row["n"]})
         if row["status"] != Status.ENROLLED:
             continue
         counts = {"enrolled": row["n"], **{key: row[key] for key in IN_SCHOOL_COUNTS}}
         add_counts(in_school.setdefault(unit, {}), counts)
-        category = level_of[row["grade_id"]] if level_of is not None else row[fields[0]]
-        add_counts(by_category.setdefault(category, {}), counts)
+        if not by_level:
+            add_counts(by_category.setdefault(row[field], {}), counts)
+    if by_level:
+        for row in _counts(user, {**within, "status": Status.ENROLLED}, ("grade__level",)):
+            add_counts(
+                by_category.setdefault(row["grade__level"], {}),
+                {"male": row["male"], "female": row["female"]},
+            )
 
+    students = Student.objects.visible_to(user).filter(**within)
     enrolled = students.filter(status=Status.ENROLLED)
     for key, ids in (("problems", _with_open_problem()), ("open_requests", _with_open_request())):
-        for row in enrolled.filter(pk__in=ids).values(fields[0]).annotate(n=Count("pk")).order_by():
-            add_counts(in_school.setdefault(unit_of(row[fields[0]]), {}), {key: row["n"]})
+        for row in enrolled.filter(pk__in=ids).values(field).annotate(n=Count("pk")).order_by():
+            add_counts(in_school.setdefault(unit_of(row[field]), {}), {key: row["n"]})
 
     return StudentReport(
         node=node,
@@ -159,8 +159,21 @@ def student_report(user, node, *, grade=None):
         row_heading=heading,
         status=_status_table(units, status_counts, heading),
         in_school=_in_school_table(units, in_school, heading),
-        chart=_sex_chart(node, grade, units, by_category, level_of is not None),
+        chart=_sex_chart(node, grade, units, by_category, by_level),
     )
+
+
+def _counts(user, within, group):
+    """The students `user` sees `within` (filters) but cancelled registrations, counted by `group`
+    (names of values()) and by category (`n` all of them): from the counts per class PostgreSQL
+    keeps, or from the students themselves."""
+    if not stored_counts_kept():
+        students = Student.objects.visible_to(user).filter(**within).exclude(status=Status.CANCELLED)
+        return students.values(*group).annotate(n=Count("pk"), **IN_SCHOOL_COUNTS).order_by()
+    counts = StudentCount.objects.visible_to(user).filter(**within).exclude(status=Status.CANCELLED)
+    sums = counts.values(*group).annotate(**{f"sum_{name}": Sum(name) for name in COUNTED}).order_by()
+    renamed = {f"sum_{name}": "n" if name == "students" else name for name in COUNTED}
+    return [{renamed.get(key, key): value for key, value in row.items()} for row in sums]
 
 
 def _with_open_problem():

@@ -2,7 +2,6 @@
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,7 +21,7 @@ from registrar.models import ApprovalRequest
 from registrar.uploads import clean_photo
 from students import registration, services
 from students.access import get_student_for
-from students.filters import SORTS, RosterFilterForm, roster_queryset
+from students.filters import SORTS, RosterFilterForm, RosterPaginator, roster_queryset
 from students.forms import GuardianFormSet, StudentEditForm, StudentForm, add_record_errors
 from students.models import KEY_FIELDS, Status, Student
 from students.timeline import student_timeline
@@ -35,7 +34,8 @@ def roster(request):
     form = RosterFilterForm(request.GET or None, user=request.user)
     students = form.filter(roster_queryset(request.user))
     per = (getattr(form, "cleaned_data", None) or {}).get("per") or ROSTER_PAGE_SIZE
-    page = Paginator(students, per).get_page(request.GET.get("page"))
+    paginator = RosterPaginator(students, per, counts=form.counts(), by_school=form.school is None)
+    page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -1,0 +1,164 @@
+"""What every benchmark script shares: its command-line protocol, its database and its result rows.
+
+Every script in benchmarks/ accepts
+
+    --database-url URL   a PostgreSQL URL: the script creates that database and drops it at the end
+                         (scripts that can run on SQLite use a temporary SQLite file without it)
+    --quick              a tenth of the size, to check quickly that it still runs
+    --json PATH          write the results as a JSON list of rows (see `result`)
+
+and `benchmarks/run_all.py` runs each of them with these flags and prints one table. Not a script:
+run_all.py skips this module.
+"""
+
+import argparse
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def parser(doc, *, reuse=False):
+    """The protocol's arguments; `reuse`: the script can keep a big database and measure it again."""
+    arguments = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    arguments.add_argument(
+        "--database-url",
+        default="",
+        help="postgres://USER@HOST:PORT/NAME: the database to create (and drop afterwards)",
+    )
+    arguments.add_argument("--quick", action="store_true", help="a tenth of the size")
+    arguments.add_argument("--json", default="", help="write the result rows to this file (a JSON list)")
+    if reuse:
+        arguments.add_argument(
+            "--reuse", action="store_true", help="measure the data of a previous run again (implies --keep)"
+        )
+    arguments.add_argument("--keep", action="store_true", help="do not drop the database afterwards")
+    return arguments
+
+
+def scaled(args, size):
+    """`size`, or a tenth of it with --quick."""
+    return max(1, size // 10) if args.quick else size
+
+
+def _admin(url):
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    return psycopg.connect(f"{base}/postgres", autocommit=True), name
+
+
+def open_database(url, *, fresh=True):
+    """The database to measure in: the PostgreSQL database of `url` (created; dropped first when
+    `fresh`), or with no URL a new temporary SQLite file. Returns (DATABASE_URL, drop)."""
+    if not url:
+        handle, path = tempfile.mkstemp(prefix="bench-", suffix=".sqlite3")
+        os.close(handle)
+        return f"sqlite:///{path}", lambda: Path(path).unlink(missing_ok=True)
+    if not url.startswith("postgres"):
+        raise SystemExit(f"--database-url must be a PostgreSQL URL, not {url!r}")
+    connection, name = _admin(url)
+    with connection:
+        if fresh:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        from django.conf import settings
+
+        if settings.configured:
+            from django.db import connections
+
+            connections.close_all()
+        admin, _name = _admin(url)
+        with admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return url, drop
+
+
+def setup_django(url):
+    """Django on the database of `url`, migrated."""
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registrar.settings")
+    os.environ.pop("REGISTRAR_TESTING", None)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def peak_mb(*, children=False):
+    """Peak resident memory of this process (or of its largest finished child), in MB."""
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    return round(resource.getrusage(who).ru_maxrss / 1024, 1)
+
+
+def p95(values):
+    values = sorted(values)
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=20, method="inclusive")[-1]
+
+
+def result(what, size, seconds, *, target, met, queries=None, peak=None):
+    """One row of the table: `seconds` a list of timings (or one)."""
+    seconds = seconds if isinstance(seconds, list | tuple) else [seconds]
+    return {
+        "what": what,
+        "size": size,
+        "median_s": round(statistics.median(seconds), 4),
+        "p95_s": round(p95(seconds), 4),
+        "queries": queries,
+        "peak_mb": peak if peak is not None else peak_mb(),
+        "target": target,
+        "met": bool(met),
+    }
+
+
+def write_json(path, rows):
+    if path:
+        Path(path).write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def finish(args, rows):
+    """Write the rows (--json) and exit 1 when a target was missed."""
+    write_json(args.json, rows)
+    sys.exit(0 if all(row["met"] for row in rows) else 1)
+
+
+def cpu_seconds(time_output):
+    """User + system seconds from the output of /usr/bin/time -v: on a shared machine, the time
+    the command needed rather than the time it waited for a core."""
+    user = re.search(r"User time \(seconds\): ([\d.]+)", time_output)
+    system = re.search(r"System time \(seconds\): ([\d.]+)", time_output)
+    return float(user[1]) + float(system[1]) if user and system else None
+
+
+def measured(command, env, *, cpu=None):
+    """Run `command` under /usr/bin/time -v: (seconds, peak MB, its output). `cpu`: a list that
+    gets the command's CPU seconds appended."""
+    result = subprocess.run(
+        ["/usr/bin/time", "-v", *command], env=env, cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    wall = re.search(r"Elapsed \(wall clock\) time .*?: (?:(\d+):)?(\d+):([\d.]+)", result.stderr)
+    seconds = int(wall[1] or 0) * 3600 + int(wall[2]) * 60 + float(wall[3])
+    peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)[1]) / 1024
+    if cpu is not None:
+        cpu.append(cpu_seconds(result.stderr))
+    said = result.stdout + result.stderr.split("\tCommand being timed")[0]
+    lines = [line for line in said.splitlines() if line.strip() and not line.startswith("Command exited")]
+    return seconds, peak, lines[-1] if lines else ""
