@@ -119,8 +119,11 @@ def next_in_queue(user):
 
 
 def my_requests_in_review(user):
-    """Requests my office applied for that reviewers hold now: with whom, and until when."""
+    """Requests my office applied for that reviewers hold now: with whom, and until when. Not for a
+    class teacher, who acts on none of them and sees only their own classes' students."""
     if user.node_id is None:
+        return []
+    if user.has_role(Role.CLASS_TEACHER) and not user.has_role(Role.SCHOOL_REGISTRAR, Role.PRINCIPAL):
         return []
     rows = list(
         ApprovalRequest.objects.filter(applicant_node_id=user.node_id, state__in=REVIEW_STATES)

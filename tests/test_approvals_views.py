@@ -435,3 +435,12 @@ def test_the_dashboard_shows_the_work_of_the_day(client_for, registrar, principa
     assert "本校在审的申请" in school_page and "李四" in school_page and "江岸区" in school_page
     outsider_page = client_for(outsider).get(reverse("registrar:dashboard")).content.decode()
     assert "张三" not in outsider_page and "李四" not in outsider_page
+
+
+def test_a_class_teacher_is_not_shown_the_schools_requests(
+    client_for, registrar, principal, class_teacher, school
+):
+    """A class teacher sees only their own classes' students and acts on no request."""
+    approvals.approve(submitted(registrar, school, label="李四"), by=principal)
+    page = client_for(class_teacher).get(reverse("registrar:dashboard")).content.decode()
+    assert "本校在审的申请" not in page and "李四" not in page
