@@ -15,6 +15,7 @@ from registrar.choices import Role
 from registrar.errors import DomainError
 from registrar.models import AuditEvent
 from rules import services
+from rules.describe import describe
 from rules.forms import RuleDeleteForm, RuleForm, WindowExceptionForm
 from rules.models import RULE_NODE_KINDS, Rule, WindowException
 from rules.reading import rules_for
@@ -52,7 +53,12 @@ def _topics(node, user):
             "value_help": VALUE_HELP[topic],
             "editable": topic in editable,
             "rows": [
-                {"key": key, "value": value, "own": (str(topic), key) in own}
+                {
+                    "key": key,
+                    "value": value,
+                    "own": (str(topic), key) in own,
+                    "words": describe(topic, key, value),
+                }
                 for key, value in sorted(in_force.topic(topic).items())
             ],
         }

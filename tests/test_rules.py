@@ -315,6 +315,16 @@ def test_the_province_administrator_edits_on_the_rules_page(client_for, province
     assert "current" in page
 
 
+def test_the_rules_page_says_each_rule_in_words(client_for, province_admin, province):
+    """Beside the notation an administrator reads the rule: the kind, the place, the stage and who
+    reviews at which office; the documents by their names."""
+    page = client_for(province_admin).get(reverse("rules:node", args=[province.code])).content.decode()
+    assert "转学 · 本县区内 · 各学段" in page
+    assert "转出学校" in page and "转入学校所在县区" in page
+    assert "校长/分管领导（本校） → 县级审核员（本校所在县区） 或 市级审核员（本校所在市州）" in page
+    assert "信息变更 · 姓名" in page and "户口本本人页" in page
+
+
 def test_a_bad_value_on_the_page_changes_nothing(client_for, province_admin, province):
     client = client_for(province_admin)
     response = client.post(
