@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from corrections.rules import EvidenceKind
 from corrections.rules import Reason as CorrectionReason
+from corrections.services import LATE_CHAIN
 from registrar.chains import OTHER_COUNTY, OTHER_PROVINCE, SAME_COUNTY, parse_chain
 from registrar.choices import Role, Segment
 from registrar.kinds import kind_label
@@ -80,11 +81,18 @@ def _documents(value, choices):
     )
 
 
+def _chain_name(kind):
+    """A request kind's name; a chain of its own that is not a kind (a late correction) by its words."""
+    if kind == ANY:
+        return _("every request")
+    if kind == LATE_CHAIN:
+        return _("Late key-data correction (exception)")
+    return kind_label(kind)
+
+
 def _chain_key(key):
     kind, scope, segment = [*key.split(":"), ANY, ANY][:3]
-    return " · ".join(
-        [kind_label(kind) if kind != ANY else _("every request"), _scope(scope), _segment(segment)]
-    )
+    return " · ".join([_chain_name(kind), _scope(scope), _segment(segment)])
 
 
 def _reason_key(key, kind_words, reasons):
