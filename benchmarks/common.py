@@ -27,9 +27,18 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def parser(doc, *, reuse=False):
-    """The protocol's arguments; `reuse`: the script can keep a big database and measure it again."""
-    arguments = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+# What `--help` says of a script that runs on SQLite as well as on PostgreSQL: run_all.py looks for it.
+BOTH_DATABASES = "Databases: SQLite (without --database-url) and PostgreSQL."
+
+
+def parser(doc, *, reuse=False, sqlite=False):
+    """The protocol's arguments; `reuse`: the script can keep a big database and measure it again;
+    `sqlite`: it runs on SQLite too (without --database-url), and run_all.py measures it on both."""
+    arguments = argparse.ArgumentParser(
+        description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=BOTH_DATABASES if sqlite else None,
+    )
     arguments.add_argument(
         "--database-url",
         default="",

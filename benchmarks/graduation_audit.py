@@ -29,7 +29,7 @@ TARGET_SECONDS = 10.0
 
 
 def parse_args():
-    arguments = parser(__doc__)
+    arguments = parser(__doc__, sqlite=True)
     arguments.add_argument("--students", type=int, default=100_000)
     arguments.add_argument("--schools", type=int, default=100)
     arguments.add_argument("--runs", type=int, default=3)

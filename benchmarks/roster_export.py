@@ -34,7 +34,7 @@ TARGET_MB = 300
 
 
 def main():
-    arguments = parser(__doc__)
+    arguments = parser(__doc__, sqlite=True)
     arguments.add_argument("--rows", type=int, default=100_000)
     arguments.add_argument("--schools", type=int, default=100)
     arguments.add_argument("--runs", type=int, default=3)

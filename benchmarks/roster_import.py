@@ -44,7 +44,7 @@ GRADE_NAMES = {1: "一年级", 2: "二年级", 3: "三年级", 4: "四年级", 5
 
 
 def parse_args():
-    arguments = parser(__doc__)
+    arguments = parser(__doc__, sqlite=True)
     arguments.add_argument("--rows", type=int, default=100_000)
     arguments.add_argument("--schools", type=int, default=100)
     arguments.add_argument(

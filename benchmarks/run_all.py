@@ -1,16 +1,18 @@
 """Run every benchmark of the project and print one table.
 
-    .venv/bin/python benchmarks/run_all.py                        # full size; SQLite where a script can
+    .venv/bin/python benchmarks/run_all.py                        # full size, on both databases
     .venv/bin/python benchmarks/run_all.py --quick                # a tenth of the size (a check, ~3 min)
     .venv/bin/python benchmarks/run_all.py --database-url postgres://postgres@127.0.0.1:5432/bench_all
     .venv/bin/python benchmarks/run_all.py --only roster_page --reuse
 
 Every benchmarks/*.py except this file, common.py and names starting with "_" is a benchmark: it is
 run in a child process as `SCRIPT --json FILE [--quick] [--database-url URL_SCRIPT] [--reuse]` and
-its rows are gathered. With --database-url each script gets a database of its own: the URL's name
-followed by "_" and the script's name (scripts that need PostgreSQL use their own default without
-it). --reuse is passed to the scripts that accept it (they keep a big database between runs).
---record writes the table, with the date and the machine, into benchmarks/README.md.
+its rows are gathered. Each script gets a PostgreSQL database of its own: the --database-url's name
+(bench_all by default) followed by "_" and the script's name. A script whose --help says it runs on
+SQLite too (common.BOTH_DATABASES) is run twice, on a temporary SQLite file and on PostgreSQL, so
+that the table shows both (--postgres-only skips the SQLite runs). --reuse is passed to the scripts
+that accept it (they keep a big database between runs). --record writes the table, with the date
+and the machine, into benchmarks/README.md.
 
 Exit status 1 when a script failed or a target was missed. Not part of `make test`.
 """
@@ -26,8 +28,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.common import BOTH_DATABASES
+
 HERE = Path(__file__).resolve().parent
 HELPERS = {"run_all.py", "common.py"}
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_all"
 README = HERE / "README.md"
 RECORD_START = "<!-- run_all: start -->"
 RECORD_END = "<!-- run_all: end -->"
@@ -50,14 +56,15 @@ def accepts(script, flag):
     return flag in helped.stdout
 
 
-def run(script, args):
-    """The rows of one script (a failed script: one row saying so)."""
+def run(script, args, *, sqlite=False):
+    """The rows of one script (a failed script: one row saying so); `sqlite`: on a SQLite file
+    rather than on the script's PostgreSQL database."""
     with tempfile.TemporaryDirectory() as folder:
         output = Path(folder) / "rows.json"
         command = [sys.executable, str(script), "--json", str(output)]
         if args.quick:
             command.append("--quick")
-        if args.database_url:
+        if not sqlite:
             command += ["--database-url", f"{args.database_url}_{script.stem}"]
         if args.reuse and accepts(script, "--reuse"):
             command.append("--reuse")
@@ -65,7 +72,7 @@ def run(script, args):
         print(f"$ {' '.join(command[1:])}", flush=True)
         process = subprocess.run(command, capture_output=True, text=True, check=False, timeout=args.timeout)
         seconds = time.perf_counter() - started
-        log = Path(folder).parent / f"bench-{script.stem}.log"
+        log = Path(folder).parent / f"bench-{script.stem}{'-sqlite' if sqlite else ''}.log"
         log.write_text(process.stdout + process.stderr, encoding="utf-8")
         rows = json.loads(output.read_text(encoding="utf-8")) if output.exists() else []
         print(f"  {seconds:.0f} s, exit {process.returncode}, {len(rows)} rows (output: {log})", flush=True)
@@ -129,7 +136,7 @@ def machine():
 def record(rows, args, started):
     """Put the table in benchmarks/README.md between the markers (kept: the last full result)."""
     text = README.read_text(encoding="utf-8")
-    where = "PostgreSQL" if args.database_url else "SQLite where a script can, PostgreSQL otherwise"
+    where = "PostgreSQL" if args.postgres_only else "PostgreSQL, and SQLite too where a script can"
     block = "\n".join(
         [
             RECORD_START,
@@ -151,7 +158,10 @@ def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--database-url", default="", help="a PostgreSQL URL; each script adds _<its name>")
+    parser.add_argument(
+        "--database-url", default=DEFAULT_URL, help="a PostgreSQL URL; each script adds _<its name>"
+    )
+    parser.add_argument("--postgres-only", action="store_true", help="no SQLite runs")
     parser.add_argument("--quick", action="store_true", help="every script at a tenth of its size")
     parser.add_argument("--reuse", action="store_true", help="scripts that can keep their data reuse it")
     parser.add_argument("--only", nargs="*", default=(), help="these scripts only (names without .py)")
@@ -163,10 +173,12 @@ def main():
     started = datetime.now(UTC)
     rows = []
     for script in scripts(args.only):
-        try:
-            rows += run(script, args)
-        except subprocess.TimeoutExpired:
-            rows.append({"what": f"{script.stem}: timed out", "script": script.stem, "met": False})
+        both = not args.postgres_only and accepts(script, BOTH_DATABASES)
+        for sqlite in (True, False) if both else (False,):
+            try:
+                rows += run(script, args, sqlite=sqlite)
+            except subprocess.TimeoutExpired:
+                rows.append({"what": f"{script.stem}: timed out", "script": script.stem, "met": False})
     print()
     print(f"{started:%Y-%m-%d %H:%M} UTC, {machine()}{', quick' if args.quick else ''}")
     print(text_table(rows))
