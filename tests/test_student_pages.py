@@ -283,3 +283,25 @@ def test_a_schools_roster_sorts_by_a_column_both_ways(client_for, registrar, sch
 def test_across_schools_the_roster_keeps_its_order_and_says_how_to_sort(client_for, county_reviewer):
     page = client_for(county_reviewer).get(reverse("students:roster"), {"sort": "name"}).content.decode()
     assert 'class="sort"' not in page and "Choose a school" not in page and "选择学校" in page
+
+
+@pytest.mark.parametrize("sort", ["", "name", "-birth", "-grade"])
+def test_roster_pages_read_in_two_steps_are_the_plain_pages(registrar, school, school_class, sort):
+    """RosterPaginator reads a page's ids in the roster's order, then the rows: the same students in
+    the same order as Django's paginator slicing the ordered roster, on every page."""
+    from django.core.paginator import Paginator
+
+    from students.filters import RosterFilterForm, RosterPaginator, roster_queryset
+
+    other_class = create_class(school.grades.get(level=1), by=None, name="10班")
+    for sequence, given in enumerate("一二三四五六七八九十甲", start=1):
+        chosen = other_class if sequence % 3 else school_class
+        register(registrar, chosen, name=f"刘{given}", sequence=sequence)
+    form = RosterFilterForm({"sort": sort} if sort else None, user=registrar)
+    students = form.filter(roster_queryset(registrar))
+    plain = Paginator(students, 4)
+    paged = RosterPaginator(students, 4, counts=form.counts(), by_school=form.school is None)
+    assert paged.count == plain.count == 11
+    for number in plain.page_range:
+        assert [s.pk for s in paged.page(number)] == [s.pk for s in plain.page(number)], number
+    assert next(iter(paged.page(1))).school_class.grade.school == school
