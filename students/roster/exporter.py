@@ -5,9 +5,13 @@ Cell text that a spreadsheet could take for a formula (= + - @ at the start) is 
 never as a formula. Every export is logged: who, which filter, how many rows.
 """
 
+import queue
 import tempfile
+import threading
+from contextlib import nullcontext
 from operator import itemgetter
 
+from django.db import connections, transaction
 from django.db.models import Case, CharField, F, Func, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Substr
@@ -31,6 +35,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 HEADER_FILL = "DDE6F3"
 VOCATIONAL_LABELS = {10: "中职一年级", 11: "中职二年级", 12: "中职三年级"}
 ITERATOR_CHUNK = 2000
+# Chunks read ahead by the reading thread, at most.
+READ_AHEAD = 3
 
 
 def safe_cell(sheet, value):
@@ -171,11 +177,82 @@ def roster_rows(students, *, masked=False):
     thousand students), with their family members; two queries per ITERATOR_CHUNK students."""
     plan = RowPlan(masked=masked)
     make = plan.make
-    values = students.values_list(*HEAD, *plan.students)
-    for chunk in _chunks(values.iterator(chunk_size=ITERATOR_CHUNK)):
-        family = _family(plan, [row[0] for row in chunk])
+    for chunk, family in _read(plan, students):
         for row in chunk:
             yield make(row, family.get(row[0], NO_FAMILY))
+
+
+def _read_chunks(plan, students):
+    """(students, their family) chunk by chunk."""
+    values = students.values_list(*HEAD, *plan.students)
+    for chunk in _chunks(values.iterator(chunk_size=ITERATOR_CHUNK)):
+        yield chunk, _family(plan, [row[0] for row in chunk])
+
+
+def _read(plan, students):
+    """What _read_chunks gives, read in a second thread on its own connection when it can be: the
+    database works (SQLite in its library, PostgreSQL in its server) while this thread makes and
+    writes rows. Inside a transaction (a test's) another connection would not see its rows, nor a
+    second connection an in-memory database: then in this thread."""
+    connection = connections[students.db]
+    in_memory = connection.vendor == "sqlite" and connection.is_in_memory_db()
+    if connection.in_atomic_block or in_memory:
+        yield from _read_chunks(plan, students)
+        return
+    reader = ChunkReader(plan, students)
+    reader.start()
+    try:
+        yield from reader.chunks()
+    finally:
+        reader.stop()
+
+
+class ChunkReader(threading.Thread):
+    """Reads _read_chunks into a short queue (memory stays flat); any failure is raised again in
+    the thread that takes the chunks."""
+
+    DONE = object()
+
+    def __init__(self, plan, students):
+        super().__init__(name="roster-export-reader", daemon=True)
+        self.plan, self.students = plan, students
+        self.queue = queue.Queue(maxsize=READ_AHEAD)
+        self.stopped = threading.Event()
+
+    def run(self):
+        try:
+            # In a transaction, PostgreSQL streams the server-side cursor (outside one Django
+            # declares it WITH HOLD: every row is worked out before the first is sent). Not on
+            # SQLite: its transactions take the write lock (settings: IMMEDIATE).
+            postgresql = connections[self.students.db].vendor == "postgresql"
+            with transaction.atomic(using=self.students.db) if postgresql else nullcontext():
+                for item in _read_chunks(self.plan, self.students):
+                    if not self._put(item):
+                        return
+            self._put(self.DONE)
+        except BaseException as error:
+            self._put(error)
+        finally:
+            connections.close_all()  # this thread's own
+
+    def _put(self, item):
+        while not self.stopped.is_set():
+            try:
+                self.queue.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def chunks(self):
+        while (item := self.queue.get()) is not self.DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def stop(self):
+        self.stopped.set()
+        self.join()
 
 
 def _family(plan, student_ids):

@@ -77,6 +77,8 @@ ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 OPEN, CLOSE = '<c t="inlineStr"><is><t>', "</t></is></c>"
 SEPARATOR = CLOSE + OPEN
 EMPTY_TEXT = (OPEN + CLOSE).encode()
+# The < (and the >) of a text cell's markup.
+MARKS = (OPEN + CLOSE).count("<")
 BLOCK = 256 * 1024
 QUEUED_BLOCKS = 4
 STYLES = {0: "", HEADER: f' s="{HEADER}"', TEXT: f' s="{TEXT}"', QUOTED: f' s="{QUOTED}"'}
@@ -113,7 +115,7 @@ class StreamingSheet:
         self.fill = fill
         self.formula_starts = formula_starts
         # A value that starts with a space or like a formula.
-        self.line_start = re.compile("\n[ " + re.escape("".join(formula_starts)) + "]")
+        self.value_start = re.compile("<t>[ " + re.escape("".join(formula_starts)) + "]")
 
     def __enter__(self):
         self.archive = zipfile.ZipFile(self.target, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
@@ -154,23 +156,42 @@ class StreamingSheet:
 
     def append(self, values, *, style=0):
         self.rows += 1
-        if style == 0 and self._plain(values):
-            # Every value is text that needs no care (the common row): the row is made by two joins
+        cells = self._plain_cells(values) if style == 0 else None
+        if cells is not None:
+            # Every value is text that needs no care (the common row): the row is made by one join
             # and one replace instead of a call per cell; an empty value's cell becomes <c/>.
-            row = f'<row r="{self.rows}">{OPEN}{SEPARATOR.join(values)}{CLOSE}</row>'.encode()
-            self._write(row.replace(EMPTY_TEXT, b"<c/>"))
+            self._write(f'<row r="{self.rows}">{cells}</row>'.encode().replace(EMPTY_TEXT, b"<c/>"))
             return
-        else:
-            starts = self.formula_starts
-            cells = "".join(
-                [
-                    text_cell(value, style, starts)
-                    if value.__class__ is str and value
-                    else cell(value, style, starts)
-                    for value in values
-                ]
-            )
+        starts = self.formula_starts
+        cells = "".join(
+            [
+                text_cell(value, style, starts)
+                if value.__class__ is str and value
+                else cell(value, style, starts)
+                for value in values
+            ]
+        )
         self._write(f'<row r="{self.rows}">{cells}</row>'.encode())
+
+    def _plain_cells(self, values):
+        """The row's cells when every value is text written as it is (nothing to escape, no
+        character XML cannot hold, no outer space to preserve, nothing that starts like a formula),
+        else None. Checked on the joined cells: each value stands between <t> and </t>, and the
+        markup's own < and > are counted."""
+        try:
+            cells = OPEN + SEPARATOR.join(values) + CLOSE
+        except TypeError:  # a number
+            return None
+        markup = len(values)
+        plain = (
+            cells.isprintable()
+            and "&" not in cells
+            and cells.count("<") == markup * MARKS
+            and cells.count(">") == markup * MARKS
+            and " </t>" not in cells
+            and self.value_start.search(cells) is None
+        )
+        return cells if plain else None
 
     def _write(self, data):
         # Rows are handed to the zip stream in blocks: one compression call per block, not per row.
@@ -193,23 +214,6 @@ class StreamingSheet:
                     self.sheet.write(block)
                 except BaseException as error:
                     self.failure = error
-
-    def _plain(self, values):
-        """Whether every value is text written as it is: nothing to escape, no character XML cannot
-        hold, no outer space to preserve, nothing that starts like a formula."""
-        try:
-            # The values on lines of their own: a value's start follows a line break, its end precedes one.
-            lines = "\n" + "\n".join(values) + "\n"
-        except TypeError:  # a number
-            return False
-        return (
-            "".join(values).isprintable()
-            and "&" not in lines
-            and "<" not in lines
-            and ">" not in lines
-            and " \n" not in lines
-            and self.line_start.search(lines) is None
-        )
 
     def __exit__(self, *exc_info):
         self._flush()
