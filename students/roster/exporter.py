@@ -55,10 +55,6 @@ def safe_value(sheet, value):
     return value
 
 
-def _label(table, code):
-    return codes.table(table).label_of(code) if code else ""
-
-
 def status_whens():
     return [When(status=value, then=Value(str(label))) for value, label in Status.choices]
 
