@@ -324,3 +324,40 @@ def test_the_sheet_writer_keeps_any_text_as_it_was(tmp_path):
     quoted = openpyxl.load_workbook(out).worksheets[0]
     assert quoted["C4"].quotePrefix and quoted["D4"].quotePrefix and quoted["A5"].quotePrefix
     assert not quoted["A2"].quotePrefix
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_students_are_read_in_a_second_thread(
+    tmp_path, school, classes, county_reviewer, monkeypatch
+):
+    """The command's and the job's case (tests otherwise run in a transaction, read in one thread);
+    an in-memory SQLite database cannot be shared with a second connection."""
+    import threading
+
+    from django.db import connection
+
+    from students.roster import exporter
+
+    source = write_file(tmp_path / "in.xlsx", varied_rows(school))
+    call_command("import_roster", *NATIONAL_LOAD, str(source), "--school", school.code)
+    readers = []
+    original = exporter._read_chunks
+
+    def recorded(plan, students):
+        readers.append(threading.current_thread())
+        yield from original(plan, students)
+
+    monkeypatch.setattr(exporter, "_read_chunks", recorded)
+    out = tmp_path / "out.xlsx"
+    assert exporter.write_roster(Student.objects.all(), out) == 3
+    assert len(list(openpyxl.load_workbook(out).worksheets[0].iter_rows(min_row=2))) == 3
+    shared = connection.vendor != "sqlite" or not connection.is_in_memory_db()
+    assert (readers[0] is not threading.main_thread()) is shared
+
+    def broken(plan, students):
+        raise RuntimeError("the database went away")
+        yield
+
+    monkeypatch.setattr(exporter, "_read_chunks", broken)
+    with pytest.raises(RuntimeError, match="went away"):
+        exporter.write_roster(Student.objects.all(), tmp_path / "broken.xlsx")
