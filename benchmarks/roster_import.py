@@ -210,21 +210,14 @@ def tree_pss_kib(pid):
     return total
 
 
+def import_arguments(path):
+    """manage.py's arguments for the county administrator's load of the roster file at `path`."""
+    return ["import_roster", str(path), "--school", COUNTY, "--national-load", "--user", LOADER]
+
+
 def run_import(env, path, label):
     """Run the command; wall time, the largest single process's peak and the whole tree's peak (MB)."""
-    command = [
-        sys.executable,
-        str(BASE_DIR / "manage.py"),
-        "import_roster",
-        str(path),
-        "--school",
-        COUNTY,
-        "--national-load",
-        "--user",
-        LOADER,
-        "-v",
-        "2",
-    ]
+    command = [sys.executable, str(BASE_DIR / "manage.py"), *import_arguments(path), "-v", "2"]
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, cwd=BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak_tree = 0

@@ -259,4 +259,9 @@ REGISTRAR = {
     # An .xls file is read in a child process with this much memory and CPU time at most.
     "ROSTER_XLS_MEMORY_BYTES": 480 * 1024**2,
     "ROSTER_XLS_SECONDS": 30,
+    # A roster export of more students than this is written by a background job (students/roster/
+    # export_jobs.py) with a progress page; smaller ones download at once (about 20,000 a second).
+    "EXPORT_BACKGROUND_ROWS": 10_000,
+    # Hours a background export's file is kept for its download before it is removed.
+    "EXPORT_KEEP_HOURS": 24,
 }

@@ -574,3 +574,73 @@ class ImportBatch(models.Model):
     @property
     def is_finished(self):
         return self.state in (self.State.DONE, self.State.FAILED, self.State.INVALID)
+
+
+def export_upload_to(instance, filename):
+    """roster-exports/<yyyy>/<mm>/<random>.xlsx: never the name shown to the user, never a URL."""
+    import uuid
+
+    from django.utils import timezone
+
+    return f"roster-exports/{timezone.localtime():%Y/%m}/{uuid.uuid4().hex}.xlsx"
+
+
+class RosterExport(models.Model):
+    """A large roster export written by a background job: its filter, progress and file.
+
+    The file holds what its creator may see (with ID numbers whole or masked as for them): only they
+    follow the job and download it, while their node is still the one they asked from. The file is
+    removed EXPORT_KEEP_HOURS after it is written (students/roster/export_jobs.py).
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Waiting to be written")
+        RUNNING = "running", _("Being written")
+        DONE = "done", _("Ready to download")
+        FAILED = "failed", _("Not written")
+        EXPIRED = "expired", _("Removed")
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("exported by"), on_delete=models.CASCADE, related_name="+"
+    )
+    # The node the user was at when asking: a user moved elsewhere no longer sees the file.
+    node = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("asked"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # The roster page's filter (its GET parameters) and how it reads.
+    params = models.JSONField(_("filter"), default=dict, blank=True)
+    description = models.CharField(_("filter"), max_length=500, blank=True)
+    masked = models.BooleanField(_("ID numbers masked"), default=True)
+    filename = models.CharField(_("file name"), max_length=255)
+    # Personal data: kept under MEDIA_ROOT with a random name, streamed only after an access check.
+    file = models.FileField(_("file"), upload_to=export_upload_to, max_length=200, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    total_rows = models.PositiveIntegerField(_("students"), default=0)
+    rows_done = models.PositiveIntegerField(_("students written"), default=0)
+    message = models.TextField(_("message"), blank=True)
+    task_id = models.CharField(_("task"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("roster export")
+        verbose_name_plural = _("roster exports")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return self.filename
+
+    def get_absolute_url(self):
+        return reverse("students:roster_export_job", args=[self.pk])
+
+    def audit_node(self):
+        return self.node
+
+    @property
+    def is_finished(self):
+        return self.state in (self.State.DONE, self.State.FAILED, self.State.EXPIRED)

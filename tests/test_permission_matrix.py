@@ -42,7 +42,7 @@ from schoolyear.promotion import execute_run
 from students import services as student_services
 from students.models import ProblemKind, ProblemRecord, Status, Student
 from students.registration import submit_for_review
-from students.roster import batches
+from students.roster import batches, export_jobs
 from tests.conftest import TREE, make_user, raw_rows
 from tests.correction_helpers import attach, ethnicity_change
 from tests.graduation_helpers import graduation_world
@@ -101,6 +101,7 @@ COUNTY_REVIEWERS = frozenset({"county_reviewer", "outsider_reviewer"})
 CAMPAIGN_OPENERS = frozenset({"county_reviewer", "city_reviewer", "outsider_reviewer"})
 SCHOOL_STAFF = frozenset({"registrar", "principal", "class_teacher"})
 CLASS_TEACHER = frozenset({"class_teacher"})
+EXPORTER = frozenset({"county_reviewer"})
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,10 @@ MATRIX = {
     "students:roster_imports": Entry(get=ROSTER_FILES | OUTSIDERS_SET, post=ROSTER_FILES | OUTSIDERS_SET),
     "students:roster_template": Entry(get=LOGGED_IN, post=LOGGED_IN),
     "students:roster_export": Entry(get=LOGGED_IN, post=LOGGED_IN),
+    # A background export is its creator's alone (the world's is the county reviewer's).
+    "students:roster_export_job": Entry(url_args("export_pk"), get=EXPORTER, post=EXPORTER),
+    "students:roster_export_progress": Entry(url_args("export_pk"), get=EXPORTER, post=EXPORTER),
+    "students:roster_export_download": Entry(url_args("export_pk"), get=EXPORTER, post=EXPORTER),
     "students:roster_upload": Entry(url_args("school_code"), get=REGISTRAR, post=REGISTRAR),
     "students:roster_batch": Entry(url_args("batch_pk"), get=ROSTER_FILES, post=ROSTER_FILES),
     "students:roster_confirm": Entry(url_args("batch_pk"), get=None, post=REGISTRAR),
@@ -347,6 +352,7 @@ def build_world(tmp_path):
     correction = ethnicity_change(registrar, corrected)
     [correction_evidence] = attach(correction, registrar, EvidenceKind.ID_CARD)
     batch = batches.upload_roster(school, by=registrar, uploaded_file=roster_file(tmp_path))
+    roster_export = export_jobs.start_export(users["county_reviewer"], {})
     graduation = graduation_world(school, users)
     problem_world = build_problem_world(school_class, nodes["420102"], registrar)
     intake = intake_world(nodes, registrar)
@@ -387,6 +393,7 @@ def build_world(tmp_path):
         "correction_pk": correction.pk,
         "correction_evidence_pk": correction_evidence.pk,
         "batch_pk": batch.pk,
+        "export_pk": roster_export.pk,
         "promotion_run_pk": promotion_run.pk,
         "campaign_pk": campaign.pk,
         "confirmation_form_pk": confirmation_form.pk,

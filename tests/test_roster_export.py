@@ -292,3 +292,72 @@ def test_a_file_keeps_the_national_labels_when_the_page_is_in_english(client_for
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
     assert {row[HEADERS.index("性别")] for row in rows} <= {"男", "女"}
     assert {row[HEADERS.index("学籍状态")] for row in rows} == {"在校"}
+
+
+def test_the_sheet_writer_keeps_any_text_as_it_was(tmp_path):
+    """Rows of plain text are joined whole, the others cell by cell: both read back as written."""
+    from students.roster.exporter import FORMULA_STARTS
+    from students.roster.xlsx_stream import StreamingSheet
+
+    rows = [
+        ["王小明", "", "2015-09-01", "在校"],
+        ["A & B", "<b>", "x > y", ""],
+        [" 前有空格", "后有空格 ", "=1+1", "-武汉"],
+        ["@江岸", "控\x07制", "a\tb", "ok"],
+        ["", "", "", ""],
+        ["12", 3, 4.5, None],
+    ]
+    out = tmp_path / "sheet.xlsx"
+    columns = [(f"列{n}", 10, False) for n in range(4)]
+    with StreamingSheet(
+        out, name="表", columns=columns, fill="DDE6F3", formula_starts=FORMULA_STARTS
+    ) as sheet:
+        for row in rows:
+            sheet.append(row)
+    with zipfile.ZipFile(out) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in xml and "\x07" not in xml
+    read = list(openpyxl.load_workbook(out).worksheets[0].iter_rows(min_row=2, values_only=True))
+    expected = [[value if value != "" else None for value in row] for row in rows]
+    expected[3][1] = "控制"
+    assert [list(row) for row in read] == expected
+    quoted = openpyxl.load_workbook(out).worksheets[0]
+    assert quoted["C4"].quotePrefix and quoted["D4"].quotePrefix and quoted["A5"].quotePrefix
+    assert not quoted["A2"].quotePrefix
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_students_are_read_in_a_second_thread(
+    tmp_path, school, classes, county_reviewer, monkeypatch
+):
+    """The command's and the job's case (tests otherwise run in a transaction, read in one thread);
+    an in-memory SQLite database cannot be shared with a second connection."""
+    import threading
+
+    from django.db import connection
+
+    from students.roster import exporter
+
+    source = write_file(tmp_path / "in.xlsx", varied_rows(school))
+    call_command("import_roster", *NATIONAL_LOAD, str(source), "--school", school.code)
+    readers = []
+    original = exporter._read_chunks
+
+    def recorded(plan, students):
+        readers.append(threading.current_thread())
+        yield from original(plan, students)
+
+    monkeypatch.setattr(exporter, "_read_chunks", recorded)
+    out = tmp_path / "out.xlsx"
+    assert exporter.write_roster(Student.objects.all(), out) == 3
+    assert len(list(openpyxl.load_workbook(out).worksheets[0].iter_rows(min_row=2))) == 3
+    shared = connection.vendor != "sqlite" or not connection.is_in_memory_db()
+    assert (readers[0] is not threading.main_thread()) is shared
+
+    def broken(plan, students):
+        raise RuntimeError("the database went away")
+        yield
+
+    monkeypatch.setattr(exporter, "_read_chunks", broken)
+    with pytest.raises(RuntimeError, match="went away"):
+        exporter.write_roster(Student.objects.all(), tmp_path / "broken.xlsx")

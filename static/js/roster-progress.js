@@ -1,4 +1,5 @@
-// Roster import progress: ask the server every second how far the batch is; reload when it ends.
+// Progress of a roster import or a background roster export: ask the server every second how far
+// the job is; reload the page when it ends.
 // Polling stops for good once the batch is finished (the page is then reloaded without this script)
 // and when the server answers that the batch is not ours to see (4xx); a server error is retried.
 (function () {

@@ -11,5 +11,6 @@ register_actions(
         "students.roster.national_load": _("Existing records loaded from the national system"),
         "students.roster.exported": _("Roster exported"),
         "students.roster.error_workbook_downloaded": _("Roster error workbook downloaded"),
+        "students.roster.export_downloaded": _("Roster export downloaded"),
     }
 )

@@ -5,9 +5,16 @@ Cell text that a spreadsheet could take for a formula (= + - @ at the start) is 
 never as a formula. Every export is logged: who, which filter, how many rows.
 """
 
+import queue
 import tempfile
-from types import SimpleNamespace
+import threading
+from contextlib import nullcontext
+from operator import itemgetter
 
+from django.db import connections, transaction
+from django.db.models import Case, CharField, F, Func, Value, When
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce, Substr
 from django.http import FileResponse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -15,10 +22,10 @@ from openpyxl.cell import WriteOnlyCell
 
 from registrar.audit import record_event
 from registrar.choices import Role, Segment
-from registrar.models import Grade, SchoolClass
+from registrar.models import Organisation as School
 from students import codes
 from students.filters import RosterFilterForm, roster_queryset
-from students.models import Guardian, Status, Student
+from students.models import Guardian, Status
 from students.privacy import mask_id, mask_number
 from students.roster.template import COLUMNS, GRADE_LABELS, Kind
 from students.roster.xlsx_stream import StreamingSheet
@@ -28,6 +35,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 HEADER_FILL = "DDE6F3"
 VOCATIONAL_LABELS = {10: "中职一年级", 11: "中职二年级", 12: "中职三年级"}
 ITERATOR_CHUNK = 2000
+# Chunks read ahead by the reading thread, at most.
+READ_AHEAD = 3
 
 
 def safe_cell(sheet, value):
@@ -46,104 +55,215 @@ def safe_value(sheet, value):
     return value
 
 
-def grade_label(student):
-    level = student.grade.level
-    if level >= 10 and student.school.segment_of_level(level) == Segment.VOCATIONAL:
-        return VOCATIONAL_LABELS[level]
-    return GRADE_LABELS[level]
+def status_whens():
+    return [When(status=value, then=Value(str(label))) for value, label in Status.choices]
 
 
-def _label(table, code):
-    return codes.table(table).label_of(code) if code else ""
+class GradeLabels(dict):
+    """{(school id, level): the grade's name}; a school's segments are asked once per school."""
+
+    def __missing__(self, key):
+        school_id, level = key
+        if level >= 10 and School.objects.get(pk=school_id).segment_of_level(level) == Segment.VOCATIONAL:
+            label = VOCATIONAL_LABELS[level]
+        else:
+            label = GRADE_LABELS[level]
+        self[key] = label
+        return label
 
 
-def status_labels():
-    """{status: its label} in the current language (a record's get_status_display() builds the
-    choices again for every call: a second per thousand students)."""
-    return {value: str(label) for value, label in Status.choices}
+HEAD = ("id", "grade__school_id", "grade__level")
+GUARDIAN_FIELDS = ("name", "relation", "phone", "id_type", "id_number")
+GUARDIANS = 2
+NO_FAMILY = ("",) * (GUARDIANS * len(GUARDIAN_FIELDS))
+TEXT = CharField()
 
 
-def _getter(column, masked):
-    """A function (student, guardians) → the text of `column`, decided once per export rather than
-    once per cell (a county's export has nearly five million cells)."""
-    key, table = column.key, column.table
-    labels = {}
+def labelled(field, table):
+    """The label of the code in `field` (the code itself when the table lacks it), worked out by
+    the database: a county's export has 1.5 million code cells."""
+    whens = [When(**{field: row["code"]}, then=Value(row["label"])) for row in codes.table(table).rows]
+    return Case(*whens, When(**{field: ""}, then=Value("")), default=F(field), output_field=TEXT)
 
-    def label(code):
-        # A code table's labels looked up once per export (a column has a handful of codes).
-        if code not in labels:
-            labels[code] = _label(table, code)
-        return labels[code]
 
-    if key.startswith("guardian"):
-        order, name = key[len("guardian") :].split("_", 1)
-        index = int(order) - 1
-        shown = mask_id if masked and name == "id_number" else (label if table else str)
+def yes_no(field):
+    return Case(When(**{field: True}, then=Value("是")), default=Value("否"), output_field=TEXT)
 
-        def guardian_value(student, guardians):
-            return shown(getattr(guardians[index], name)) if index < len(guardians) else ""
 
-        return guardian_value
-    if key == "school":
-        return lambda student, guardians: student.school.code
+class IsoDate(Func):
+    """A date as text, 2015-09-01: SQLite keeps dates so; PostgreSQL is told the format rather than
+    left to its DateStyle."""
+
+    template = "CAST(%(expressions)s AS text)"
+    output_field = TEXT
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, template="to_char(%(expressions)s, 'YYYY-MM-DD')")
+
+
+def iso_date(field, length=10):
+    """A date as text, 2015-09-01 (or 2015-09 with length 7), by the database."""
+    return Substr(IsoDate(field), 1, length) if length < 10 else IsoDate(field)
+
+
+def column_value(column):
+    """The expression that reads `column` as the text of its cell (None: the grade, named in Python).
+    A family member's column reads the Guardian field of its name."""
+    key, kind = column.key, column.kind
+    field = key.split("_", 1)[1] if key.startswith("guardian") else key
     if key == "grade":
-        return lambda student, guardians: grade_label(student)
+        return None
+    if key == "school":
+        return F("grade__school__code")
     if key == "school_class":
-        return lambda student, guardians: student.school_class.name
+        return F("school_class__name")
+    if kind == Kind.CODE:
+        return labelled(field, column.table)
+    if kind == Kind.DATE:
+        return iso_date(field)
+    if kind == Kind.MONTH:
+        return iso_date(field, 7)
+    if kind == Kind.BOOL:
+        return yes_no(field)
     if key == "number":
-        if masked:
-            return lambda student, guardians: mask_number(student.number) or ""
-        return lambda student, guardians: student.number or ""
-    if key == "id_number" and masked:
-        return lambda student, guardians: mask_id(student.id_number)
-    if column.kind == Kind.CODE:
-        return lambda student, guardians: label(getattr(student, key))
-    if column.kind == Kind.DATE:
-        return lambda student, guardians: value.isoformat() if (value := getattr(student, key)) else ""
-    if column.kind == Kind.MONTH:
-        return lambda student, guardians: f"{value:%Y-%m}" if (value := getattr(student, key)) else ""
-    if column.kind == Kind.BOOL:
-        return lambda student, guardians: "是" if getattr(student, key) else "否"
-    return lambda student, guardians: getattr(student, key) or ""
+        return Coalesce(field, Value(""), output_field=TEXT)
+    return F(field)
 
 
-def row_maker(*, masked=False):
-    """A function (student, guardians) → one roster row, in the order of COLUMNS, then its 学籍状态
-    (an export's column the template does not read). `masked`: ID numbers and 学籍号 (which embeds
-    one) as lists show them."""
-    getters = [_getter(column, masked) for column in COLUMNS]
-    statuses = status_labels()
+class RowPlan:
+    """How a roster row is made, decided once per export rather than once per cell (a county's
+    export has nearly five million cells): the database reads each column as the text of its cell
+    (labels of codes, dates, 是/否, the status), Python adds the family members (a second query per
+    chunk), names the grade and masks ID numbers when asked.
 
-    def make(student, guardians):
-        values = [getter(student, guardians) for getter in getters]
-        values.append(statuses[student.status])
-        return values
+    A student is read as a tuple (HEAD, then the columns of `students`), the family's values are
+    added (NO_FAMILY when there are none), and `order` puts the columns in the template's order.
+    """
 
-    return make
+    def __init__(self, *, masked):
+        student_columns = [c for c in COLUMNS if not c.key.startswith("guardian") and c.key != "grade"]
+        guardian_columns = [c for c in COLUMNS if c.key.startswith("guardian")]
+        self.students = [column_value(column) for column in student_columns]
+        self.students.append(Case(*status_whens(), default=F("status"), output_field=TEXT))
+        self.guardians = [column_value(c) for c in guardian_columns if c.key.startswith("guardian1_")]
+        family_start = len(HEAD) + len(self.students)
+        position = {column.key: len(HEAD) + n for n, column in enumerate(student_columns)}
+        position.update({column.key: family_start + n for n, column in enumerate(guardian_columns)})
+        position["grade"] = HEAD.index("grade__level")  # replaced by its name
+        self.order = itemgetter(*(position[column.key] for column in COLUMNS), family_start - 1)
+        self.grade_index = next(n for n, column in enumerate(COLUMNS) if column.key == "grade")
+        self.masked = [n for n, column in enumerate(COLUMNS) if column.kind == Kind.ID] if masked else []
+        self.number_index = next(n for n, column in enumerate(COLUMNS) if column.key == "number")
+        self.mask_number = masked
+        self.grades = GradeLabels()
+
+    def make(self, values, family):
+        """One roster row (a list) of the values read and the student's family members."""
+        row = list(self.order(values + family))
+        row[self.grade_index] = self.grades[values[1], values[2]]
+        for index in self.masked:
+            row[index] = mask_id(row[index])
+        if self.mask_number:
+            row[self.number_index] = mask_number(row[self.number_index])
+        return row
 
 
 def roster_rows(students, *, masked=False):
-    """Student rows for the export, read as plain values (not model instances: a county's hundred
-    thousand students), with their school, grade, class and family members; a fixed number of
-    queries per ITERATOR_CHUNK students."""
-    fields = [field.attname for field in Student._meta.concrete_fields]
-    guardian_fields = [field.attname for field in Guardian._meta.concrete_fields]
-    make_row = row_maker(masked=masked)
-    grades, classes = {}, {}
-    for chunk in _chunks(students.values_list(*fields).iterator(chunk_size=ITERATOR_CHUNK)):
-        rows = [SimpleNamespace(**dict(zip(fields, values, strict=True))) for values in chunk]
-        _fetch_missing(grades, Grade.objects.select_related("school"), {row.grade_id for row in rows})
-        _fetch_missing(classes, SchoolClass.objects.all(), {row.school_class_id for row in rows})
-        family = {}
-        members = Guardian.objects.filter(student_id__in=[row.id for row in rows]).order_by("order", "id")
-        for values in members.values_list(*guardian_fields):
-            member = SimpleNamespace(**dict(zip(guardian_fields, values, strict=True)))
-            family.setdefault(member.student_id, []).append(member)
-        for row in rows:
-            row.grade = grades[row.grade_id]
-            row.school = row.grade.school
-            row.school_class = classes[row.school_class_id]
-            yield make_row(row, family.get(row.id, []))
+    """Student rows for the export, read as tuples of text (not model instances: a county's hundred
+    thousand students), with their family members; two queries per ITERATOR_CHUNK students."""
+    plan = RowPlan(masked=masked)
+    make = plan.make
+    for chunk, family in _read(plan, students):
+        for row in chunk:
+            yield make(row, family.get(row[0], NO_FAMILY))
+
+
+def _read_chunks(plan, students):
+    """(students, their family) chunk by chunk."""
+    values = students.values_list(*HEAD, *plan.students)
+    for chunk in _chunks(values.iterator(chunk_size=ITERATOR_CHUNK)):
+        yield chunk, _family(plan, [row[0] for row in chunk])
+
+
+def _read(plan, students):
+    """What _read_chunks gives, read in a second thread on its own connection when it can be: the
+    database works (SQLite in its library, PostgreSQL in its server) while this thread makes and
+    writes rows. Inside a transaction (a test's) another connection would not see its rows, nor a
+    second connection an in-memory database: then in this thread."""
+    connection = connections[students.db]
+    in_memory = connection.vendor == "sqlite" and connection.is_in_memory_db()
+    if connection.in_atomic_block or in_memory:
+        yield from _read_chunks(plan, students)
+        return
+    reader = ChunkReader(plan, students)
+    reader.start()
+    try:
+        yield from reader.chunks()
+    finally:
+        reader.stop()
+
+
+class ChunkReader(threading.Thread):
+    """Reads _read_chunks into a short queue (memory stays flat); any failure is raised again in
+    the thread that takes the chunks."""
+
+    DONE = object()
+
+    def __init__(self, plan, students):
+        super().__init__(name="roster-export-reader", daemon=True)
+        self.plan, self.students = plan, students
+        self.queue = queue.Queue(maxsize=READ_AHEAD)
+        self.stopped = threading.Event()
+
+    def run(self):
+        try:
+            # In a transaction, PostgreSQL streams the server-side cursor (outside one Django
+            # declares it WITH HOLD: every row is worked out before the first is sent). Not on
+            # SQLite: its transactions take the write lock (settings: IMMEDIATE).
+            postgresql = connections[self.students.db].vendor == "postgresql"
+            with transaction.atomic(using=self.students.db) if postgresql else nullcontext():
+                for item in _read_chunks(self.plan, self.students):
+                    if not self._put(item):
+                        return
+            self._put(self.DONE)
+        except BaseException as error:
+            self._put(error)
+        finally:
+            connections.close_all()  # this thread's own
+
+    def _put(self, item):
+        while not self.stopped.is_set():
+            try:
+                self.queue.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def chunks(self):
+        while (item := self.queue.get()) is not self.DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def stop(self):
+        self.stopped.set()
+        self.join()
+
+
+def _family(plan, student_ids):
+    """{student id: the values of their first GUARDIANS family members, in NO_FAMILY's shape}."""
+    family = {}
+    # The ids (integers read from the database) written into the SQL: Django's preparation of two
+    # thousand parameters a chunk cost more than the query itself.
+    listed = RawSQL(",".join(f"{student_id:d}" for student_id in student_ids), [])
+    members = Guardian.objects.filter(student_id__in=listed).order_by("student_id", "order", "id")
+    for student_id, *member in members.values_list("student_id", *plan.guardians):
+        family.setdefault(student_id, []).extend(member)
+    size = len(NO_FAMILY)
+    return {
+        student_id: tuple(values[:size]) + NO_FAMILY[len(values) :] for student_id, values in family.items()
+    }
 
 
 def _chunks(iterable):
@@ -157,13 +277,6 @@ def _chunks(iterable):
         yield chunk
 
 
-def _fetch_missing(known, queryset, wanted):
-    """Add to `known` ({pk: object}) the objects of `wanted` pks it lacks, in one query."""
-    missing = wanted - known.keys()
-    if missing:
-        known.update(queryset.in_bulk(missing))
-
-
 # After the template's columns: what the record's state is (a 休学 filter's export says who).
 STATUS_HEADER = "学籍状态"
 # Files are exchanged with offices and the national system: always in the standard's Chinese labels,
@@ -172,11 +285,12 @@ FILE_LANGUAGE = "zh-hans"
 
 
 @translation.override(FILE_LANGUAGE)
-def write_roster(students, target, *, masked=False):
+def write_roster(students, target, *, masked=False, progress=None):
     """Write the students as a roster workbook to `target` (a path or a binary file); returns the count.
 
     Streamed (students/roster/xlsx_stream.py): memory does not grow with the rows. The header row
-    stays in view as the user scrolls; `masked` writes ID numbers as lists show them.
+    stays in view as the user scrolls; `masked` writes ID numbers as lists show them. `progress`,
+    when given, is called with the count written every ITERATOR_CHUNK students.
     """
     columns = [
         (column.header, max(column.width, len(column.header) * 2 + 2), column.is_text_format)
@@ -190,6 +304,8 @@ def write_roster(students, target, *, masked=False):
         for values in roster_rows(students, masked=masked):
             sheet.append(values)
             count += 1
+            if progress is not None and count % ITERATOR_CHUNK == 0:
+                progress(count)
     return count
 
 

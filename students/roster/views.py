@@ -1,4 +1,5 @@
-"""Roster pages: the template, upload → preview → confirm → progress → result, and the export.
+"""Roster pages: the template, upload → preview → confirm → progress → result, and the export
+(at once, or for a large one a background job → progress → download).
 
 Only the school's 学籍管理员 imports (a county-wide import is the administrator's command line);
 the school's 学籍管理员 and the bureaus whose node covers the school may look at its import batches
@@ -8,6 +9,7 @@ access check, never served by URL; a download of an error workbook is logged.
 
 import io
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,9 +21,9 @@ from registrar.access import get_school_for, require_role
 from registrar.audit import record_event
 from registrar.choices import Role
 from students.errors import StudentError
-from students.models import ImportBatch
+from students.models import ImportBatch, RosterExport
 from students.roster import batches as roster_batches
-from students.roster import exporter
+from students.roster import export_jobs, exporter
 from students.roster.forms import RosterUploadForm
 from students.roster.template import write_template
 
@@ -55,19 +57,73 @@ def template(request):
     return _xlsx(buffer, "学生花名册模板.xlsx")
 
 
+@require_http_methods(["GET", "POST"])
 def export(request):
     """The roster page's current filter as xlsx (the same GET parameters).
 
     A filter that cannot be applied (a school outside the user's node, a class of another school …)
     is refused with its reason, back on the roster page, rather than dropped: leaving it out would
-    export more than was asked for (a whole county instead of one school).
+    export more than was asked for (a whole county instead of one school). An export of more than
+    EXPORT_BACKGROUND_ROWS students is offered as a background job (GET: what it holds; POST: the
+    job is queued and its page follows it).
     """
     problems = exporter.filter_problems(request.user, request.GET)
     if problems:
         for problem in problems:
             messages.error(request, _("The roster was not exported: %(problem)s") % {"problem": problem})
         return redirect(f"{reverse('students:roster')}?{request.GET.urlencode()}")
+    if request.method == "POST":
+        return redirect(export_jobs.start_export(request.user, request.GET))
+    count = exporter.export_queryset(request.user, request.GET).count()
+    if count > export_jobs.background_rows():
+        return render(
+            request,
+            "students/roster/export_start.html",
+            {
+                "count": count,
+                "description": exporter.describe_filter(request.user, request.GET),
+                "query": request.GET.urlencode(),
+            },
+        )
     return exporter.export_response(request.user, request.GET)
+
+
+def export_job(request, pk):
+    job = export_jobs.expire_if_due(export_jobs.get_export_for(request.user, pk))
+    return render(
+        request,
+        "students/roster/export_job.html",
+        {
+            "job": job,
+            "in_progress": not job.is_finished,
+            "kept_hours": settings.REGISTRAR["EXPORT_KEEP_HOURS"],
+        },
+    )
+
+
+def export_progress(request, pk):
+    job = export_jobs.get_export_for(request.user, pk)
+    return JsonResponse(
+        {
+            "state": job.state,
+            "state_display": job.get_state_display(),
+            "done": job.rows_done,
+            "total": job.total_rows,
+            "finished": job.is_finished,
+        }
+    )
+
+
+def export_download(request, pk):
+    job = export_jobs.expire_if_due(export_jobs.get_export_for(request.user, pk))
+    if job.state != RosterExport.State.DONE or not job.file:
+        raise Http404
+    try:
+        handle = job.file.open("rb")
+    except FileNotFoundError as error:
+        raise Http404 from error
+    export_jobs.download_logged(job, request.user)
+    return _xlsx(handle, job.filename)
 
 
 def batches(request):

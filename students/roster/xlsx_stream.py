@@ -11,7 +11,9 @@ header on a fill, column widths and text-formatted columns, and the header froze
 memory used does not grow with the rows (zipfile compresses the sheet as it is written).
 """
 
+import queue
 import re
+import threading
 import zipfile
 from xml.sax.saxutils import escape  # the sheet's name
 
@@ -71,6 +73,14 @@ ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+# A text cell around its (escaped) value.
+OPEN, CLOSE = '<c t="inlineStr"><is><t>', "</t></is></c>"
+SEPARATOR = CLOSE + OPEN
+EMPTY_TEXT = (OPEN + CLOSE).encode()
+# The < (and the >) of a text cell's markup.
+MARKS = (OPEN + CLOSE).count("<")
+BLOCK = 256 * 1024
+QUEUED_BLOCKS = 4
 STYLES = {0: "", HEADER: f' s="{HEADER}"', TEXT: f' s="{TEXT}"', QUOTED: f' s="{QUOTED}"'}
 
 
@@ -104,6 +114,8 @@ class StreamingSheet:
         self.columns = columns
         self.fill = fill
         self.formula_starts = formula_starts
+        # A value that starts with a space or like a formula.
+        self.value_start = re.compile("<t>[ " + re.escape("".join(formula_starts)) + "]")
 
     def __enter__(self):
         self.archive = zipfile.ZipFile(self.target, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
@@ -133,13 +145,24 @@ class StreamingSheet:
             ).encode()
         )
         self.rows = 0
+        self.pending, self.pending_size = [], 0
+        # Blocks waiting to be compressed: a few at most, so memory stays flat.
+        self.blocks = queue.Queue(maxsize=QUEUED_BLOCKS)
+        self.failure = None
+        self.compressor = threading.Thread(target=self._compress, name="xlsx-compress", daemon=True)
+        self.compressor.start()
         self.append([header for header, _width, _text in self.columns], style=HEADER)
         return self
 
     def append(self, values, *, style=0):
         self.rows += 1
+        cells = self._plain_cells(values) if style == 0 else None
+        if cells is not None:
+            # Every value is text that needs no care (the common row): the row is made by one join
+            # and one replace instead of a call per cell; an empty value's cell becomes <c/>.
+            self._write(f'<row r="{self.rows}">{cells}</row>'.encode().replace(EMPTY_TEXT, b"<c/>"))
+            return
         starts = self.formula_starts
-        # Text (nearly every value) without the detour through `cell`.
         cells = "".join(
             [
                 text_cell(value, style, starts)
@@ -148,9 +171,56 @@ class StreamingSheet:
                 for value in values
             ]
         )
-        self.sheet.write(f'<row r="{self.rows}">{cells}</row>'.encode())
+        self._write(f'<row r="{self.rows}">{cells}</row>'.encode())
+
+    def _plain_cells(self, values):
+        """The row's cells when every value is text written as it is (nothing to escape, no
+        character XML cannot hold, no outer space to preserve, nothing that starts like a formula),
+        else None. Checked on the joined cells: each value stands between <t> and </t>, and the
+        markup's own < and > are counted."""
+        try:
+            cells = OPEN + SEPARATOR.join(values) + CLOSE
+        except TypeError:  # a number
+            return None
+        markup = len(values)
+        plain = (
+            cells.isprintable()
+            and "&" not in cells
+            and cells.count("<") == markup * MARKS
+            and cells.count(">") == markup * MARKS
+            and " </t>" not in cells
+            and self.value_start.search(cells) is None
+        )
+        return cells if plain else None
+
+    def _write(self, data):
+        # Rows are handed to the zip stream in blocks: one compression call per block, not per row.
+        self.pending.append(data)
+        self.pending_size += len(data)
+        if self.pending_size >= BLOCK:
+            self._flush()
+
+    def _flush(self):
+        self.blocks.put(b"".join(self.pending))
+        self.pending, self.pending_size = [], 0
+
+    def _compress(self):
+        """The second thread's work: compress the blocks into the zip stream (zlib lets the first
+        thread make rows meanwhile). After a failure it keeps taking blocks, so that the first
+        thread never waits on a full queue; __exit__ raises the failure."""
+        while (block := self.blocks.get()) is not None:
+            if self.failure is None:
+                try:
+                    self.sheet.write(block)
+                except BaseException as error:
+                    self.failure = error
 
     def __exit__(self, *exc_info):
+        self._flush()
+        self.blocks.put(None)
+        self.compressor.join()
+        if self.failure is not None and exc_info[0] is None:
+            raise self.failure
         self.sheet.write(b"</sheetData></worksheet>")
         self.sheet.close()
         self.archive.close()
