@@ -19,13 +19,16 @@ repeated or skipped year is kept; the preview counts them.
 """
 
 import logging
+import os
+import queue
+import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from problems.blocks import blocked_students
@@ -46,6 +49,8 @@ DONE_ACTION = "schoolyear.promotion.done"
 UNDONE_ACTION = "schoolyear.promotion.undone"
 # The job's steps, for its progress bar: check, snapshot, move, history, status events.
 PROMOTION_STEPS = 5
+# Schools promoted side by side by a province's run (connections to PostgreSQL, each a core's work).
+PROMOTION_WORKERS = int(os.environ.get("PROMOTION_WORKERS", "2"))
 # Names listed in one message before "and N more".
 NAMES_SHOWN = 10
 STUDENT_KEY_PREFIX = subject_key(Student(pk=0)).removesuffix("0")
@@ -401,76 +406,112 @@ def _progress(runs, step):
     PromotionRun.objects.filter(pk__in=[run.pk for run in runs]).update(steps_done=step)
 
 
-def promote_schools(runs, *, on=None):
-    """Promote the schools of `runs` (started by one user) in one transaction, set-based whatever their
-    number: each school's plan is made again under lock; a school with problems is refused (its run says
-    why) and the others are written together. The refused plans are returned."""
+def promote_schools(runs, *, on=None, workers=None):
+    """Promote the schools of `runs` (started by one user), each in its own transaction, all or nothing
+    per school: its plan is made again under lock; a school with problems is refused (its run says why),
+    the others are written set-based. On PostgreSQL, outside a transaction, `workers` connections
+    (PROMOTION_WORKERS, default 2: the schools touch disjoint rows) promote schools side by side. The
+    refused plans are returned."""
     on = on or today()
     by = runs[0].created_by
     if any(run.created_by_id != (by.pk if by else None) for run in runs):
         raise ValueError("promote_schools: runs of one user at a time")
+    workers = min(workers or PROMOTION_WORKERS, len(runs))
+    # Other connections see no uncommitted row: inside a transaction (a test's, a caller's) the schools
+    # go one after another on this connection, each in a savepoint. SQLite has one writer anyway.
+    if workers < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        return [plan for run in runs if (plan := _promote_school(run, on=on, by=by)) is not None]
+    language = translation.get_language()
+    pending = queue.SimpleQueue()
+    for run in runs:
+        pending.put(run)
+    refused = []
+
+    def work():
+        try:
+            with translation.override(language):
+                while True:
+                    try:
+                        run = pending.get_nowait()
+                    except queue.Empty:
+                        return
+                    plan = _promote_school(run, on=on, by=by)
+                    if plan is not None:
+                        refused.append(plan)
+        finally:
+            # This thread's own connection.
+            connection.close()
+
+    threads = [threading.Thread(target=work, name=f"promotion-{n}") for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    order = {run.school_id: index for index, run in enumerate(runs)}
+    return sorted(refused, key=lambda plan: order[plan.school.pk])
+
+
+def _promote_school(run, *, on, by):
+    """One school's promotion, all or nothing, in its own transaction: None when done, else the plan
+    that refused it. A failure ends the run refused (a student changed meanwhile) or failed; it never
+    reaches the other schools."""
+    try:
+        return _write_school(run, on=on, by=by)
+    except SchoolYearError as error:
+        finish_run(run, PromotionRun.State.REFUSED, problems=[error.message])
+    except Exception:
+        logger.exception("Promotion %s failed", run.pk)
+        finish_run(run, PromotionRun.State.FAILED, problems=[unexpected_failure()])
+    return None
+
+
+def _write_school(run, *, on, by):
     promoted = str(lifecycle.check(Status.ENROLLED, Event.PROMOTED))
-    refused, ready = [], []
     with transaction.atomic():
-        # Runs and undos of a school, and other offices' class room checks, one after another.
-        schools = {
-            school.pk: school
-            for school in Organisation.objects.select_for_update().filter(
-                pk__in=[run.school_id for run in runs]
-            )
-        }
-        list(
-            SchoolClass.objects.select_for_update().filter(grade__school__in=list(schools)).values_list("pk")
-        )
-        plans = build_plans([schools[run.school_id] for run in runs], on=on, exclude_runs=runs)
-        for run, plan in zip(runs, plans, strict=True):
-            if plan.ready:
-                ready.append((run, plan))
-            else:
-                refused.append(plan)
-                finish_run(run, PromotionRun.State.REFUSED, problems=plan.problems)
-        if not ready:
-            return refused
-        ready_runs = [run for run, _plan in ready]
-        _progress(ready_runs, 1)
+        # Runs and undos of the school, and other offices' class room checks, one after another.
+        school = Organisation.objects.select_for_update().get(pk=run.school_id)
+        list(SchoolClass.objects.select_for_update().filter(grade__school=school).values_list("pk"))
+        plan = build_plans([school], on=on, exclude_runs=[run])[0]
+        if not plan.ready:
+            finish_run(run, PromotionRun.State.REFUSED, problems=plan.problems)
+            return plan
+        _progress([run], 1)
         now = timezone.now()
         rows = [
             (run.pk, move.source.pk, move.target.grade_id, move.target.pk)
-            for run, plan in ready
             for move in plan.moves
             if move.students
         ]
         events_after = StatusEvent.objects.aggregate(last=Max("pk"))["last"] or 0
         if rows:
-            _write_moves(ready_runs, rows, now=now)
-            year_end = ready_runs[0].school_year_end
+            _write_moves([run], rows, now=now)
+            year_end = run.school_year_end
             reason = _("Promotion of the school year %(years)s") % {
                 "years": f"{year_end.year - 1}–{year_end.year}"
             }
             _write_history_and_events(
-                ready_runs, Event.PROMOTED, promoted, reason=reason, action=DONE_ACTION, on=on, now=now, by=by
+                [run], Event.PROMOTED, promoted, reason=reason, action=DONE_ACTION, on=on, now=now, by=by
             )
-        for run, plan in ready:
-            run.summary = {**plan.summary(), "events_after": events_after}
-            PromotionRun.objects.filter(pk=run.pk).update(
-                state=PromotionRun.State.DONE,
-                steps_done=PROMOTION_STEPS,
-                promoted_count=plan.promoted,
-                summary=run.summary,
-                problems=[],
-                finished_at=now,
-            )
-            run.state, run.promoted_count, run.finished_at = PromotionRun.State.DONE, plan.promoted, now
-            record_event(
-                DONE_ACTION,
-                actor=by,
-                obj=run,
-                node=plan.school,
-                promoted=plan.promoted,
-                suspended=plan.suspended,
-                graduating=plan.graduating,
-            )
-    return refused
+        run.summary = {**plan.summary(), "events_after": events_after}
+        PromotionRun.objects.filter(pk=run.pk).update(
+            state=PromotionRun.State.DONE,
+            steps_done=PROMOTION_STEPS,
+            promoted_count=plan.promoted,
+            summary=run.summary,
+            problems=[],
+            finished_at=now,
+        )
+        run.state, run.promoted_count, run.finished_at = PromotionRun.State.DONE, plan.promoted, now
+        record_event(
+            DONE_ACTION,
+            actor=by,
+            obj=run,
+            node=plan.school,
+            promoted=plan.promoted,
+            suspended=plan.suspended,
+            graduating=plan.graduating,
+        )
+    return None
 
 
 # The classes' moves of the runs being written: a temporary table, joined to the students.
