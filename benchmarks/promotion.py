@@ -412,7 +412,7 @@ def main():
             )
             assert refused == 0 and promoted == students, (promoted, refused, students)
             runs.append((seconds, queries, peak))
-            if attempt == 1:
+            if attempt == 1 and not args.once:
                 undo_seconds, undo_queries, undo_peak, restored = timed(
                     "undo", lambda: undo_all(admin, PROMOTION_DAY + timedelta(days=1)), args.profile
                 )

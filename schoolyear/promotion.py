@@ -47,7 +47,9 @@ logger = logging.getLogger(__name__)
 
 DONE_ACTION = "schoolyear.promotion.done"
 UNDONE_ACTION = "schoolyear.promotion.undone"
-# The job's steps, for its progress bar: check, snapshot, move, history, status events.
+# The job's steps, for its progress bar: check, snapshot, move, history, status events. A school's
+# steps happen in one transaction, which no other connection sees before it commits: the run shows 0
+# while running and all of them when done (a step written in between cost a statement and showed nothing).
 PROMOTION_STEPS = 5
 # Schools promoted side by side by a province's run (connections to PostgreSQL, each a core's work).
 PROMOTION_WORKERS = int(os.environ.get("PROMOTION_WORKERS", "2"))
@@ -402,10 +404,6 @@ def finish_run(run, state, *, problems=()):
     )
 
 
-def _progress(runs, step):
-    PromotionRun.objects.filter(pk__in=[run.pk for run in runs]).update(steps_done=step)
-
-
 def promote_schools(runs, *, on=None, workers=None):
     """Promote the schools of `runs` (started by one user), each in its own transaction, all or nothing
     per school: its plan is made again under lock; a school with problems is refused (its run says why),
@@ -475,7 +473,6 @@ def _write_school(run, *, on, by):
         if not plan.ready:
             finish_run(run, PromotionRun.State.REFUSED, problems=plan.problems)
             return plan
-        _progress([run], 1)
         now = timezone.now()
         rows = [
             (run.pk, move.source.pk, move.target.grade_id, move.target.pk)
@@ -551,14 +548,12 @@ def _write_moves(runs, rows, *, now):
         )
         expected = cursor.rowcount
         cursor.execute(f"DROP TABLE {CLASS_MAP}")
-        _progress(runs, 2)
         moved = _apply_moves(cursor, runs, to="to", from_="from", now=now)
     if moved != expected:
         # A student changed between the snapshot and the move (another office's transaction).
         raise SchoolYearError(
             _("Students changed while the promotion ran; nothing was changed. Run it again.")
         )
-    _progress(runs, 3)
 
 
 def _apply_moves(cursor, runs, *, to, from_, now, class_number=False):
@@ -606,7 +601,6 @@ def _write_history_and_events(runs, event, to_status, *, reason, action, on, now
     bulk.execute_all(
         [bulk.insert_select_where(Student.history.model, history, Student, of_runs, runs_params)]
     )
-    _progress(runs, 4)
     bulk.execute_all([bulk.insert_select_where(StatusEvent, event_values, Student, of_runs, runs_params)])
 
 
