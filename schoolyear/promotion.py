@@ -3,11 +3,12 @@
 `build_plan(school)` is the preview: how many students move from each class and where to, and every
 problem that stops the school (a missing class, a class over its 班额, a student with a request in
 progress or an unresolved problem record, a registration still in review, a promotion already done
-this school year). `promote_school(run)` runs a plan with no problem, all or nothing, set-based: one
-INSERT … SELECT keeps where every student was (the snapshot an undo restores), one UPDATE moves them,
-one INSERT … SELECT writes their history rows and one their status events (PROMOTED, asked of the
-lifecycle table as `record_status_event` asks it), then one audit entry for the run. A province of a
-million students is written in seconds, not in a million saves.
+this school year). `promote_schools(runs)` promotes each school in its own transaction, all or
+nothing, set-based: one INSERT … SELECT keeps where every student was (the snapshot an undo restores),
+one UPDATE moves them, one INSERT … SELECT writes their history rows and one their status events
+(PROMOTED, asked of the lifecycle table as `record_status_event` asks it), then one audit entry for the
+run; on PostgreSQL two connections promote schools side by side. A province of a million students is
+written in a minute, not in a million saves.
 
 Who moves: 在校 students of every grade but the last of its stage (`is_graduating_level`, the rule the
 graduation freeze and the graduation audit use). 休学 students stay in their grade and class. The last
