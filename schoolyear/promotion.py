@@ -394,6 +394,10 @@ def execute_runs(run_ids, *, on=None):
         except Exception:
             logger.exception("Promotions %s failed", [run.pk for run in runs])
             _finish_running(runs, PromotionRun.State.FAILED, [unexpected_failure()])
+        else:
+            # A school whose worker could not even record its failure (its connection lost) is not left
+            # running for ever.
+            _finish_running(runs, PromotionRun.State.FAILED, [unexpected_failure()])
     return dict(PromotionRun.objects.filter(pk__in=run_ids).values_list("pk", "state"))
 
 
