@@ -8,6 +8,8 @@ import time_machine
 from django.utils import translation
 
 from registrar.models import AuditEvent, BusinessCalendar
+from reports.counts import drift
+from reports.models import stored_counts_kept
 from schoolyear.errors import SchoolYearError
 from schoolyear.models import ClassMapping, PromotionRun
 from schoolyear.promotion import (
@@ -15,7 +17,9 @@ from schoolyear.promotion import (
     PromotionRefused,
     build_plan,
     execute_run,
+    execute_runs,
     start_promotion,
+    start_promotions,
     undo_promotion,
 )
 from students.models import Event, ProblemKind, ProblemRecord, Status, StatusEvent, Student
@@ -235,3 +239,32 @@ def test_a_refused_run_says_why(school, year, province_admin):
     assert any("一年级乙" in problem for problem in run.problems)
     assert reload(year["students"]["first"]).grade.level == 1
     assert not StatusEvent.objects.filter(event=Event.PROMOTED).exists()
+
+
+# --- many schools ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_schools_run_side_by_side_each_all_or_nothing(school, year, huaqiao, province_admin):
+    """A province's run: each school in its own transaction (two connections at once on PostgreSQL);
+    one school refused at the run leaves the other promoted."""
+    on = date(2026, 8, 10)
+    class_of(huaqiao, 4)
+    with time_machine.travel(IN_TERM, tick=False):
+        pupil = enrolled(class_of(huaqiao, 3), name="李小红")
+    runs, refused = start_promotions([school, huaqiao], by=province_admin, on=on)
+    assert not refused
+    # Found after the preview: 育才小学 is refused when it runs.
+    ProblemRecord.objects.create(student=year["students"]["second"], kind=ProblemKind.INVALID_ID)
+    states = execute_runs([run.pk for run in runs], on=on)
+    assert states == {runs[0].pk: PromotionRun.State.REFUSED, runs[1].pk: PromotionRun.State.DONE}
+    assert reload(pupil).grade.level == 4
+    assert StatusEvent.objects.filter(event=Event.PROMOTED, student=pupil).count() == 1
+    assert reload(year["students"]["first"]).grade.level == 1
+    assert not StatusEvent.objects.filter(event=Event.PROMOTED, school=school).exists()
+    runs[0].refresh_from_db()
+    assert any("一年级乙" in problem for problem in runs[0].problems)
+    assert AuditEvent.objects.filter(action=DONE_ACTION).count() == 1
+    # The stored counts (kept by triggers on PostgreSQL; none on SQLite) still agree with the students.
+    if stored_counts_kept():
+        assert drift() == {}
