@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('registrar', '0009_calendar_promotion'),
-        ('students', '0012_problem_record_fingerprint_parties_outcome'),
+        ('students', '0013_roster_export'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
