@@ -7,7 +7,8 @@ few seconds (benchmarks/problem_detection.py):
   an 18-digit number and an old 15-digit one, or with a mistyped check digit, is found as well;
 - the same 姓名 + 性别 + 出生日期 among students without an ID number, with at least one live;
 - an invalid resident ID of a live student: its format, check digit, the birth date or the sex it
-  encodes against the record's, or an age far from the grade;
+  encodes against the record's (on PostgreSQL read from a partial index of the failing numbers:
+  migration students/0013), or an age far from the grade;
 - an ID number that changed (field history) and is, or was, another record's.
 
 The database narrows a million rows to the few in trouble; the explanation of each (which check
