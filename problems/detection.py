@@ -7,7 +7,8 @@ few seconds (benchmarks/problem_detection.py):
   an 18-digit number and an old 15-digit one, or with a mistyped check digit, is found as well;
 - the same 姓名 + 性别 + 出生日期 among students without an ID number, with at least one live;
 - an invalid resident ID of a live student: its format, check digit, the birth date or the sex it
-  encodes against the record's, or an age far from the grade;
+  encodes against the record's (on PostgreSQL read from a partial index of the failing numbers:
+  migration students/0013), or an age far from the grade;
 - an ID number that changed (field history) and is, or was, another record's.
 
 The database narrows a million rows to the few in trouble; the explanation of each (which check
@@ -37,6 +38,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import (
     Cast,
     Concat,
@@ -231,22 +233,60 @@ def age_limits(level, today):
     return earliest, latest
 
 
+class _Item(Func):
+    """PostgreSQL: the item of an array at a (1-based) position, NULL beyond its end."""
+
+    arg_joiner = ")["
+    template = "((%(expressions)s])"
+
+
 def _age_far(today):
-    """Conditions on students, one per grade: the age on 31 August far from the grade (plain date
-    comparisons: the grade's earliest and latest birth dates)."""
-    checks = []
-    for level in range(1, 13):
-        limits = age_limits(level, today)
-        if limits is not None:
-            far = Q(birth_date__lt=limits[0]) | Q(birth_date__gt=limits[1])
-            checks.append(When(Q(grade__level=level) & far, then=Value(True)))
-    return checks
+    """A condition on students: the age on 31 August far from the grade (plain date comparisons
+    with the grade level's earliest and latest birth dates); None when no grade has an age check.
+    PostgreSQL takes both dates from arrays by the level (two lookups a row, where a condition per
+    level would try each level in turn on a million rows)."""
+    limits = {level: age_limits(level, today) for level in range(1, 13)}
+    limits = {level: dates for level, dates in limits.items() if dates is not None}
+    if not limits:
+        return None
+    if connection.vendor == "postgresql":
+        highest = max(limits)
+        dates = [limits.get(level, (None, None)) for level in range(1, highest + 1)]
+        earliest, latest = (
+            _Item(RawSQL("%s::date[]", ([pair[side] for pair in dates],)), F("grade__level"))
+            for side in (0, 1)
+        )
+        return Q(birth_date__lt=earliest) | Q(birth_date__gt=latest)
+    far = Q()
+    for level, (earliest, latest) in limits.items():
+        far |= Q(grade__level=level) & (Q(birth_date__lt=earliest) | Q(birth_date__gt=latest))
+    return far
 
 
-def invalid_id_candidates(students, today):
-    """The live students with a resident ID that fails a check, narrowed in the database in one
-    scan: one CASE whose branches run in order, so that the digits are read only once the number is
-    known to be 17 digits and a check digit, and each row stops at its first failed check."""
+def resident_ids(students):
+    """The live students with a resident ID, whose number the invalid-ID checks read."""
+    return students.filter(status__in=LIVE_STATUSES, id_type=RESIDENT_ID).exclude(id_number="")
+
+
+# On PostgreSQL, the per-row checks of a number (well formed, check digit, birth date, sex) are the
+# IMMUTABLE function of migration students/0013, and the partial index student_resident_id_fault holds
+# the records it is true of: a query with this condition reads those few rows only.
+RESIDENT_ID_FAULT = Func(
+    F("id_number"),
+    F("birth_date"),
+    F("gender"),
+    function="students_resident_id_fault",
+    output_field=BooleanField(),
+)
+
+
+def resident_id_faults(students):
+    """Of `resident_ids(students)`, those whose number fails a per-row check: in order, each
+    row stopping at its first failed check, the digits read only once the number is known to be 17
+    digits and a check digit (PostgreSQL keeps the outcome in an index: see RESIDENT_ID_FAULT)."""
+    students = resident_ids(students)
+    if connection.vendor == "postgresql":
+        return students.filter(RESIDENT_ID_FAULT)
     checksum = sum((_digit(position + 1) * weight for position, weight in enumerate(WEIGHTS)), Value(0))
     expected = Substr(Value(CHECK_CHARS), Mod(checksum, 11) + 1, 1)
     birth_text = Replace(Cast("birth_date", CharField()), Value("-"), Value(""))
@@ -257,13 +297,22 @@ def invalid_id_candidates(students, today):
         When(~Q(birth_text=Substr("id_number", 7, 8)), then=Value(True)),
         When(Q(gender="1", id_sex=0) | Q(gender="2", id_sex=1), then=Value(True)),
     ]
-    students = with_id_parts(
-        students.filter(status__in=LIVE_STATUSES, id_type=RESIDENT_ID).exclude(id_number="")
-    ).annotate(birth_text=birth_text, id_sex=sex)
-    checks += _age_far(today)
-    return students.annotate(failed=Case(*checks, default=Value(False), output_field=BooleanField())).filter(
-        failed=True
+    return (
+        with_id_parts(students)
+        .annotate(birth_text=birth_text, id_sex=sex)
+        .annotate(failed=Case(*checks, default=Value(False), output_field=BooleanField()))
+        .filter(failed=True)
     )
+
+
+def invalid_id_candidates(students, today):
+    """The live students with a resident ID that fails a check, narrowed in the database: those
+    whose number fails a per-row check, and those whose age is far from the grade (two queries, so
+    that the first reads only the failing rows on PostgreSQL); as querysets."""
+    far = _age_far(today)
+    if far is None:
+        return [resident_id_faults(students)]
+    return [resident_id_faults(students), resident_ids(students).filter(far)]
 
 
 def invalid_reasons(number, birth_date, gender, level, today):
@@ -297,13 +346,12 @@ def invalid_ids(scope_path="", today=None):
     students = Student.objects.all()
     if scope_path:
         students = students.filter(school__path__startswith=scope_path)
-    rows = (
-        invalid_id_candidates(students, today)
-        .values_list("pk", "id_number", "birth_date", "gender", "grade__level")
-        .order_by()
-    )
+    rows = {}
+    for candidates in invalid_id_candidates(students, today):
+        fields = ("pk", "id_number", "birth_date", "gender", "grade__level")
+        rows.update((row[0], row) for row in candidates.values_list(*fields).order_by())
     findings = []
-    for pk, number, birth_date, gender, level in rows:
+    for pk, number, birth_date, gender, level in rows.values():
         reasons = invalid_reasons(number, birth_date, gender, level, today)
         if reasons:
             # The number is part of the fingerprint: once it is corrected, the finding is gone.

@@ -1,6 +1,8 @@
 """Detection of problem records on planted data: every kind found, nothing else; again without
 duplicates; what disappeared closed; the scope; the command and the county's background run."""
 
+from datetime import date
+
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
@@ -8,8 +10,9 @@ from django.urls import reverse
 from problems import detection
 from problems.models import DetectionRun
 from problems.services import detect_problems
+from registrar.services import create_class
 from students.models import ProblemOutcome, ProblemRecord, ProblemState
-from tests.problem_helpers import expected_findings, plant, planted_world
+from tests.problem_helpers import bad_check, expected_findings, plant, planted_world
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +98,65 @@ def test_the_county_runs_it_from_its_page(world, county_reviewer, client_for):
 def test_a_school_cannot_start_a_run(world, registrar, client_for):
     assert client_for(registrar).post(reverse("problems:detect")).status_code == 403
     assert not DetectionRun.objects.exists()
+
+
+def test_the_per_row_id_checks_follow_every_write_and_agree_with_the_rules(tree):
+    """The per-row checks of a number (kept by PostgreSQL in the partial index of migration
+    students/0013, made row by row elsewhere) find exactly the numbers that the Python rules fault
+    for their form, check digit, birth date or sex, after each write; neither the age nor the region
+    is theirs (the age has its own query; the region is explained only of a candidate)."""
+    from students.models import Status, Student
+    from tests.student_helpers import make_id
+    from tests.transfer_helpers import enrolled
+
+    school_class = create_class(tree["1420102001"].grades.get(level=1), by=None, name="9班")
+    student = enrolled(school_class, name="冯号码")
+    birth, gender = student.birth_date, student.gender
+    sequence = 1 if gender == "1" else 2
+    good = make_id(birth=birth, sequence=sequence)
+    body = good[:6] + "20150230" + good[14:17]
+    with_x = next(
+        number
+        for number in (make_id(birth=birth, sequence=sequence + 2 * n) for n in range(200))
+        if number.endswith("X")
+    )
+    numbers = [
+        good,
+        with_x,
+        with_x[:17] + "x",
+        good[:17],
+        good + "0",
+        good[:8] + "A" + good[9:],
+        bad_check(good),
+        body + detection.resident_check_digit(body),
+        make_id(birth=birth.replace(day=birth.day % 28 + 1), sequence=sequence),
+        make_id(birth=birth, sequence=sequence + 1),
+        "９" * 18,
+    ]
+    faulted = []
+    for number in numbers:
+        plant(student, id_number=number)
+        found = detection.resident_id_faults(Student.objects.filter(pk=student.pk)).exists()
+        reasons = detection.invalid_reasons(number, birth, gender, None, date.today())
+        assert found == bool(set(reasons) - {"region"}), (number, reasons)
+        faulted.append(found)
+    assert faulted == [False, False] + [True] * 9
+    # Only live records with a resident ID are read.
+    plant(student, status=Status.GRADUATED)
+    assert not detection.resident_id_faults(Student.objects.filter(pk=student.pk)).exists()
+    plant(student, status=Status.ENROLLED, id_type="Z")
+    assert not detection.resident_id_faults(Student.objects.filter(pk=student.pk)).exists()
+
+
+def test_postgresql_reads_the_failing_numbers_from_their_index(tree):
+    from django.db import connection
+
+    from students.models import Student
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the partial index is PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+    plan = detection.resident_id_faults(Student.objects.all()).explain()
+    assert "student_resident_id_fault" in plan
