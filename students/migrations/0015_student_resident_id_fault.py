@@ -75,7 +75,7 @@ def drop(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("students", "0012_problem_record_fingerprint_parties_outcome"),
+        ("students", "0014_promotion_indexes"),
     ]
 
     operations = [migrations.RunPython(create, drop)]
