@@ -26,14 +26,13 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_fsm import has_transition_perm
-from simple_history.utils import bulk_update_with_history
 
 from registrar import chains, workdays
 from registrar.access import require_role
@@ -821,9 +820,15 @@ def _pass_on(approvals, following, *, by, comment):
         approval.approve(final=False)
         approval.current_step = following_step
         stamp(approval, by=by, reason=comment)
-    bulk_update_with_history(
-        approvals, ApprovalRequest, ["state", "current_step", "decided_at"], default_date=now
+    # Each request moves on to its own next step: one UPDATE (the state is the same for all), and
+    # the history of each as its save would write it.
+    next_step = ApprovalStep.objects.filter(
+        approval=OuterRef("pk"), pk__in=[step.pk for step in following.values() if step]
     )
+    ApprovalRequest.objects.filter(pk__in=[approval.pk for approval in approvals]).update(
+        state=ApprovalState.IN_REVIEW, current_step=Subquery(next_step.values("pk")[:1])
+    )
+    ApprovalRequest.history.bulk_history_create(approvals, update=True, default_date=now)
     Decision.objects.bulk_create(
         [
             Decision(approval=approval, step=step, actor=by, action=DecisionAction.APPROVED, comment=comment)

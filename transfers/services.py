@@ -470,6 +470,8 @@ def unopened_evidence(approval_list, user):
     ).values_list("change_id", "change__approval_id", "pk"):
         changes[change_id] = approval_id
         files.setdefault(change_id, set()).add(evidence_id)
+    if not files:
+        return {}
     opened = AuditEvent.objects.filter(
         action=EVIDENCE_OPENED,
         actor_id=user.pk,
