@@ -26,7 +26,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -36,7 +36,7 @@ from django_fsm import has_transition_perm
 
 from registrar import chains, workdays
 from registrar.access import require_role
-from registrar.audit import record_event, stamp
+from registrar.audit import new_event, record_event, record_events, stamp
 from registrar.errors import ApprovalError, DomainError
 from registrar.kinds import (
     KINDS,
@@ -59,6 +59,7 @@ from registrar.models import (
     DecisionAction,
     Organisation,
     StepState,
+    duty_conflicts_of,
 )
 from rules.reading import rules_of
 from rules.reading import snapshot as rules_snapshot
@@ -409,13 +410,18 @@ def _parse_step_id(step_id):
         raise ApprovalError(_("This step does not exist.")) from None
 
 
-def _check_step_seen(approval, by, step_id):
+def _check_step_seen(approval, by, step_id, *, seen_steps=None):
     """The step the user decided on must still be the current one; if someone else decided it in
-    the meantime, say who and when."""
+    the meantime, say who and when. `seen_steps` ({pk: step with decided_by}): the steps already
+    read for many requests at once."""
     step_id = _parse_step_id(step_id)
     if step_id is None or step_id == approval.current_step_id:
         return
-    seen = ApprovalStep.objects.select_related("decided_by").filter(pk=step_id, approval=approval).first()
+    if seen_steps is None:
+        seen = ApprovalStep.objects.select_related("decided_by").filter(pk=step_id, approval=approval).first()
+    else:
+        seen = seen_steps.get(step_id)
+        seen = seen if seen is not None and seen.approval_id == approval.pk else None
     if seen is None:
         raise ApprovalError(_("This step does not exist."))
     was_theirs = by.node_id == seen.node_id and seen.role in (by.roles or [])
@@ -446,17 +452,34 @@ def _check_duties(approval, by):
             raise ApprovalError(conflict)
 
 
+def _check_decision(approval, *, by, action, comment, step_id, seen_steps=None):
+    """Everything a decision checks before it changes anything: the step the user saw, separation
+    of duties, the FSM's transition and permission, the reason of a rejection or return."""
+    _check_step_seen(approval, by, step_id, seen_steps=seen_steps)
+    _check_duties(approval, by)
+    _check_transition(approval, getattr(approval, action), by, action)
+    if action in (REJECT, RETURN) and not comment:
+        raise ApprovalError(_("Give the reason for rejecting or returning the request."))
+
+
+def _forget_duties(approvals):
+    """The answers `duty_conflicts_of(remember=True)` kept were for the checks: the decision about
+    to be made changes them (whoever decides a step may not decide the next)."""
+    for approval in approvals:
+        approval.__dict__.pop("_known_duty_conflict", None)
+
+
 def _decide(approval, *, by, action, comment, step_id):
     comment = (comment or "").strip()
     with transaction.atomic():
         approval = _lock(approval)
         kind = get_kind(approval.kind)
-        _check_step_seen(approval, by, step_id)
-        _check_duties(approval, by)
+        if approval.current_step is not None and may_decide_step(approval.current_step, by):
+            # Asked once for the duty check and the FSM's permission check alike.
+            duty_conflicts_of([approval], by, remember=True)
+        _check_decision(approval, by=by, action=action, comment=comment, step_id=step_id)
+        _forget_duties([approval])
         method = getattr(approval, action)
-        _check_transition(approval, method, by, action)
-        if action in (REJECT, RETURN) and not comment:
-            raise ApprovalError(_("Give the reason for rejecting or returning the request."))
         now = timezone.now()
         step = approval.current_step
         step.decided_by = by
@@ -495,17 +518,17 @@ def _decide(approval, *, by, action, comment, step_id):
                 decision, event, hook = DecisionAction.RETURNED, "returned", "on_returned"
         _save(approval, by=by, reason=comment, fields=fields)
         Decision.objects.create(approval=approval, step=step, actor=by, action=decision, comment=comment)
-        record_event(
-            f"{approval.kind}.{event}",
-            actor=by,
-            obj=approval,
-            reason=comment,
-            step=step.position,
-            role=step.role,
-        )
+        _step_event(approval, step, event, by=by, comment=comment).save()
         if hook:
             _run_hook(kind, hook, approval, by)
     return approval
+
+
+def _step_event(approval, step, event, *, by, comment):
+    """The audit event of a decision on `step`, unsaved."""
+    return new_event(
+        f"{approval.kind}.{event}", actor=by, obj=approval, reason=comment, step=step.position, role=step.role
+    )
 
 
 def approve(approval, *, by, comment="", step_id=None):
@@ -580,17 +603,18 @@ def bulk_refusals(approvals, user):
     """{approval pk: why it may not be approved from a queue's ticked rows} for those that may not
     (the reason alone; `bulk_refusal_message` puts the subject before it):
     kinds decided on their own page (key-data corrections, transfers, withdrawals, deaths), and
-    requests with evidence that `user` has not opened. A few queries for a whole page."""
+    requests with evidence that `user` has not opened. A few queries for a whole page, whatever
+    its kinds: the kinds that share an evidence check (every 学籍异动) are asked together."""
     refusals = {}
-    by_kind = {}
+    by_check = {}
     for approval in approvals:
         kind = KINDS.get(approval.kind)
         if kind is None or not kind.allow_bulk_approve:
             refusals[approval.pk] = _("This kind of request must be approved on its own page.")
         elif kind.unopened_evidence is not None:
-            by_kind.setdefault(kind, []).append(approval)
-    for kind, group in by_kind.items():
-        unopened = kind.unopened_evidence(group, user)
+            by_check.setdefault(kind.unopened_evidence, []).append(approval)
+    for unopened_evidence, group in by_check.items():
+        unopened = unopened_evidence(group, user)
         for approval in group:
             if unopened.get(approval.pk):
                 refusals[approval.pk] = _(
@@ -667,38 +691,184 @@ class BulkResult:
 
 
 def approve_many(user, selection, *, comment=""):
-    """Approve each selected (approval pk, step id) through `approve`, each in its own transaction,
-    with one comment for all: one refusal stops no other. Only requests the user sees are touched;
-    what `bulk_refusals` refuses is left for its own page. Every queue page uses this."""
-    result = BulkResult()
-    found = ApprovalRequest.objects.visible_to(user).in_bulk([pk for pk, _step in selection])
-    refusals = bulk_refusals(list(found.values()), user)
-    for pk, step_id in selection:
-        approval = found.get(pk)
-        if approval is None:
-            result.outcomes.append((False, _("Request %(pk)s was not found.") % {"pk": pk}))
-            continue
-        if approval.pk in refusals:
-            result.outcomes.append((False, bulk_refusal_message(approval, refusals[approval.pk])))
-            continue
-        subject = approval.subject_label
-        try:
-            decided = approve(approval, by=user, comment=comment, step_id=step_id)
-        except DomainError as error:
-            result.outcomes.append((False, f"{subject}：{error.message}"))
-        except PermissionDenied:
-            result.outcomes.append(
-                (False, _("%(subject)s: you may not decide this step.") % {"subject": subject})
-            )
-        else:
-            result.outcomes.append((True, f"{subject}（{where_next(decided)}）"))
-    return result
+    """Approve each selected (approval pk, step id) with one comment for all: one refusal stops no
+    other. Only requests the user sees are touched; what `bulk_refusals` refuses is left for its own
+    page. Every queue page uses this.
+
+    Each request passes the checks of `approve` (the step the user saw, separation of duties, the
+    FSM's permission). The requests whose approved step is not the last are then decided together,
+    in one transaction and a fixed number of statements however many they are (steps, requests with
+    their history, decisions, audit events); those whose last step it is go through `approve` one by
+    one, each in its own transaction with its kind's `on_approved`, so that an effect refused for one
+    undoes that one only.
+    """
+    comment = (comment or "").strip()
+    outcomes = {}
+    one_by_one = []
+    with transaction.atomic():
+        found = {
+            approval.pk: approval
+            for approval in ApprovalRequest.objects.visible_to(user)
+            .select_for_update(of=("self",))
+            .select_related("current_step", "school", "applicant_node")
+            .filter(pk__in=[pk for pk, _step in selection])
+            .order_by("pk")
+        }
+        refusals = bulk_refusals(list(found.values()), user)
+        deciding = [found[pk] for pk, _step in selection if pk in found and pk not in refusals]
+        duty_conflicts_of(deciding, user, remember=True)
+        unseen = [
+            step_id for pk, step_id in selection if pk in found and step_id != found[pk].current_step_id
+        ]
+        seen_steps = ApprovalStep.objects.select_related("decided_by").in_bulk(unseen) if unseen else {}
+        checked, taken = [], set()
+        for index, (pk, step_id) in enumerate(selection):
+            approval = found.get(pk)
+            if approval is None:
+                outcomes[index] = (False, _("Request %(pk)s was not found.") % {"pk": pk})
+            elif pk in refusals:
+                outcomes[index] = (False, bulk_refusal_message(approval, refusals[pk]))
+            elif pk in taken:
+                # The same request ticked again with another step: after the first, as `approve` would.
+                one_by_one.append((index, approval, step_id))
+            else:
+                taken.add(pk)
+                try:
+                    _check_decision(
+                        approval,
+                        by=user,
+                        action=APPROVE,
+                        comment=comment,
+                        step_id=step_id,
+                        seen_steps=seen_steps,
+                    )
+                except DomainError as error:
+                    outcomes[index] = (False, f"{approval.subject_label}：{error.message}")
+                except PermissionDenied:
+                    outcomes[index] = (False, _not_yours(approval.subject_label))
+                else:
+                    checked.append((index, approval, step_id))
+        _forget_duties(deciding)
+        following = _following_steps([approval for _index, approval, _step in checked])
+        passing_on = [(index, approval) for index, approval, _step in checked if following[approval.pk]]
+        one_by_one += [
+            (index, approval, step) for index, approval, step in checked if not following[approval.pk]
+        ]
+        _pass_on([approval for _index, approval in passing_on], following, by=user, comment=comment)
+        for index, approval in passing_on:
+            outcomes[index] = (True, f"{approval.subject_label}（{where_next(approval)}）")
+    for index, approval, step_id in sorted(one_by_one, key=lambda item: item[0]):
+        outcomes[index] = _approve_one(approval, user, comment=comment, step_id=step_id)
+    return BulkResult(outcomes=[outcomes[index] for index in range(len(selection))])
+
+
+def _not_yours(subject):
+    return _("%(subject)s: you may not decide this step.") % {"subject": subject}
+
+
+def _approve_one(approval, user, *, comment, step_id):
+    """(approved?, text) of `approve` for one request of a bulk approval."""
+    subject = approval.subject_label
+    try:
+        decided = approve(approval, by=user, comment=comment, step_id=step_id)
+    except DomainError as error:
+        return False, f"{subject}：{error.message}"
+    except PermissionDenied:
+        return False, _not_yours(subject)
+    return True, f"{subject}（{where_next(decided)}）"
+
+
+def _following_steps(approvals):
+    """{approval pk: the step after its current one in its round, or None}: one query for all."""
+    if not approvals:
+        return {}
+    steps = {}
+    for step in ApprovalStep.objects.filter(
+        approval__in=[approval.pk for approval in approvals]
+    ).select_related("node"):
+        steps.setdefault(step.approval_id, []).append(step)
+    following = {}
+    for approval in approvals:
+        position = approval.current_step.position
+        later = [
+            step
+            for step in steps.get(approval.pk, [])
+            if step.round == approval.round and step.position > position
+        ]
+        following[approval.pk] = min(later, key=lambda step: step.position) if later else None
+    return following
+
+
+def _pass_on(approvals, following, *, by, comment):
+    """Approve the current step of each of `approvals` (none of them the last of its chain) and start
+    the next: what `_decide` does for one, in a fixed number of statements for all."""
+    if not approvals:
+        return
+    now = timezone.now()
+    due = workdays.due_date_for(now)
+    decided = [approval.current_step for approval in approvals]
+    ApprovalStep.objects.filter(pk__in=[step.pk for step in decided]).update(
+        state=StepState.APPROVED, decided_by=by, decided_at=now, comment=comment
+    )
+    ApprovalStep.objects.filter(pk__in=[following[approval.pk].pk for approval in approvals]).update(
+        state=StepState.CURRENT, started_at=now, due_date=due
+    )
+    for approval, step in zip(approvals, decided, strict=True):
+        step.state, step.decided_by, step.decided_at, step.comment = StepState.APPROVED, by, now, comment
+        following_step = following[approval.pk]
+        following_step.state, following_step.started_at, following_step.due_date = StepState.CURRENT, now, due
+        approval.approve(final=False)
+        approval.current_step = following_step
+        stamp(approval, by=by, reason=comment)
+    # Each request moves on to its own next step: one UPDATE (the state is the same for all), and
+    # the history of each as its save would write it.
+    next_step = ApprovalStep.objects.filter(
+        approval=OuterRef("pk"), pk__in=[step.pk for step in following.values() if step]
+    )
+    ApprovalRequest.objects.filter(pk__in=[approval.pk for approval in approvals]).update(
+        state=ApprovalState.IN_REVIEW, current_step=Subquery(next_step.values("pk")[:1])
+    )
+    ApprovalRequest.history.bulk_history_create(approvals, update=True, default_date=now)
+    Decision.objects.bulk_create(
+        [
+            Decision(approval=approval, step=step, actor=by, action=DecisionAction.APPROVED, comment=comment)
+            for approval, step in zip(approvals, decided, strict=True)
+        ]
+    )
+    record_events(
+        [
+            _step_event(approval, step, "step_approved", by=by, comment=comment)
+            for approval, step in zip(approvals, decided, strict=True)
+        ]
+    )
 
 
 # --- reading ---------------------------------------------------------------------------------------
 
 # The order of a reviewer's queue: the earliest deadline first, then the longest waiting.
 QUEUE_ORDER = ("current_step__due_date", "current_step__started_at", "pk")
+
+
+@dataclass(frozen=True)
+class QueueGroup:
+    school_id: int
+    kind: str
+    overdue: bool
+    count: int
+
+
+def queue_groups(waiting, today):
+    """The requests of a queue (`waiting`) counted by school, kind and overdue or not (past its due
+    date on `today`): the schools a queue's filter offers and its exact count under any filter, in
+    one pass over the queue."""
+    overdue = ExpressionWrapper(Q(current_step__due_date__lt=today), output_field=BooleanField())
+    rows = (
+        waiting.order_by()
+        .annotate(overdue=overdue)
+        .values_list("school_id", "kind", "overdue")
+        .annotate(count=Count("pk"))
+    )
+    return [QueueGroup(school_id, kind, bool(late), count) for school_id, kind, late, count in rows]
 
 
 def get_approval_for(user, pk, *, roles=()):

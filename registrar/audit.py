@@ -66,9 +66,16 @@ def plain(value):
 
 def record_event(action, *, actor, obj=None, node=None, reason="", **data):
     """Write one business event. `node` defaults to the object's own node, for scoping."""
+    event = new_event(action, actor=actor, obj=obj, node=node, reason=reason, **data)
+    event.save()
+    return event
+
+
+def new_event(action, *, actor, obj=None, node=None, reason="", **data):
+    """The event `record_event` writes, unsaved: `record_events` writes many in one statement."""
     if node is None and obj is not None:
         node = owning_node(obj)
-    return AuditEvent.objects.create(
+    return AuditEvent(
         action=action,
         actor=actor if actor is not None and actor.is_authenticated else None,
         content_type=ContentType.objects.get_for_model(obj) if obj is not None else None,
@@ -78,6 +85,11 @@ def record_event(action, *, actor, obj=None, node=None, reason="", **data):
         reason=reason,
         data=data,
     )
+
+
+def record_events(events):
+    """Write the events of `new_event` (one statement per kind of database batch)."""
+    return AuditEvent.objects.bulk_create(events)
 
 
 def owning_node(obj):

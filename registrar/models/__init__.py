@@ -24,6 +24,7 @@ from registrar.models.approvals import (
     ApprovalSubject,
     Decision,
     Holiday,
+    duty_conflicts_of,
 )
 from registrar.models.audit import AuditEvent, AuditEventQuerySet
 from registrar.models.calendar import BUSINESS_CALENDAR_DEFAULTS, BusinessCalendar, BusinessCalendarQuerySet
@@ -77,6 +78,7 @@ __all__ = [
     "User",
     "UserQuerySet",
     "default_capacity",
+    "duty_conflicts_of",
     "grade_name",
     "join_grade_and_class",
     "parse_school_system",

@@ -101,22 +101,19 @@ class ApprovalRequestQuerySet(models.QuerySet):
     @staticmethod
     def duty_conflicts(user):
         """The condition of `duty_conflict` for a whole queryset (one EXISTS each, no row by row)."""
+        # What the user submitted, as one hashed set (a correlated EXISTS here is costed by
+        # PostgreSQL as if run for every request of the table, which plans a queue badly and has
+        # it JIT-compiled: 0.5-2 s a page once the reviewer has decided a few thousand steps).
         sent = Decision.objects.filter(
-            approval=models.OuterRef("pk"),
-            actor_id=user.pk,
-            action__in=[DecisionAction.SUBMITTED, DecisionAction.RESUBMITTED],
-        )
+            actor_id=user.pk, action__in=[DecisionAction.SUBMITTED, DecisionAction.RESUBMITTED]
+        ).values("approval_id")
         other_step = ApprovalStep.objects.filter(
             approval=models.OuterRef("pk"), decided_by_id=user.pk
         ).exclude(position=models.OuterRef("current_step__position"))
         # The requests with any step the user decided, as one hashed set first: the correlated
         # EXISTS then runs only for those few, not for each of a county's 10,000 waiting requests.
         decided = ApprovalStep.objects.filter(decided_by_id=user.pk).values("approval_id")
-        return (
-            Q(applicant_id=user.pk)
-            | Q(models.Exists(sent))
-            | (Q(pk__in=decided) & Q(models.Exists(other_step)))
-        )
+        return Q(applicant_id=user.pk) | Q(pk__in=sent) | (Q(pk__in=decided) & Q(models.Exists(other_step)))
 
 
 class ApprovalRequest(FSMModelMixin, models.Model):
@@ -171,7 +168,16 @@ class ApprovalRequest(FSMModelMixin, models.Model):
         verbose_name = _("approval request")
         verbose_name_plural = _("approval requests")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["state", "kind"], name="approvalrequest_state_kind")]
+        indexes = [
+            models.Index(fields=["state", "kind"], name="approvalrequest_state_kind"),
+            # A reviewer's queue walks its current steps (approvalstep_queue) and looks each request
+            # up by its current step: covering, so that counting 10,000 of them reads no table row.
+            models.Index(
+                fields=["current_step"],
+                include=["id", "state", "applicant", "school", "kind"],
+                name="approvalrequest_current",
+            ),
+        ]
 
     def __str__(self):
         return f"{kind_label(self.kind)} {self.subject_label}"
@@ -190,23 +196,10 @@ class ApprovalRequest(FSMModelMixin, models.Model):
         """Why `user` may not decide the current step although they hold its role (separation of
         duties), or "": nobody decides a step of a request they applied for or submitted, nor two
         steps of one request (deciding the same step again in a later round is no second step)."""
-        if self.applicant_id == user.pk:
-            return _("You applied for this request: another holder of the role must decide it.")
-        senders = self.decisions.filter(
-            actor_id=user.pk, action__in=[DecisionAction.SUBMITTED, DecisionAction.RESUBMITTED]
-        )
-        if senders.exists():
-            return _("You submitted this request: another holder of the role must decide it.")
-        step = self.current_step
-        if (
-            step is not None
-            and self.steps.filter(decided_by_id=user.pk).exclude(position=step.position).exists()
-        ):
-            return _(
-                "You have decided another step of this request: another holder of the role must "
-                "decide this one."
-            )
-        return ""
+        known = self.__dict__.get("_known_duty_conflict")
+        if known is not None and known[0] == user.pk:
+            return known[1]
+        return duty_conflicts_of([self], user).get(self.pk, "")
 
     # Transitions only change the row in memory; registrar.approvals does the rest.
 
@@ -265,6 +258,51 @@ class ApprovalRequest(FSMModelMixin, models.Model):
         pass
 
 
+def duty_conflicts_of(approvals, user, *, remember=False):
+    """{approval pk: why `user` may not decide its current step} for those of `approvals` where
+    separation of duties forbids it (`ApprovalRequest.duty_conflict`, the one place of the rule):
+    two queries at most however many requests. `remember`: each request keeps its answer for
+    `duty_conflict` (and so for the FSM's permission check), for a bulk decision's checks."""
+    conflicts = {}
+    for approval in approvals:
+        if approval.applicant_id == user.pk:
+            conflicts[approval.pk] = _(
+                "You applied for this request: another holder of the role must decide it."
+            )
+    left = [approval for approval in approvals if approval.pk not in conflicts]
+    if left:
+        sent = set(
+            Decision.objects.filter(
+                approval_id__in=[approval.pk for approval in left],
+                actor_id=user.pk,
+                action__in=[DecisionAction.SUBMITTED, DecisionAction.RESUBMITTED],
+            ).values_list("approval_id", flat=True)
+        )
+        for approval in left:
+            if approval.pk in sent:
+                conflicts[approval.pk] = _(
+                    "You submitted this request: another holder of the role must decide it."
+                )
+        left = [approval for approval in left if approval.pk not in sent and approval.current_step_id]
+    if left:
+        decided = set(
+            ApprovalStep.objects.filter(
+                approval_id__in=[approval.pk for approval in left], decided_by_id=user.pk
+            ).values_list("approval_id", "position")
+        )
+        for approval in left:
+            position = approval.current_step.position
+            if any(pk == approval.pk and other != position for pk, other in decided):
+                conflicts[approval.pk] = _(
+                    "You have decided another step of this request: another holder of the role must "
+                    "decide this one."
+                )
+    if remember:
+        for approval in approvals:
+            approval._known_duty_conflict = (user.pk, conflicts.get(approval.pk, ""))
+    return conflicts
+
+
 class ApprovalStep(models.Model):
     """One step of a request's chain: a role at a node, resolved when the request is submitted."""
 
@@ -304,6 +342,14 @@ class ApprovalStep(models.Model):
         indexes = [
             models.Index(fields=["state", "due_date"], name="approvalstep_state_due"),
             models.Index(fields=["node", "state"], name="approvalstep_node_state"),
+            # A reviewer's queue: the current steps at a node for a role, in the queue's order (due
+            # date, waiting since), so that a page reads its rows in order and stops.
+            models.Index(
+                fields=["node", "role", "due_date", "started_at"],
+                include=["id", "approval", "position"],
+                condition=Q(state=StepState.CURRENT),
+                name="approvalstep_queue",
+            ),
         ]
 
     def __str__(self):
