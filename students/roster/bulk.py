@@ -11,7 +11,6 @@ the import writes the historical rows itself.
 """
 
 import queue
-import sqlite3
 import threading
 from contextlib import contextmanager
 
@@ -64,8 +63,6 @@ class Ids:
     On PostgreSQL they are reserved from the sequence ahead, in blocks that double up to `most`
     (a county's import asks once every ten chunks rather than for each; a small import reserves only
     what it uses). The ids left over at the end are a gap in the sequence, as a rollback leaves.
-    On SQLite they follow the highest id in the table, and the ones handed out before: those rows may
-    not be written yet (WritingBehind writes them in a second thread).
     """
 
     def __init__(self, model, most=10_000):
@@ -73,16 +70,10 @@ class Ids:
         self.most = most
         self.block = 0
         self.spare = []
-        self.after = 0
 
     def take(self, count):
         if connection.vendor != "postgresql":
-            ids = allocate_ids(self.model, count)
-            if ids and ids[0] <= self.after:
-                ids = list(range(self.after + 1, self.after + 1 + count))
-            if ids:
-                self.after = ids[-1]
-            return ids
+            return allocate_ids(self.model, count)
         if count > len(self.spare):
             self.block = min(max(self.block * 2, count), max(self.most, count))
             self.spare += allocate_ids(self.model, self.block)
@@ -325,15 +316,12 @@ def any_of(field, values):
 
 class WritingBehind:
     """Runs bulk writes one after another in a second thread, on the caller's connection and in its
-    transaction, while the caller prepares the next ones (PostgreSQL and SQLite).
+    transaction, while the caller prepares the next ones (PostgreSQL only; elsewhere a job runs at once).
 
     The thread mostly waits for the server, which frees Python for the caller: the server's work and the
     caller's overlap instead of taking turns. psycopg lets one statement at a time use the connection,
     so the caller may run queries meanwhile; whatever the caller does that must not fall between two
-    jobs (a savepoint, its rollback, the transaction's end) comes after `drain()`. SQLite works the
-    same way: Python's sqlite3 lets go of the interpreter while SQLite inserts a row (the B-trees of
-    the table and its indexes, most of an import's writing), and SQLite itself lets one call at a time
-    use the connection (sqlite3.threadsafety 3, serialized).
+    jobs (a savepoint, its rollback, the transaction's end) comes after `drain()`.
 
     A failed job is raised once, by the next `submit()` or `drain()`, and every job after it is dropped
     (the transaction is aborted; the caller rolls it or a savepoint back). The caller's own queries fail
@@ -342,9 +330,7 @@ class WritingBehind:
     """
 
     def __init__(self, depth=3):
-        self.threaded = connection.vendor == "postgresql" or (
-            connection.vendor == "sqlite" and sqlite3.threadsafety == 3
-        )
+        self.threaded = connection.vendor == "postgresql"
         self.jobs = queue.Queue(maxsize=depth)
         self.error = None
         # Set by a failed job or an exception in the block: no job runs after that.
