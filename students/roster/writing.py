@@ -37,7 +37,7 @@ class Stream:
 
     A county's file is checked by forked processes; meanwhile the database writes the rows they have
     finished (and, on PostgreSQL, checks their foreign keys at once rather than all at the commit).
-    The writing is done by a second thread (bulk.WritingBehind) while this one checks
+    On PostgreSQL the writing is done by a second thread (bulk.WritingBehind) while this one checks
     and makes the rows of the next chunk.
     Writing ahead is optimistic: it goes on only while every row so far is valid, has no twin
     earlier in the file and gets its 学籍号. At the first problem everything written ahead is rolled
