@@ -230,7 +230,21 @@ def _level_of(grade):
 
 
 def _check_name(value, field, model=Student):
-    return check_name(value, field_label(field, model))
+    # Most names pass: the label is looked up (and translated) only for a message.
+    return check_name(value, LabelOf(field, model))
+
+
+class LabelOf:
+    """A field's label, translated when a message is made of it (the %-formatting calls str())."""
+
+    __slots__ = ("field", "model")
+
+    def __init__(self, field, model):
+        self.field = field
+        self.model = model
+
+    def __str__(self):
+        return field_label(self.field, self.model)
 
 
 def _check_texts(data, errors, model, required):
@@ -325,14 +339,15 @@ def _check_admission(data, errors, level):
     admission = data.get("admission")
     if not level or admission not in code_set("admission"):
         return
-    label = codes.table("admission").display(admission)
     if level <= 9 and admission in SENIOR_ADMISSIONS:
         errors["admission"].append(
-            _("The admission %(label)s is used only after compulsory education.") % {"label": label}
+            _("The admission %(label)s is used only after compulsory education.")
+            % {"label": codes.table("admission").display(admission)}
         )
     if level >= 10 and admission in COMPULSORY_ADMISSIONS:
         errors["admission"].append(
-            _("The admission %(label)s is used only in compulsory education.") % {"label": label}
+            _("The admission %(label)s is used only in compulsory education.")
+            % {"label": codes.table("admission").display(admission)}
         )
 
 

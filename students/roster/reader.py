@@ -70,11 +70,7 @@ class RosterSheet:
 
     def rows_between(self, low, high):
         """The data rows numbered low ≤ number < high, read afresh from the sheet."""
-        for number, cells in self._data_rows(_numbered(self.source_sheet)):
-            if number >= high:
-                return
-            if number >= low:
-                yield number, cells
+        yield from self._data_rows(_between(_numbered(self.source_sheet), low, high))
 
     def _data_rows(self, numbered):
         width = len(self.headers)
@@ -113,6 +109,15 @@ def open_sheet(source):
             raise
         logger.info("Roster workbook refused as damaged: %r", error)
         raise damaged() from error
+
+
+def _between(numbered, low, high):
+    # The rows before `low` are only passed over (calamine gives them from the top).
+    for number, cells in numbered:
+        if number >= high:
+            return
+        if number >= low:
+            yield number, cells
 
 
 def _numbered(sheet):

@@ -137,6 +137,14 @@ class Plan:
     def has(self, key):
         return key in self.index
 
+    def getter(self, key, default=""):
+        """`value` of `key` as a function of the row, the column looked up once (for a loop over
+        a county's rows)."""
+        position = self.index.get(key)
+        if position is None:
+            return lambda row: default
+        return lambda row: row.values[position]
+
     @property
     def invalid_rows(self):
         return [row for row in self.rows if row.problems]
@@ -582,23 +590,36 @@ class RowChecker:
         return guardians
 
 
-def duplicate_keys(plan, row):
-    """What makes two rows the same student: (ID number, 学籍号, person), each "" or None when the row
-    has none; None altogether when its ID number could not be read."""
-    if "id_number" in (row.failed or ()):
-        return None
-    id_number = plan.value(row, "id_number")
-    name = plan.value(row, "name")
-    birth_date = plan.value(row, "birth_date", None)
-    person = (name, plan.value(row, "gender"), birth_date) if not id_number and name and birth_date else None
-    return id_number, plan.value(row, "number"), person
+class DuplicateKeys:
+    """What makes two rows of a plan the same student: called with a row, (ID number, 学籍号, person),
+    each "" or None when the row has none; None altogether when its ID number could not be read."""
+
+    def __init__(self, plan):
+        self.id_number = plan.getter("id_number")
+        self.name = plan.getter("name")
+        self.birth_date = plan.getter("birth_date", None)
+        self.gender = plan.getter("gender")
+        self.number = plan.getter("number")
+
+    def __call__(self, row):
+        if row.failed and "id_number" in row.failed:
+            return None
+        id_number = self.id_number(row)
+        person = None
+        if not id_number:
+            name = self.name(row)
+            birth_date = self.birth_date(row)
+            if name and birth_date:
+                person = (name, self.gender(row), birth_date)
+        return id_number, self.number(row), person
 
 
 def check_duplicates(plan):
     """The same ID number, 学籍号 or (without either) person twice in the file."""
     ids, numbers, people = found = (defaultdict(list), defaultdict(list), defaultdict(list))
+    keys_of = DuplicateKeys(plan)
     for row in plan.rows:
-        keys = duplicate_keys(plan, row)
+        keys = keys_of(row)
         if keys is None:
             continue
         for key, group in zip(keys, found, strict=True):
