@@ -230,10 +230,11 @@ UPDATE bench_change SET state = CASE
     ELSE 'approved' END;
 
 INSERT INTO registrar_approvalrequest (kind, state, subject_label, subject_key, school_id, applicant_id,
-    applicant_node_id, current_step_id, round, chain_key, nodes, facts, created_at, submitted_at, decided_at)
+    applicant_node_id, current_step_id, round, chain_key, nodes, facts, rules_digest, created_at,
+    submitted_at, decided_at)
 SELECT CASE WHEN n %% 8 = 0 THEN 'corrections.correction' ELSE 'transfers.' || kind END,
     state, 'bench', 'student:' || student_id, school_id, %(applicant)s, school_id, NULL, 1, '', '{}', '{}',
-    made, made, CASE WHEN state = 'in_review' THEN NULL ELSE made + ((n %% 9) + 1) * interval '1 day' END
+    '', made, made, CASE WHEN state = 'in_review' THEN NULL ELSE made + ((n %% 9) + 1) * interval '1 day' END
 FROM bench_change ORDER BY n;
 
 UPDATE bench_change b SET approval_id = a.id
@@ -260,11 +261,11 @@ WHERE s.approval_id = a.id AND s.state = 'current';
 
 INSERT INTO transfers_statuschangerequest (approval_id, kind, student_id, from_school_id, from_grade_id,
     from_class_id, to_school_id, to_grade_id, to_class_id, reason, explanation, starts_on, ends_on,
-    applied_on, created_by_id, created_at)
+    applied_on, created_by_id, created_at, outside_address, outside_county, outside_province, outside_school)
 SELECT approval_id, kind, student_id, school_id, grade_id, school_class_id, school_id, grade_id,
     school_class_id, '', 'bench', made::date, made::date + 180,
     CASE WHEN state = 'approved' THEN (made + ((n %% 9) + 1) * interval '1 day')::date END,
-    %(applicant)s, made
+    %(applicant)s, made, '', '', '', ''
 FROM bench_change WHERE n %% 8 <> 0;
 
 INSERT INTO students_statusevent (student_id, event, from_status, to_status, occurred_on, school_id,
@@ -276,16 +277,18 @@ SELECT student_id,
     school_class_id, '', '', %(applicant)s, now()
 FROM bench_change WHERE n %% 8 <> 0 AND state = 'approved';
 
-INSERT INTO corrections_correction (approval_id, student_id, "group", note, created_at, applied_at)
-SELECT approval_id, student_id, 'enrolled', '', made,
+INSERT INTO corrections_correction (approval_id, student_id, "group", note, late_explanation, created_at,
+    applied_at)
+SELECT approval_id, student_id, 'enrolled', '', '', made,
     CASE WHEN state = 'approved' THEN made + ((n %% 9) + 1) * interval '1 day' END
 FROM bench_change WHERE n %% 8 = 0;
 """
 
 PROBLEMS_SQL = """
 INSERT INTO students_problemrecord (student_id, kind, other_student_id, detail, state, detected_at,
-    resolved_at, resolved_by_id, resolution)
-SELECT id, 'invalid_id', NULL, '', CASE WHEN id % 3 = 0 THEN 'resolved' ELSE 'open' END, now(), NULL, NULL, ''
+    resolved_at, resolved_by_id, resolution, evidence, fingerprint, outcome)
+SELECT id, 'invalid_id', NULL, '', CASE WHEN id % 3 = 0 THEN 'resolved' ELSE 'open' END, now(), NULL, NULL,
+    '', '{}', 'invalid_id:' || id, ''
 FROM students_student WHERE id % 400 = 5
 """
 
