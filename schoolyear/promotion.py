@@ -27,7 +27,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -54,6 +54,8 @@ UNDONE_ACTION = "schoolyear.promotion.undone"
 PROMOTION_STEPS = 5
 # Schools promoted side by side by a province's run (connections to PostgreSQL, each a core's work).
 PROMOTION_WORKERS = int(os.environ.get("PROMOTION_WORKERS", "2"))
+# Schools locked, checked and committed together by a worker (each still all or nothing in a savepoint).
+PROMOTION_BATCH = int(os.environ.get("PROMOTION_BATCH", "10"))
 # Names listed in one message before "and N more".
 NAMES_SHOWN = 10
 STUDENT_KEY_PREFIX = subject_key(Student(pk=0)).removesuffix("0")
@@ -340,29 +342,40 @@ def start_promotions(schools, *, by, source=PromotionRun.Source.WEB, on=None):
             if code not in provinces:
                 provinces[code] = Organisation.objects.get(code=code)
             authorities[school.pk] = provinces[code]
-    runs, refused = [], []
-    for school, plan in zip(schools, build_plans(schools, on=on), strict=True):
-        if not plan.ready:
-            refused.append(plan)
-            continue
-        try:
-            with transaction.atomic():
-                runs.append(
-                    PromotionRun.objects.create(
-                        school=school,
-                        authority=authorities[school.pk],
-                        created_by=by,
-                        source=source,
-                        school_year_end=plan.school_year_end,
-                        summary=plan.summary(),
-                    )
-                )
-        except IntegrityError:
-            # Another office started it a moment ago.
-            plan.problems.append(
-                _("%(school)s already has a promotion for this school year.") % {"school": school.name}
-            )
-            refused.append(plan)
+    plans = build_plans(schools, on=on)
+    refused = [plan for plan in plans if not plan.ready]
+    ready = [plan for plan in plans if plan.ready]
+
+    def run_of(plan):
+        return PromotionRun(
+            school=plan.school,
+            authority=authorities[plan.school.pk],
+            created_by=by,
+            source=source,
+            school_year_end=plan.school_year_end,
+            summary=plan.summary(),
+        )
+
+    try:
+        # Every run in one statement and one transaction (a province's 500 commits were 500 flushes).
+        with transaction.atomic():
+            runs = PromotionRun.objects.bulk_create([run_of(plan) for plan in ready])
+    except IntegrityError:
+        # Another office started one of them a moment ago: each school on its own, as it comes.
+        runs = []
+        for plan in ready:
+            run = run_of(plan)
+            try:
+                with transaction.atomic():
+                    run.save()
+            except IntegrityError:
+                message = _("%(school)s already has a promotion for this school year.")
+                plan.problems.append(message % {"school": plan.school.name})
+                refused.append(plan)
+            else:
+                runs.append(run)
+        order = {school.pk: index for index, school in enumerate(schools)}
+        refused.sort(key=lambda plan: order[plan.school.pk])
     return runs, refused
 
 
@@ -423,14 +436,15 @@ def promote_schools(runs, *, on=None, workers=None):
     if any(run.created_by_id != (by.pk if by else None) for run in runs):
         raise ValueError("promote_schools: runs of one user at a time")
     workers = min(workers or PROMOTION_WORKERS, len(runs))
+    batches = [runs[start : start + PROMOTION_BATCH] for start in range(0, len(runs), PROMOTION_BATCH)]
     # Other connections see no uncommitted row: inside a transaction (a test's, a caller's) the schools
     # go one after another on this connection, each in a savepoint. SQLite has one writer anyway.
     if workers < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
-        return [plan for run in runs if (plan := _promote_school(run, on=on, by=by)) is not None]
+        return [plan for batch in batches for plan in _promote_batch(batch, on=on, by=by)]
     language = translation.get_language()
     pending = queue.SimpleQueue()
-    for run in runs:
-        pending.put(run)
+    for batch in batches:
+        pending.put(batch)
     refused = []
 
     def work():
@@ -438,12 +452,10 @@ def promote_schools(runs, *, on=None, workers=None):
             with translation.override(language):
                 while True:
                     try:
-                        run = pending.get_nowait()
+                        batch = pending.get_nowait()
                     except queue.Empty:
                         return
-                    plan = _promote_school(run, on=on, by=by)
-                    if plan is not None:
-                        refused.append(plan)
+                    refused.extend(_promote_batch(batch, on=on, by=by))
         finally:
             # This thread's own connection.
             connection.close()
@@ -457,65 +469,96 @@ def promote_schools(runs, *, on=None, workers=None):
     return sorted(refused, key=lambda plan: order[plan.school.pk])
 
 
-def _promote_school(run, *, on, by):
-    """One school's promotion, all or nothing, in its own transaction: None when done, else the plan
-    that refused it. A failure ends the run refused (a student changed meanwhile) or failed; it never
-    reaches the other schools."""
+def _promote_batch(runs, *, on, by):
+    """A few schools locked together and checked again with one preview (a dozen queries for all of
+    them), then each written all or nothing in its own savepoint: a school refused or failing leaves the
+    others of the batch promoted. The refused plans are returned. Should the batch itself fail (its lock,
+    its preview, its commit), each of its schools is tried again alone."""
+    refused = []
     try:
-        return _write_school(run, on=on, by=by)
+        with transaction.atomic():
+            plans = _lock_and_plan(runs, on=on)
+            for run, plan in zip(runs, plans, strict=True):
+                if _promote_school(run, plan, on=on, by=by) is not None:
+                    refused.append(plan)
+    except Exception:
+        if len(runs) == 1:
+            logger.exception("Promotion %s failed", runs[0].pk)
+            finish_run(runs[0], PromotionRun.State.FAILED, problems=[unexpected_failure()])
+            return []
+        logger.exception("Promotions %s failed together; each again alone", [run.pk for run in runs])
+        return [plan for run in runs for plan in _promote_batch([run], on=on, by=by)]
+    return refused
+
+
+def _lock_and_plan(runs, *, on):
+    """Lock the runs' schools and their classes (runs and undos of a school, and other offices' class
+    room checks, one after another), in id order; then their previews made again under the lock."""
+    ids = sorted(run.school_id for run in runs)
+    locked = Organisation.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    schools = {school.pk: school for school in locked}
+    list(
+        SchoolClass.objects.select_for_update()
+        .filter(grade__school_id__in=ids)
+        .order_by("grade__school_id", "pk")
+        .values_list("pk")
+    )
+    return build_plans([schools[run.school_id] for run in runs], on=on, exclude_runs=runs)
+
+
+def _promote_school(run, plan, *, on, by):
+    """One school's promotion, all or nothing, in its own savepoint: None when done, else the plan that
+    refused it. A failure ends the run refused (a student changed meanwhile) or failed; it never reaches
+    the other schools."""
+    try:
+        with transaction.atomic():
+            return _write_school(run, plan, on=on, by=by)
     except SchoolYearError as error:
         finish_run(run, PromotionRun.State.REFUSED, problems=[error.message])
-    except Exception:
+    except DatabaseError:
+        # The savepoint is rolled back; the batch goes on.
         logger.exception("Promotion %s failed", run.pk)
         finish_run(run, PromotionRun.State.FAILED, problems=[unexpected_failure()])
     return None
 
 
-def _write_school(run, *, on, by):
+def _write_school(run, plan, *, on, by):
+    if not plan.ready:
+        finish_run(run, PromotionRun.State.REFUSED, problems=plan.problems)
+        return plan
     promoted = str(lifecycle.check(Status.ENROLLED, Event.PROMOTED))
-    with transaction.atomic():
-        # Runs and undos of the school, and other offices' class room checks, one after another.
-        school = Organisation.objects.select_for_update().get(pk=run.school_id)
-        list(SchoolClass.objects.select_for_update().filter(grade__school=school).values_list("pk"))
-        plan = build_plans([school], on=on, exclude_runs=[run])[0]
-        if not plan.ready:
-            finish_run(run, PromotionRun.State.REFUSED, problems=plan.problems)
-            return plan
-        now = timezone.now()
-        rows = [
-            (run.pk, move.source.pk, move.target.grade_id, move.target.pk)
-            for move in plan.moves
-            if move.students
-        ]
-        events_after = StatusEvent.objects.aggregate(last=Max("pk"))["last"] or 0
-        if rows:
-            _write_moves([run], rows, now=now)
-            year_end = run.school_year_end
-            reason = _("Promotion of the school year %(years)s") % {
-                "years": f"{year_end.year - 1}–{year_end.year}"
-            }
-            _write_history_and_events(
-                [run], Event.PROMOTED, promoted, reason=reason, action=DONE_ACTION, on=on, now=now, by=by
-            )
-        run.summary = {**plan.summary(), "events_after": events_after}
-        PromotionRun.objects.filter(pk=run.pk).update(
-            state=PromotionRun.State.DONE,
-            steps_done=PROMOTION_STEPS,
-            promoted_count=plan.promoted,
-            summary=run.summary,
-            problems=[],
-            finished_at=now,
+    now = timezone.now()
+    rows = [
+        (run.pk, move.source.pk, move.target.grade_id, move.target.pk) for move in plan.moves if move.students
+    ]
+    events_after = StatusEvent.objects.aggregate(last=Max("pk"))["last"] or 0
+    if rows:
+        _write_moves([run], rows, now=now)
+        year_end = run.school_year_end
+        years = f"{year_end.year - 1}–{year_end.year}"
+        reason = _("Promotion of the school year %(years)s") % {"years": years}
+        _write_history_and_events(
+            [run], Event.PROMOTED, promoted, reason=reason, action=DONE_ACTION, on=on, now=now, by=by
         )
-        run.state, run.promoted_count, run.finished_at = PromotionRun.State.DONE, plan.promoted, now
-        record_event(
-            DONE_ACTION,
-            actor=by,
-            obj=run,
-            node=plan.school,
-            promoted=plan.promoted,
-            suspended=plan.suspended,
-            graduating=plan.graduating,
-        )
+    run.summary = {**plan.summary(), "events_after": events_after}
+    PromotionRun.objects.filter(pk=run.pk).update(
+        state=PromotionRun.State.DONE,
+        steps_done=PROMOTION_STEPS,
+        promoted_count=plan.promoted,
+        summary=run.summary,
+        problems=[],
+        finished_at=now,
+    )
+    run.state, run.promoted_count, run.finished_at = PromotionRun.State.DONE, plan.promoted, now
+    record_event(
+        DONE_ACTION,
+        actor=by,
+        obj=run,
+        node=plan.school,
+        promoted=plan.promoted,
+        suspended=plan.suspended,
+        graduating=plan.graduating,
+    )
     return None
 
 
