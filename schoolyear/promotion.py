@@ -3,11 +3,12 @@
 `build_plan(school)` is the preview: how many students move from each class and where to, and every
 problem that stops the school (a missing class, a class over its 班额, a student with a request in
 progress or an unresolved problem record, a registration still in review, a promotion already done
-this school year). `promote_schools(runs)` promotes each school in its own transaction, all or
-nothing, set-based: one INSERT … SELECT keeps where every student was (the snapshot an undo restores),
-one UPDATE moves them, one INSERT … SELECT writes their history rows and one their status events
-(PROMOTED, asked of the lifecycle table as `record_status_event` asks it), then one audit entry for the
-run; on PostgreSQL two connections promote schools side by side. A province of a million students is
+this school year). `promote_schools(runs)` promotes each school in its own savepoint (ten schools
+locked, checked and committed together), all or nothing, set-based: one INSERT … SELECT keeps where
+every student was (the snapshot an undo restores), one UPDATE moves them, one INSERT … SELECT writes
+their history rows and one their status events (PROMOTED, asked of the lifecycle table as
+`record_status_event` asks it), then one audit entry for the run; on PostgreSQL two connections
+promote batches side by side. A province of a million students is
 written in a minute, not in a million saves.
 
 Who moves: 在校 students of every grade but the last of its stage (`is_graduating_level`, the rule the
@@ -426,11 +427,11 @@ def finish_run(run, state, *, problems=()):
 
 
 def promote_schools(runs, *, on=None, workers=None):
-    """Promote the schools of `runs` (started by one user), each in its own transaction, all or nothing
-    per school: its plan is made again under lock; a school with problems is refused (its run says why),
-    the others are written set-based. On PostgreSQL, outside a transaction, `workers` connections
-    (PROMOTION_WORKERS, default 2: the schools touch disjoint rows) promote schools side by side. The
-    refused plans are returned."""
+    """Promote the schools of `runs` (started by one user), all or nothing per school, in batches of
+    PROMOTION_BATCH: the batch's plans are made again under lock; a school with problems is refused (its
+    run says why), the others are written set-based, each in its own savepoint. On PostgreSQL, outside
+    a transaction, `workers` connections (PROMOTION_WORKERS, default 2: the schools touch disjoint rows)
+    promote batches side by side. The refused plans are returned."""
     on = on or today()
     by = runs[0].created_by
     if any(run.created_by_id != (by.pk if by else None) for run in runs):
