@@ -3,11 +3,12 @@
 `build_plan(school)` is the preview: how many students move from each class and where to, and every
 problem that stops the school (a missing class, a class over its 班额, a student with a request in
 progress or an unresolved problem record, a registration still in review, a promotion already done
-this school year). `promote_schools(runs)` promotes each school in its own transaction, all or
-nothing, set-based: one INSERT … SELECT keeps where every student was (the snapshot an undo restores),
-one UPDATE moves them, one INSERT … SELECT writes their history rows and one their status events
-(PROMOTED, asked of the lifecycle table as `record_status_event` asks it), then one audit entry for the
-run; on PostgreSQL two connections promote schools side by side. A province of a million students is
+this school year). `promote_schools(runs)` promotes each school in its own savepoint (ten schools
+locked, checked and committed together), all or nothing, set-based: one INSERT … SELECT keeps where
+every student was (the snapshot an undo restores), one UPDATE moves them, one INSERT … SELECT writes
+their history rows and one their status events (PROMOTED, asked of the lifecycle table as
+`record_status_event` asks it), then one audit entry for the run; on PostgreSQL two connections
+promote batches side by side. A province of a million students is
 written in a minute, not in a million saves.
 
 Who moves: 在校 students of every grade but the last of its stage (`is_graduating_level`, the rule the
@@ -27,8 +28,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import Count, Max, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -36,6 +37,7 @@ from problems.blocks import blocked_students
 from registrar.audit import record_event
 from registrar.calendar import calendar_for, is_graduating_level
 from registrar.models import ApprovalRequest, ApprovalSubject, Grade, Organisation, SchoolClass
+from reports.models import StudentCount, stored_counts_kept
 from schoolyear.authority import ensure_authority
 from schoolyear.errors import SchoolYearError
 from schoolyear.models import ClassMapping, PromotionMove, PromotionRun
@@ -54,6 +56,8 @@ UNDONE_ACTION = "schoolyear.promotion.undone"
 PROMOTION_STEPS = 5
 # Schools promoted side by side by a province's run (connections to PostgreSQL, each a core's work).
 PROMOTION_WORKERS = int(os.environ.get("PROMOTION_WORKERS", "2"))
+# Schools locked, checked and committed together by a worker (each still all or nothing in a savepoint).
+PROMOTION_BATCH = int(os.environ.get("PROMOTION_BATCH", "10"))
 # Names listed in one message before "and N more".
 NAMES_SHOWN = 10
 STUDENT_KEY_PREFIX = subject_key(Student(pk=0)).removesuffix("0")
@@ -160,12 +164,23 @@ class _Facts:
             ClassMapping.objects.filter(school_id__in=ids).values_list("from_class_id", "to_class_id")
         )
         self.counts = defaultdict(list)
-        for school_id, class_id, status, count in (
-            Student.objects.filter(school_id__in=ids, status__in=LIVE_STATUSES)
-            .values_list("school_id", "school_class_id", "status")
-            .annotate(count=Count("pk"))
-        ):
-            self.counts[school_id].append((class_id, status, count))
+        if stored_counts_kept():
+            # PostgreSQL keeps them exact, in the same transactions as the students (reports/): a row
+            # a class and status instead of a count of 2,000 students a school.
+            counted = (
+                StudentCount.objects.filter(school_id__in=ids, status__in=LIVE_STATUSES)
+                .values_list("school_id", "school_class_id", "status")
+                .annotate(count=Sum("students"))
+            )
+        else:
+            counted = (
+                Student.objects.filter(school_id__in=ids, status__in=LIVE_STATUSES)
+                .values_list("school_id", "school_class_id", "status")
+                .annotate(count=Count("pk"))
+            )
+        for school_id, class_id, status, count in counted.order_by():
+            if count:
+                self.counts[school_id].append((class_id, status, count))
         self.busy = defaultdict(list)
         for school_id, class_id, name in (
             Student.objects.filter(
@@ -340,29 +355,40 @@ def start_promotions(schools, *, by, source=PromotionRun.Source.WEB, on=None):
             if code not in provinces:
                 provinces[code] = Organisation.objects.get(code=code)
             authorities[school.pk] = provinces[code]
-    runs, refused = [], []
-    for school, plan in zip(schools, build_plans(schools, on=on), strict=True):
-        if not plan.ready:
-            refused.append(plan)
-            continue
-        try:
-            with transaction.atomic():
-                runs.append(
-                    PromotionRun.objects.create(
-                        school=school,
-                        authority=authorities[school.pk],
-                        created_by=by,
-                        source=source,
-                        school_year_end=plan.school_year_end,
-                        summary=plan.summary(),
-                    )
-                )
-        except IntegrityError:
-            # Another office started it a moment ago.
-            plan.problems.append(
-                _("%(school)s already has a promotion for this school year.") % {"school": school.name}
-            )
-            refused.append(plan)
+    plans = build_plans(schools, on=on)
+    refused = [plan for plan in plans if not plan.ready]
+    ready = [plan for plan in plans if plan.ready]
+
+    def run_of(plan):
+        return PromotionRun(
+            school=plan.school,
+            authority=authorities[plan.school.pk],
+            created_by=by,
+            source=source,
+            school_year_end=plan.school_year_end,
+            summary=plan.summary(),
+        )
+
+    try:
+        # Every run in one statement and one transaction (a province's 500 commits were 500 flushes).
+        with transaction.atomic():
+            runs = PromotionRun.objects.bulk_create([run_of(plan) for plan in ready])
+    except IntegrityError:
+        # Another office started one of them a moment ago: each school on its own, as it comes.
+        runs = []
+        for plan in ready:
+            run = run_of(plan)
+            try:
+                with transaction.atomic():
+                    run.save()
+            except IntegrityError:
+                message = _("%(school)s already has a promotion for this school year.")
+                plan.problems.append(message % {"school": plan.school.name})
+                refused.append(plan)
+            else:
+                runs.append(run)
+        order = {school.pk: index for index, school in enumerate(schools)}
+        refused.sort(key=lambda plan: order[plan.school.pk])
     return runs, refused
 
 
@@ -413,24 +439,25 @@ def finish_run(run, state, *, problems=()):
 
 
 def promote_schools(runs, *, on=None, workers=None):
-    """Promote the schools of `runs` (started by one user), each in its own transaction, all or nothing
-    per school: its plan is made again under lock; a school with problems is refused (its run says why),
-    the others are written set-based. On PostgreSQL, outside a transaction, `workers` connections
-    (PROMOTION_WORKERS, default 2: the schools touch disjoint rows) promote schools side by side. The
-    refused plans are returned."""
+    """Promote the schools of `runs` (started by one user), all or nothing per school, in batches of
+    PROMOTION_BATCH: the batch's plans are made again under lock; a school with problems is refused (its
+    run says why), the others are written set-based, each in its own savepoint. On PostgreSQL, outside
+    a transaction, `workers` connections (PROMOTION_WORKERS, default 2: the schools touch disjoint rows)
+    promote batches side by side. The refused plans are returned."""
     on = on or today()
     by = runs[0].created_by
     if any(run.created_by_id != (by.pk if by else None) for run in runs):
         raise ValueError("promote_schools: runs of one user at a time")
     workers = min(workers or PROMOTION_WORKERS, len(runs))
+    batches = [runs[start : start + PROMOTION_BATCH] for start in range(0, len(runs), PROMOTION_BATCH)]
     # Other connections see no uncommitted row: inside a transaction (a test's, a caller's) the schools
     # go one after another on this connection, each in a savepoint. SQLite has one writer anyway.
     if workers < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
-        return [plan for run in runs if (plan := _promote_school(run, on=on, by=by)) is not None]
+        return [plan for batch in batches for plan in _promote_batch(batch, on=on, by=by)]
     language = translation.get_language()
     pending = queue.SimpleQueue()
-    for run in runs:
-        pending.put(run)
+    for batch in batches:
+        pending.put(batch)
     refused = []
 
     def work():
@@ -438,12 +465,10 @@ def promote_schools(runs, *, on=None, workers=None):
             with translation.override(language):
                 while True:
                     try:
-                        run = pending.get_nowait()
+                        batch = pending.get_nowait()
                     except queue.Empty:
                         return
-                    plan = _promote_school(run, on=on, by=by)
-                    if plan is not None:
-                        refused.append(plan)
+                    refused.extend(_promote_batch(batch, on=on, by=by))
         finally:
             # This thread's own connection.
             connection.close()
@@ -457,65 +482,96 @@ def promote_schools(runs, *, on=None, workers=None):
     return sorted(refused, key=lambda plan: order[plan.school.pk])
 
 
-def _promote_school(run, *, on, by):
-    """One school's promotion, all or nothing, in its own transaction: None when done, else the plan
-    that refused it. A failure ends the run refused (a student changed meanwhile) or failed; it never
-    reaches the other schools."""
+def _promote_batch(runs, *, on, by):
+    """A few schools locked together and checked again with one preview (a dozen queries for all of
+    them), then each written all or nothing in its own savepoint: a school refused or failing leaves the
+    others of the batch promoted. The refused plans are returned. Should the batch itself fail (its lock,
+    its preview, its commit), each of its schools is tried again alone."""
+    refused = []
     try:
-        return _write_school(run, on=on, by=by)
+        with transaction.atomic():
+            plans = _lock_and_plan(runs, on=on)
+            for run, plan in zip(runs, plans, strict=True):
+                if _promote_school(run, plan, on=on, by=by) is not None:
+                    refused.append(plan)
+    except Exception:
+        if len(runs) == 1:
+            logger.exception("Promotion %s failed", runs[0].pk)
+            finish_run(runs[0], PromotionRun.State.FAILED, problems=[unexpected_failure()])
+            return []
+        logger.exception("Promotions %s failed together; each again alone", [run.pk for run in runs])
+        return [plan for run in runs for plan in _promote_batch([run], on=on, by=by)]
+    return refused
+
+
+def _lock_and_plan(runs, *, on):
+    """Lock the runs' schools and their classes (runs and undos of a school, and other offices' class
+    room checks, one after another), in id order; then their previews made again under the lock."""
+    ids = sorted(run.school_id for run in runs)
+    locked = Organisation.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    schools = {school.pk: school for school in locked}
+    list(
+        SchoolClass.objects.select_for_update()
+        .filter(grade__school_id__in=ids)
+        .order_by("grade__school_id", "pk")
+        .values_list("pk")
+    )
+    return build_plans([schools[run.school_id] for run in runs], on=on, exclude_runs=runs)
+
+
+def _promote_school(run, plan, *, on, by):
+    """One school's promotion, all or nothing, in its own savepoint: None when done, else the plan that
+    refused it. A failure ends the run refused (a student changed meanwhile) or failed; it never reaches
+    the other schools."""
+    try:
+        with transaction.atomic():
+            return _write_school(run, plan, on=on, by=by)
     except SchoolYearError as error:
         finish_run(run, PromotionRun.State.REFUSED, problems=[error.message])
-    except Exception:
+    except DatabaseError:
+        # The savepoint is rolled back; the batch goes on.
         logger.exception("Promotion %s failed", run.pk)
         finish_run(run, PromotionRun.State.FAILED, problems=[unexpected_failure()])
     return None
 
 
-def _write_school(run, *, on, by):
+def _write_school(run, plan, *, on, by):
+    if not plan.ready:
+        finish_run(run, PromotionRun.State.REFUSED, problems=plan.problems)
+        return plan
     promoted = str(lifecycle.check(Status.ENROLLED, Event.PROMOTED))
-    with transaction.atomic():
-        # Runs and undos of the school, and other offices' class room checks, one after another.
-        school = Organisation.objects.select_for_update().get(pk=run.school_id)
-        list(SchoolClass.objects.select_for_update().filter(grade__school=school).values_list("pk"))
-        plan = build_plans([school], on=on, exclude_runs=[run])[0]
-        if not plan.ready:
-            finish_run(run, PromotionRun.State.REFUSED, problems=plan.problems)
-            return plan
-        now = timezone.now()
-        rows = [
-            (run.pk, move.source.pk, move.target.grade_id, move.target.pk)
-            for move in plan.moves
-            if move.students
-        ]
-        events_after = StatusEvent.objects.aggregate(last=Max("pk"))["last"] or 0
-        if rows:
-            _write_moves([run], rows, now=now)
-            year_end = run.school_year_end
-            reason = _("Promotion of the school year %(years)s") % {
-                "years": f"{year_end.year - 1}–{year_end.year}"
-            }
-            _write_history_and_events(
-                [run], Event.PROMOTED, promoted, reason=reason, action=DONE_ACTION, on=on, now=now, by=by
-            )
-        run.summary = {**plan.summary(), "events_after": events_after}
-        PromotionRun.objects.filter(pk=run.pk).update(
-            state=PromotionRun.State.DONE,
-            steps_done=PROMOTION_STEPS,
-            promoted_count=plan.promoted,
-            summary=run.summary,
-            problems=[],
-            finished_at=now,
+    now = timezone.now()
+    rows = [
+        (run.pk, move.source.pk, move.target.grade_id, move.target.pk) for move in plan.moves if move.students
+    ]
+    events_after = StatusEvent.objects.aggregate(last=Max("pk"))["last"] or 0
+    if rows:
+        _write_moves([run], rows, now=now)
+        year_end = run.school_year_end
+        years = f"{year_end.year - 1}–{year_end.year}"
+        reason = _("Promotion of the school year %(years)s") % {"years": years}
+        _write_history_and_events(
+            [run], Event.PROMOTED, promoted, reason=reason, action=DONE_ACTION, on=on, now=now, by=by
         )
-        run.state, run.promoted_count, run.finished_at = PromotionRun.State.DONE, plan.promoted, now
-        record_event(
-            DONE_ACTION,
-            actor=by,
-            obj=run,
-            node=plan.school,
-            promoted=plan.promoted,
-            suspended=plan.suspended,
-            graduating=plan.graduating,
-        )
+    run.summary = {**plan.summary(), "events_after": events_after}
+    PromotionRun.objects.filter(pk=run.pk).update(
+        state=PromotionRun.State.DONE,
+        steps_done=PROMOTION_STEPS,
+        promoted_count=plan.promoted,
+        summary=run.summary,
+        problems=[],
+        finished_at=now,
+    )
+    run.state, run.promoted_count, run.finished_at = PromotionRun.State.DONE, plan.promoted, now
+    record_event(
+        DONE_ACTION,
+        actor=by,
+        obj=run,
+        node=plan.school,
+        promoted=plan.promoted,
+        suspended=plan.suspended,
+        graduating=plan.graduating,
+    )
     return None
 
 

@@ -10,8 +10,9 @@ from django.utils import translation
 from registrar.models import AuditEvent, BusinessCalendar
 from reports.counts import drift
 from reports.models import stored_counts_kept
+from schoolyear import promotion
 from schoolyear.errors import SchoolYearError
-from schoolyear.models import ClassMapping, PromotionRun
+from schoolyear.models import ClassMapping, PromotionMove, PromotionRun
 from schoolyear.promotion import (
     DONE_ACTION,
     PromotionRefused,
@@ -266,5 +267,61 @@ def test_schools_run_side_by_side_each_all_or_nothing(school, year, huaqiao, pro
     assert any("一年级乙" in problem for problem in runs[0].problems)
     assert AuditEvent.objects.filter(action=DONE_ACTION).count() == 1
     # The stored counts (kept by triggers on PostgreSQL; none on SQLite) still agree with the students.
+    if stored_counts_kept():
+        assert drift() == {}
+
+
+def test_a_school_started_meanwhile_by_another_office_is_refused_alone(
+    school, year, huaqiao, province_admin, monkeypatch
+):
+    """The runs are queued in one statement; when another office queued one of the schools between the
+    preview and that statement, that school is refused with the reason and the others are queued."""
+    on = date(2026, 8, 10)
+    with time_machine.travel(IN_TERM, tick=False):
+        enrolled(class_of(huaqiao, 1), name="李小红")
+    class_of(huaqiao, 2)
+    previews = promotion.build_plans
+
+    def preview_then_another_office(schools, **kwargs):
+        plans = previews(schools, **kwargs)
+        PromotionRun.objects.create(
+            school=school, authority=school.parent, school_year_end=plans[0].school_year_end
+        )
+        return plans
+
+    monkeypatch.setattr(promotion, "build_plans", preview_then_another_office)
+    runs, refused = start_promotions([school, huaqiao], by=province_admin, on=on)
+    assert [run.school_id for run in runs] == [huaqiao.pk]
+    assert [plan.school for plan in refused] == [school]
+    assert refused[0].problems == [f"{school.name}本学年已有升级。"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_school_failing_midway_leaves_the_others_of_its_batch_promoted(
+    school, year, huaqiao, province_admin, monkeypatch
+):
+    """Schools locked and checked together are each written in their own savepoint: one failing after
+    its snapshot and its move (here its history rows) is rolled back whole; the other is promoted."""
+    on = date(2026, 8, 10)
+    class_of(huaqiao, 4)
+    with time_machine.travel(IN_TERM, tick=False):
+        pupil = enrolled(class_of(huaqiao, 3), name="李小红")
+    runs, refused = start_promotions([school, huaqiao], by=province_admin, on=on)
+    assert not refused
+    write = promotion._write_history_and_events
+
+    def fail_for_the_first_school(runs_written, *args, **kwargs):
+        write(runs_written, *args, **kwargs)
+        if runs_written[0].school_id == school.pk:
+            raise SchoolYearError("学生在升级过程中发生了变化")
+
+    monkeypatch.setattr(promotion, "_write_history_and_events", fail_for_the_first_school)
+    states = execute_runs([run.pk for run in runs], on=on)
+    assert states == {runs[0].pk: PromotionRun.State.REFUSED, runs[1].pk: PromotionRun.State.DONE}
+    assert reload(pupil).grade.level == 4
+    assert reload(year["students"]["first"]).grade.level == 1
+    assert not StatusEvent.objects.filter(event=Event.PROMOTED, school=school).exists()
+    assert not PromotionMove.objects.filter(run=runs[0]).exists()
+    assert AuditEvent.objects.filter(action=DONE_ACTION).count() == 1
     if stored_counts_kept():
         assert drift() == {}
