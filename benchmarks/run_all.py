@@ -8,11 +8,12 @@
 Every benchmarks/*.py except this file, common.py and names starting with "_" is a benchmark: it is
 run in a child process as `SCRIPT --json FILE [--quick] [--database-url URL_SCRIPT] [--reuse]` and
 its rows are gathered. Each script gets a PostgreSQL database of its own: the --database-url's name
-(bench_all by default) followed by "_" and the script's name. A script whose --help says it runs on
-SQLite too (common.BOTH_DATABASES) is run twice, on a temporary SQLite file and on PostgreSQL, so
-that the table shows both (--postgres-only skips the SQLite runs). --reuse is passed to the scripts
-that accept it (they keep a big database between runs). --record writes the table, with the date
-and the machine, into benchmarks/README.md.
+(bench_all by default) followed by "_" and the script's name, and "_quick" with --quick (a quick
+check never drops the full-size database that a later --reuse measures). A script whose --help says
+it runs on SQLite too (common.BOTH_DATABASES) is run twice, on a temporary SQLite file and on
+PostgreSQL, so that the table shows both (--postgres-only skips the SQLite runs). --reuse is passed
+to the scripts that accept it (they keep a big database between runs). --record writes the table,
+with the date and the machine, into benchmarks/README.md.
 
 Exit status 1 when a script failed or a target was missed. Not part of `make test`.
 """
@@ -56,6 +57,12 @@ def accepts(script, flag):
     return flag in helped.stdout
 
 
+def database_url(args, script):
+    """The script's PostgreSQL database: --quick ones apart, so that a quick check never drops the
+    full-size database a later --reuse measures."""
+    return f"{args.database_url}_{script.stem}{'_quick' if args.quick else ''}"
+
+
 def run(script, args, *, sqlite=False):
     """The rows of one script (a failed script: one row saying so); `sqlite`: on a SQLite file
     rather than on the script's PostgreSQL database."""
@@ -65,7 +72,7 @@ def run(script, args, *, sqlite=False):
         if args.quick:
             command.append("--quick")
         if not sqlite:
-            command += ["--database-url", f"{args.database_url}_{script.stem}"]
+            command += ["--database-url", database_url(args, script)]
         if args.reuse and accepts(script, "--reuse"):
             command.append("--reuse")
         started = time.perf_counter()
