@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from registrar.choices import NodeKind
 from registrar.models import Grade, Organisation, SchoolClass
-from registrar.text import clean_text, strip_invisible
+from registrar.text import strip_invisible
 from students import codes
 from students.identity import (
     RESIDENT_ID,
@@ -186,22 +186,30 @@ NORMALISERS = {
 }
 
 
-def _normalise_text(field, value):
-    if value is None and field in TEXT_FIELDS:
-        return ""
-    if not isinstance(value, str):
-        return value
-    return NORMALISERS.get(field, clean_text)(value)
-
-
 def normalise_record(data):
     """A copy of `data` with names trimmed, ID numbers and phones normalised, other text cleaned
     (registrar.text.clean_text: invisible characters removed, outer spaces trimmed)."""
-    return {field: _normalise_text(field, value) for field, value in data.items()}
+    # One loop, no call per field but the special normalisers: an import normalises 24 fields a row,
+    # 2.4 million for a county's file.
+    normalisers = NORMALISERS
+    record = {}
+    for field, value in data.items():
+        if isinstance(value, str):
+            normaliser = normalisers.get(field)
+            if normaliser is None:
+                # clean_text, inlined: most text has no invisible character (isprintable at C speed).
+                value = (value if value.isprintable() else strip_invisible(value)).strip()
+            else:
+                value = normaliser(value)
+        elif value is None and field in TEXT_FIELDS:
+            value = ""
+        record[field] = value
+    return record
 
 
 def normalise_guardian(guardian):
-    return {field: _normalise_text(field, value) for field, value in guardian.items()}
+    # The same rules, field by field, as a student's record.
+    return normalise_record(guardian)
 
 
 def fill_from_id(data):
@@ -248,24 +256,28 @@ class LabelOf:
 
 
 def _check_texts(data, errors, model, required):
+    # Called for every record and family member of an import: _empty inlined, and a value's length
+    # compared with its field's limit (0, none, reads as no limit) before anything else is looked at.
+    get = data.get
     for field in required:
-        if _empty(data.get(field)):
+        value = get(field)
+        if value is None or value == "":
             errors[field].append(_("Fill in %(field)s.") % {"field": field_label(field, model)})
     limits = max_lengths(model)
+    limit = limits.get
     for field, value in data.items():
-        if isinstance(value, str):
-            max_length = limits.get(field)
-            if max_length and len(value) > max_length:
-                errors[field].append(
-                    _("%(field)s has at most %(count)s characters.")
-                    % {"field": field_label(field, model), "count": max_length}
-                )
+        if isinstance(value, str) and len(value) > (limit(field) or len(value)):
+            errors[field].append(
+                _("%(field)s has at most %(count)s characters.")
+                % {"field": field_label(field, model), "count": limits[field]}
+            )
 
 
 def _check_codes(data, errors, code_fields, model):
+    get = data.get
     for field, table_name in code_fields.items():
-        value = data.get(field)
-        if not _empty(value) and value not in code_set(table_name):
+        value = get(field)
+        if value is not None and value != "" and value not in code_set(table_name):
             errors[field].append(
                 _("%(value)s is not a valid code for %(field)s.")
                 % {"value": value, "field": field_label(field, model)}
