@@ -36,6 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import create_migrated  # noqa: E402
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_problems_detection"
 TARGET_S = 10.0
 RUNS = 3
@@ -353,8 +355,7 @@ def main():
     if args.reuse:
         args.keep = True
     else:
-        admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin(url, f'CREATE DATABASE "{name}"')
+        create_migrated(url)
     rows = []
     try:
         os.environ["DATABASE_URL"] = url

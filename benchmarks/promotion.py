@@ -31,6 +31,8 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import create_migrated  # noqa: E402
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_promotion"
 TARGET_SECONDS = 60
 CLASS_SIZE = 50
@@ -73,10 +75,7 @@ def admin_connection(url):
 
 
 def recreate_database(url):
-    name = url.rsplit("/", 1)[1]
-    with admin_connection(url) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
+    create_migrated(url)
 
 
 def built_name(url):
