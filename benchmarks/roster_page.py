@@ -34,11 +34,8 @@ def parse_args():
     arguments = parser(__doc__, reuse=True)
     arguments.add_argument("--students", type=int, default=1_000_000)
     arguments.add_argument("--schools", type=int, default=500)
-    arguments.add_argument(
-        "--runs", type=int, default=None, help="requests of each page (20; 10 with --quick)"
-    )
+    arguments.add_argument("--runs", type=int, default=20, help="requests of each page")
     args = arguments.parse_args()
-    args.runs = args.runs or (10 if args.quick else 20)
     args.students = scaled(args, args.students)
     args.database_url = args.database_url or DEFAULT_URL
     return args
