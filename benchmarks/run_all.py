@@ -11,7 +11,8 @@ its rows are gathered. Each script gets a PostgreSQL database of its own: the --
 (bench_all by default) followed by "_" and the script's name, and "_quick" with --quick (a quick
 check never drops the full-size database that a later --reuse measures). A script whose --help says
 it runs on SQLite too (common.BOTH_DATABASES) is run twice, on a temporary SQLite file and on
-PostgreSQL, so that the table shows both (--postgres-only skips the SQLite runs). --reuse is passed
+PostgreSQL, so that the table shows both (--postgres-only skips the SQLite runs; --quick runs it on
+SQLite only). --reuse is passed
 to the scripts that accept it (they keep a big database between runs). --record writes the table,
 with the date and the machine, into benchmarks/README.md.
 
@@ -180,8 +181,11 @@ def main():
     started = datetime.now(UTC)
     rows = []
     for script in scripts(args.only):
+        # The full run measures such a script on both databases; --quick, a check that every script
+        # still runs, on SQLite only (the development database; the others run on PostgreSQL).
         both = not args.postgres_only and accepts(script, BOTH_DATABASES)
-        for sqlite in (True, False) if both else (False,):
+        on_sqlite = (True,) if args.quick else (True, False)
+        for sqlite in on_sqlite if both else (False,):
             try:
                 rows += run(script, args, sqlite=sqlite)
             except subprocess.TimeoutExpired:
