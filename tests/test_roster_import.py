@@ -777,3 +777,43 @@ def test_the_stream_with_forked_processes(transactional_db, roster, school, scho
         import_file(bad, scope=school, processes=2)
     assert Student.objects.count() == 20
     assert list(problems(raised.value.plan)) == [21]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a reading connection of its own on PostgreSQL")
+def test_the_streams_reads_go_through_a_connection_of_their_own(
+    transactional_db, roster, school, school_class, small_chunks, monkeypatch
+):
+    """The command's path outside any transaction: the chunks' reads run in a thread with its own
+    connection while the import's connection writes. It still finds the students already there
+    (committed) and never takes a row of this file, written ahead but not committed, for one of them."""
+    from students.roster import bulk
+
+    school_class.capacity = 50
+    school_class.save()
+    stream_import(roster(pupil(1), pupil(2)), school)
+    read_on = set()
+    run = bulk.ReadingAside.run
+
+    def spied(self, function, *args):
+        if self.executor is not None:
+            read_on.add(self.executor.submit(backend_pid).result())
+        return run(self, function, *args)
+
+    def backend_pid():
+        connection.ensure_connection()
+        return connection.connection.info.backend_pid
+
+    monkeypatch.setattr(bulk.ReadingAside, "run", spied)
+    changed = pupil(2, 现住址="武汉市江岸区胜利街2号")
+    plan, _batch = stream_import(roster(pupil(1), changed, *[pupil(n) for n in range(3, 9)]), school)
+    assert read_on and backend_pid() not in read_on
+    assert [row.action for row in plan.rows] == [UNCHANGED, UPDATE, *[NEW] * 6]
+    assert Student.objects.count() == 8
+    assert Student.objects.get(name=changed["姓名"]).address == changed["现住址"]
+
+    # A twin of a row written ahead (not committed, so unseen by the reading connection) is still
+    # reported as the file's own repeat, and nothing is written.
+    with pytest.raises(RosterInvalid) as raised:
+        stream_import(roster(*[pupil(n) for n in range(9, 13)], pupil(9)), school)
+    assert Student.objects.count() == 8
+    assert sorted(problems(raised.value.plan)) == [2, 6]

@@ -80,7 +80,7 @@ def prepare(source, **options):
     return plan
 
 
-def commit(plan, *, by, register, reason="", batch=None, chunks=None):
+def commit(plan, *, by, register, reason="", batch=None, chunks=None, read_aside=False):
     """Write a checked plan in one transaction, or raise RosterInvalid and write nothing.
 
     The schools are locked and the database checks run again first: the file was checked a while
@@ -88,7 +88,8 @@ def commit(plan, *, by, register, reason="", batch=None, chunks=None):
 
     With `chunks` (an iterator of lists of checked rows, from `checked_chunks`) the plan's rows are
     still being checked: each chunk is checked against the database and its new students written
-    as it arrives, so that writing overlaps the checking (see Stream).
+    as it arrives, so that writing overlaps the checking (see Stream); `read_aside`: its reads go
+    through a connection of their own (bulk.ReadingAside; only when no transaction was open before).
     """
     reason = reason or _("Roster import")
     clock = Clock(plan.timings)
@@ -101,7 +102,7 @@ def commit(plan, *, by, register, reason="", batch=None, chunks=None):
         writer = Writer(plan, by=by, register=register, reason=reason)
         streamed = False
         if chunks is not None:
-            stream = Stream(plan, writer, clock)
+            stream = Stream(plan, writer, clock, read_aside=read_aside)
             streamed = stream.run(chunks)
             writer = stream.writer
         if not streamed:
@@ -160,19 +161,30 @@ def import_file(source, *, scope, by=None, register=True, reason="", processes=1
     if plan.file_errors:
         raise RosterInvalid(plan)
     reason = reason or _("Roster import: %(file)s") % {"file": PurePosixPath(str(source)).name}
+    read_aside = bulk.can_read_aside()
     with checked_chunks(sheet, plan, processes=processes) as chunks:
-        batch = commit_with_batch(source, plan, by=by, register=register, reason=reason, chunks=chunks)
+        batch = commit_with_batch(
+            source, plan, by=by, register=register, reason=reason, chunks=chunks, read_aside=read_aside
+        )
     return plan, batch
 
 
-def commit_with_batch(source, plan, *, by, register, reason, chunks=None):
+def commit_with_batch(source, plan, *, by, register, reason, chunks=None, read_aside=False):
     """Write `plan` with the command's batch record; whatever stops it, the copy of the file goes too
     (the batch row goes with the transaction)."""
     batch = ImportBatch(node=plan.scope, created_by=by, source=ImportBatch.Source.COMMAND, register=register)
     try:
         with transaction.atomic():
             command_batch(batch, source, plan)
-            commit(plan, by=by, register=register, reason=reason, batch=batch, chunks=chunks)
+            commit(
+                plan,
+                by=by,
+                register=register,
+                reason=reason,
+                batch=batch,
+                chunks=chunks,
+                read_aside=read_aside,
+            )
             written = time.perf_counter()
     except BaseException:
         if batch.file:

@@ -45,10 +45,13 @@ class Stream:
     written (or refused) as a whole, exactly as without a stream, so the problems reported are the same.
     """
 
-    def __init__(self, plan, writer, clock):
+    def __init__(self, plan, writer, clock, *, read_aside=False):
         self.plan = plan
         self.writer = writer
         self.clock = clock
+        # bulk.ReadingAside: the chunks' reads on a connection of their own (bulk.can_read_aside).
+        self.read_aside = read_aside
+        self.aside = None
         self.writing = True
         self.checker = None
         self.seen = (set(), set(), set())
@@ -62,7 +65,7 @@ class Stream:
             self.checker = DatabaseChecker(plan, schools)
         with bulk.streaming_writes():
             savepoint = transaction.savepoint()
-            with bulk.WritingBehind() as self.behind:
+            with bulk.WritingBehind() as self.behind, bulk.ReadingAside(self.read_aside) as self.aside:
                 with self.clock("checking rows"):
                     chunks = iter(chunks)
                     while True:
@@ -126,7 +129,7 @@ class Stream:
         writer = self.writer
         with self.clock("database checks"):
             self.checker.place_rows(rows)
-            self.checker.match_rows(rows)
+            self.aside.run(self.checker.match_rows, rows)
         if any(row.problems for row in rows):
             return False
         for row in rows:
@@ -138,11 +141,11 @@ class Stream:
             self.behind.drain()
             writer.create_classes()
         with self.clock("registration numbers"):
-            writer.issue_numbers(new)
+            self.aside.run(writer.issue_numbers, new)
         if any(row.problems for row in new):
             return False
         with self.clock("making the rows to write"):
-            jobs = list(writer.new_student_jobs(new))
+            jobs = self.aside.run(lambda: list(writer.new_student_jobs(new)))
         for job in jobs:
             self.behind.submit(self.timed(job))
         return True
