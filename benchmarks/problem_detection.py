@@ -36,7 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import create_migrated  # noqa: E402
+from benchmarks.common import TYPICAL_STUDENT, built_once, create_migrated, insert_students  # noqa: E402
+from benchmarks.roster_page import build_tree  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_problems_detection"
 TARGET_S = 10.0
@@ -81,42 +82,12 @@ def build(total):
     """The province, its students with the planted problems; returns the expected counts."""
     from django.db import connection
 
-    from registrar.models import Grade, SchoolClass
-    from registrar.orgimport import import_organisations, parse_rows
+    from registrar.models import SchoolClass
     from students.identity import school_year_start
     from students.models import Status, Student
 
-    counties = [f"4201{n:02d}" for n in (2, 3, 4, 5, 6, 7, 11, 12, 13, 14)]
-    rows = [
-        {"code": "420000", "name": "湖北省", "kind": "省", "parent": ""},
-        {"code": "420100", "name": "武汉市", "kind": "市", "parent": "420000"},
-    ]
-    rows += [{"code": code, "name": f"县{code}", "kind": "区", "parent": "420100"} for code in counties]
-    for county in counties:
-        rows += [
-            {
-                "code": f"1{county}{n:03d}",
-                "name": f"{county}第{n + 1}学校",
-                "kind": "学校",
-                "parent": county,
-                "stages": "九年一贯制",
-                "school_system": "6-3",
-            }
-            for n in range(50)
-        ]
-    for number, row in enumerate(rows, start=2):
-        row.setdefault("stages", "")
-        row.setdefault("school_system", "")
-        row["number"] = number
-    import_organisations(parse_rows(rows))
-    SchoolClass.objects.bulk_create(
-        [
-            SchoolClass(grade=grade, name=f"{n}班", capacity=80)
-            for grade in Grade.objects.all()
-            for n in range(1, 5)
-        ],
-        batch_size=5000,
-    )
+    # The tree of roster_page.py (500 schools), with classes of 80.
+    built_once("problem_detection", build_tree, 500, 80)
     classes = list(SchoolClass.objects.select_related("grade__school__parent"))
     start_year = school_year_start(date.today()).year
     sequences = {}
@@ -126,29 +97,19 @@ def build(total):
     started = time.perf_counter()
 
     def student(index, school_class, **fields):
+        """A student's field values (for common.insert_students)."""
         grade = school_class.grade
-        return Student(
-            name=fields.pop("name", f"学生{index}"),
-            birth_place="湖北省",
-            native_place="湖北省",
-            ethnicity="01",
-            nationality="156",
-            id_type=fields.pop("id_type", "1"),
-            overseas="00",
-            health="10",
-            hukou_place="湖北省武汉市",
-            hukou_type="2",
-            address="武汉市",
-            phone="13800000000",
-            school=grade.school,
-            grade=grade,
-            school_class=school_class,
-            enrolled_on=date(start_year - grade.level + 1, 9, 1),
-            admission="11",
-            attendance="1",
-            status=fields.pop("status", Status.ENROLLED),
+        return {
+            "name": fields.pop("name", f"学生{index}"),
+            **TYPICAL_STUDENT,
+            "id_type": fields.pop("id_type", "1"),
+            "school_id": grade.school_id,
+            "grade_id": grade.pk,
+            "school_class_id": school_class.pk,
+            "enrolled_on": date(start_year - grade.level + 1, 9, 1),
+            "status": fields.pop("status", Status.ENROLLED).value,
             **fields,
-        )
+        }
 
     for index in range(total):
         school_class = classes[index % len(classes)]
@@ -225,7 +186,8 @@ def build(total):
         previous_live_id = (number, gender, birth) if index % 3_000 != 7 else previous_live_id
         batch.append(student(index, school_class, gender=gender, birth_date=birth, id_number=number))
     # Planted rows that no rule of the forms would let in: written straight, as old imports did.
-    created = Student.objects.bulk_create(batch, batch_size=20_000)
+    ids = insert_students(batch)
+    created = Student.objects.in_bulk([ids[position] for position, _old in former])
     history = Student.history.model
     fields = [
         field.column
@@ -244,13 +206,13 @@ def build(total):
         [
             history(
                 **{
-                    f.attname: getattr(created[position], f.attname)
+                    f.attname: getattr(created[ids[position]], f.attname)
                     for f in history._meta.local_fields
                     if f.attname in student_fields
                 },
-                id=created[position].pk,
+                id=ids[position],
                 id_number=old,
-                history_date=created[position].created_at - timedelta(days=30),
+                history_date=created[ids[position]].created_at - timedelta(days=30),
                 history_type="~",
             )
             for position, old in former

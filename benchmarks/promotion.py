@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import create_migrated  # noqa: E402
+from benchmarks.common import TYPICAL_STUDENT, create_migrated  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_promotion"
 TARGET_SECONDS = 60
@@ -171,27 +171,15 @@ def build(schools_wanted):
     names = [attname for attname, _column in columns]
     now = datetime(2026, 7, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
     base = {
+        **TYPICAL_STUDENT,
         "auxiliary_number": "",
         "class_number": "",
         "name_pinyin": "",
         "former_name": "",
-        "birth_place": "湖北省",
-        "native_place": "湖北省",
-        "ethnicity": "01",
-        "nationality": "156",
-        "id_type": "1",
-        "overseas": "00",
-        "health": "10",
         "political_status": "",
-        "hukou_place": "湖北省武汉市",
-        "hukou_type": "2",
-        "address": "武汉市",
         "mailing_address": "",
         "home_address": "",
         "postcode": "",
-        "phone": "13800000000",
-        "admission": "11",
-        "attendance": "1",
         "only_child": False,
         "left_behind": False,
         "migrant_child": False,

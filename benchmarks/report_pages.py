@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import finish, open_database, parser, result, scaled, setup_django
+from benchmarks.common import built_once, finish, open_database, parser, result, scaled, setup_django
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_report_pages"
 TARGET_MS = 1000
@@ -80,14 +80,11 @@ def tree_rows():
     return rows
 
 
-def build_students(students_wanted):
-    """The province's tree, classes, users and students (SQL inside the database)."""
-    from django.db import connection
-
+def build_tree():
+    """The province's tree, its classes and the users (also approval_queues.py's)."""
     from registrar.models import Grade, Organisation, SchoolClass, User
     from registrar.orgimport import import_organisations, parse_rows
 
-    started = time.perf_counter()
     import_organisations(parse_rows(tree_rows()))
     grades = list(Grade.objects.all())
     SchoolClass.objects.bulk_create(
@@ -98,6 +95,27 @@ def build_students(students_wanted):
         ],
         batch_size=5000,
     )
+    users = {
+        "province": (Organisation.objects.get(code="420000"), ["province_admin"]),
+        "city": (Organisation.objects.get(code="420100"), ["city_reviewer"]),
+        "county": (Organisation.objects.get(code="420102"), ["county_reviewer"]),
+        "school": (Organisation.objects.get(code="1420102010"), ["school_registrar"]),
+        "principal": (Organisation.objects.get(code="1420102010"), ["principal"]),
+    }
+    for username, (node, roles) in users.items():
+        User.objects.update_or_create(
+            username=f"bench_{username}", defaults={"node": node, "roles": roles, "full_name": username}
+        )
+
+
+def build_students(students_wanted):
+    """The province's tree, classes, users and students (SQL inside the database)."""
+    from django.db import connection
+
+    from registrar.models import Organisation, SchoolClass
+
+    started = time.perf_counter()
+    built_once("report_pages", build_tree)
     # Each class with the county its school belongs to (the local household place of its students).
     places = {}
     for school in Organisation.objects.filter(kind="school").select_related("parent__parent"):
@@ -114,18 +132,6 @@ def build_students(students_wanted):
         for index, school_class in enumerate(SchoolClass.objects.select_related("grade").order_by("pk"))
     ]
     print(f"tree: {len(places)} schools, {len(classes)} classes in {time.perf_counter() - started:.1f} s")
-
-    users = {
-        "province": (Organisation.objects.get(code="420000"), ["province_admin"]),
-        "city": (Organisation.objects.get(code="420100"), ["city_reviewer"]),
-        "county": (Organisation.objects.get(code="420102"), ["county_reviewer"]),
-        "school": (Organisation.objects.get(code="1420102010"), ["school_registrar"]),
-        "principal": (Organisation.objects.get(code="1420102010"), ["principal"]),
-    }
-    for username, (node, roles) in users.items():
-        User.objects.update_or_create(
-            username=f"bench_{username}", defaults={"node": node, "roles": roles, "full_name": username}
-        )
 
     started = time.perf_counter()
     with connection.cursor() as cursor:

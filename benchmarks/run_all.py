@@ -1,7 +1,7 @@
 """Run every benchmark of the project and print one table.
 
     .venv/bin/python benchmarks/run_all.py                        # full size, on both databases
-    .venv/bin/python benchmarks/run_all.py --quick                # a tenth of the size (a check, ~3 min)
+    .venv/bin/python benchmarks/run_all.py --quick                # a tenth of the size (a check: README.md)
     .venv/bin/python benchmarks/run_all.py --database-url postgres://postgres@127.0.0.1:5432/bench_all
     .venv/bin/python benchmarks/run_all.py --only roster_page --reuse
 
