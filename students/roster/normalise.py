@@ -64,15 +64,6 @@ def half_width(text):
     return text.translate(FULL_WIDTH).strip()
 
 
-def name_text(value):
-    """Names are kept exactly as written (rare characters, the middle dot); only outer spaces go."""
-    return plain_text(value)
-
-
-def text(value):
-    return plain_text(value)
-
-
 def digits(value):
     if value.__class__ is str and value.isascii() and value.isprintable():
         # Most cells (phones, codes, dates): nothing full-width in ASCII, only the trim to do.
@@ -276,8 +267,9 @@ def converter_for(column):
     if column.kind == Kind.CODE:
         return cached(code_converter(column.table, column.header))
     simple = {
-        Kind.NAME: name_text,
-        Kind.TEXT: text,
+        # Names are kept exactly as written (rare characters, the middle dot): only outer spaces go.
+        Kind.NAME: plain_text,
+        Kind.TEXT: plain_text,
         Kind.DIGITS: digits,
         Kind.ID: id_number,
         Kind.NUMBER: registration_number,

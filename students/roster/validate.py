@@ -318,7 +318,7 @@ def check_part(plan, rows):
         try:
             # Most rows have no unreadable cell: convert them all in one go.
             values = [
-                empty if cells[position] == "" else convert(cells[position])
+                empty if (cell := cells[position]) == "" else convert(cell)
                 for position, convert, empty in quick
             ]
             problems = []
@@ -541,9 +541,15 @@ class RowChecker:
             ]
             for order in (1, 2)
         ]
-        self.guardian_normalised = [
-            [name for name, _position in positions if needs_normalising(f"guardian{order}_{name}", name)]
+        # (order, positions, the fields to normalise); without columns the second is always left out.
+        self.guardian_columns = [
+            (
+                order,
+                positions,
+                [name for name, _position in positions if needs_normalising(f"guardian{order}_{name}", name)],
+            )
             for order, positions in enumerate(self.guardian_positions, start=1)
+            if order == 1 or positions
         ]
         self.today = plan.today
 
@@ -617,9 +623,7 @@ class RowChecker:
 
     def guardians(self, values):
         guardians = []
-        for order, (positions, normalised) in enumerate(
-            zip(self.guardian_positions, self.guardian_normalised, strict=True), start=1
-        ):
+        for order, positions, normalised in self.guardian_columns:
             guardian = {name: values[position] for name, position in positions}
             if order > 1 and not any(guardian.values()):
                 continue
