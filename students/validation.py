@@ -61,19 +61,20 @@ REQUIRED_FIELDS = (
     "admission",
     "attendance",
 )
-CODE_FIELDS = {
-    "gender": "gender",
-    "ethnicity": "ethnicity",
-    "nationality": "nationality",
-    "id_type": "id_type",
-    "overseas": "overseas",
-    "health": "health",
-    "political_status": "political",
-    "hukou_type": "hukou_type",
-    "admission": "admission",
-    "attendance": "attendance",
-    "disability": "disability",
-}
+# (field, code table) pairs.
+CODE_FIELDS = (
+    ("gender", "gender"),
+    ("ethnicity", "ethnicity"),
+    ("nationality", "nationality"),
+    ("id_type", "id_type"),
+    ("overseas", "overseas"),
+    ("health", "health"),
+    ("political_status", "political"),
+    ("hukou_type", "hukou_type"),
+    ("admission", "admission"),
+    ("attendance", "attendance"),
+    ("disability", "disability"),
+)
 DATE_FIELDS = ("birth_date", "enrolled_on")
 NAME_FIELDS = ("name", "former_name")
 # Fields a school edits directly, with history; the key fields go through a correction (domain §7).
@@ -123,7 +124,7 @@ def key_fields(rules=None):
 
 GUARDIAN_FIELDS = ("name", "relation", "phone", "id_type", "id_number", "is_guardian")
 GUARDIAN_REQUIRED = ("name", "relation", "phone")
-GUARDIAN_CODE_FIELDS = {"relation": "relation", "id_type": "id_type"}
+GUARDIAN_CODE_FIELDS = (("relation", "relation"), ("id_type", "id_type"))
 MAX_GUARDIANS = 3
 
 COMPULSORY_ADMISSIONS = {"11", "12"}
@@ -293,9 +294,25 @@ def _check_texts(data, errors, model, required):
             )
 
 
+@cache
+def _passing_codes(code_fields):
+    """(the fields of `code_fields`, a tuple of (field, table) pairs; for each the values that pass:
+    its codes, "" and None)."""
+    return tuple(field for field, _table in code_fields), tuple(
+        code_set(table_name) | {"", None} for _field, table_name in code_fields
+    )
+
+
 def _check_codes(data, errors, code_fields, model):
     get = data.get
-    for field, table_name in code_fields.items():
+    # Most records hold only valid codes: all compared at C speed first (unhashable values go below).
+    fields, passing = _passing_codes(code_fields)
+    try:
+        if all(map(frozenset.__contains__, passing, map(get, fields))):
+            return
+    except TypeError:
+        pass
+    for field, table_name in code_fields:
         value = get(field)
         if value is not None and value != "" and value not in code_set(table_name):
             errors[field].append(
