@@ -11,7 +11,7 @@ always carry them. Pages in English show the labels of `fixtures/code_tables_en.
 
 import json
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 from django.conf import settings
 from django.utils.translation import get_language
@@ -55,8 +55,15 @@ class CodeTable:
                     return row["code"]
         return None
 
+    @cached_property
+    def codes(self):
+        return frozenset(row["code"] for row in self.rows)
+
     def __contains__(self, code):
-        return any(row["code"] == code for row in self.rows)
+        try:
+            return code in self.codes
+        except TypeError:  # unhashable: compared row by row, as ever
+            return any(row["code"] == code for row in self.rows)
 
 
 @cache

@@ -16,6 +16,8 @@ import unicodedata
 from collections import defaultdict
 from datetime import date
 from functools import cache, lru_cache
+from itertools import repeat
+from operator import gt
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -59,19 +61,20 @@ REQUIRED_FIELDS = (
     "admission",
     "attendance",
 )
-CODE_FIELDS = {
-    "gender": "gender",
-    "ethnicity": "ethnicity",
-    "nationality": "nationality",
-    "id_type": "id_type",
-    "overseas": "overseas",
-    "health": "health",
-    "political_status": "political",
-    "hukou_type": "hukou_type",
-    "admission": "admission",
-    "attendance": "attendance",
-    "disability": "disability",
-}
+# (field, code table) pairs.
+CODE_FIELDS = (
+    ("gender", "gender"),
+    ("ethnicity", "ethnicity"),
+    ("nationality", "nationality"),
+    ("id_type", "id_type"),
+    ("overseas", "overseas"),
+    ("health", "health"),
+    ("political_status", "political"),
+    ("hukou_type", "hukou_type"),
+    ("admission", "admission"),
+    ("attendance", "attendance"),
+    ("disability", "disability"),
+)
 DATE_FIELDS = ("birth_date", "enrolled_on")
 NAME_FIELDS = ("name", "former_name")
 # Fields a school edits directly, with history; the key fields go through a correction (domain §7).
@@ -121,7 +124,7 @@ def key_fields(rules=None):
 
 GUARDIAN_FIELDS = ("name", "relation", "phone", "id_type", "id_number", "is_guardian")
 GUARDIAN_REQUIRED = ("name", "relation", "phone")
-GUARDIAN_CODE_FIELDS = {"relation": "relation", "id_type": "id_type"}
+GUARDIAN_CODE_FIELDS = (("relation", "relation"), ("id_type", "id_type"))
 MAX_GUARDIANS = 3
 
 COMPULSORY_ADMISSIONS = {"11", "12"}
@@ -171,9 +174,19 @@ def max_lengths(model):
     return {field.name: field.max_length for field in model._meta.concrete_fields if field.max_length}
 
 
+@cache
+def _limited_fields(model):
+    """(the fields of `model` with a length limit, their limits)."""
+    limits = max_lengths(model)
+    return tuple(limits), tuple(limits.values())
+
+
 def normalise_phone(text):
     if text is None:
         return ""
+    # Most phones are plain ASCII digits already: nothing to normalise.
+    if text.__class__ is str and text.isdigit() and text.isascii():
+        return text
     return WHITESPACE_RE.sub("", unicodedata.normalize("NFKC", strip_invisible(str(text))))
 
 
@@ -186,25 +199,23 @@ NORMALISERS = {
 }
 
 
+def normalise_value(field, value):
+    """One field of normalise_record."""
+    if isinstance(value, str):
+        normaliser = NORMALISERS.get(field)
+        if normaliser is None:
+            # clean_text, inlined: most text has no invisible character (isprintable at C speed).
+            return (value if value.isprintable() else strip_invisible(value)).strip()
+        return normaliser(value)
+    if value is None and field in TEXT_FIELDS:
+        return ""
+    return value
+
+
 def normalise_record(data):
     """A copy of `data` with names trimmed, ID numbers and phones normalised, other text cleaned
     (registrar.text.clean_text: invisible characters removed, outer spaces trimmed)."""
-    # One loop, no call per field but the special normalisers: an import normalises 24 fields a row,
-    # 2.4 million for a county's file.
-    normalisers = NORMALISERS
-    record = {}
-    for field, value in data.items():
-        if isinstance(value, str):
-            normaliser = normalisers.get(field)
-            if normaliser is None:
-                # clean_text, inlined: most text has no invisible character (isprintable at C speed).
-                value = (value if value.isprintable() else strip_invisible(value)).strip()
-            else:
-                value = normaliser(value)
-        elif value is None and field in TEXT_FIELDS:
-            value = ""
-        record[field] = value
-    return record
+    return {field: normalise_value(field, value) for field, value in data.items()}
 
 
 def normalise_guardian(guardian):
@@ -259,10 +270,20 @@ def _check_texts(data, errors, model, required):
     # Called for every record and family member of an import: _empty inlined, and a value's length
     # compared with its field's limit (0, none, reads as no limit) before anything else is looked at.
     get = data.get
-    for field in required:
-        value = get(field)
-        if value is None or value == "":
-            errors[field].append(_("Fill in %(field)s.") % {"field": field_label(field, model)})
+    # Most records have every required field (a value that is true is neither None nor ""): at C speed.
+    if not all(map(get, required)):
+        for field in required:
+            value = get(field)
+            if value is None or value == "":
+                errors[field].append(_("Fill in %(field)s.") % {"field": field_label(field, model)})
+    # Most records have no value over its limit: their lengths compared at C speed (a field that is
+    # missing counts as "", and anything without a length is left to the loop below).
+    fields, maxima = _limited_fields(model)
+    try:
+        if not any(map(gt, map(len, map(get, fields, repeat(""))), maxima)):
+            return
+    except TypeError:
+        pass
     limits = max_lengths(model)
     limit = limits.get
     for field, value in data.items():
@@ -273,9 +294,25 @@ def _check_texts(data, errors, model, required):
             )
 
 
+@cache
+def _passing_codes(code_fields):
+    """(the fields of `code_fields`, a tuple of (field, table) pairs; for each the values that pass:
+    its codes, "" and None)."""
+    return tuple(field for field, _table in code_fields), tuple(
+        code_set(table_name) | {"", None} for _field, table_name in code_fields
+    )
+
+
 def _check_codes(data, errors, code_fields, model):
     get = data.get
-    for field, table_name in code_fields.items():
+    # Most records hold only valid codes: all compared at C speed first (unhashable values go below).
+    fields, passing = _passing_codes(code_fields)
+    try:
+        if all(map(frozenset.__contains__, passing, map(get, fields))):
+            return
+    except TypeError:
+        pass
+    for field, table_name in code_fields:
         value = get(field)
         if value is not None and value != "" and value not in code_set(table_name):
             errors[field].append(
@@ -365,8 +402,13 @@ def _check_admission(data, errors, level):
 
 def validate_guardians(guardians, *, student_has_id, today=None):
     """The family list: one to three members, each complete; an ID among them if the student has none."""
-    errors = defaultdict(list)
     guardians = [normalise_guardian(guardian) for guardian in guardians]
+    return check_guardians(guardians, student_has_id=student_has_id, today=today)
+
+
+def check_guardians(guardians, *, student_has_id, today=None):
+    """validate_guardians of family members already normalised (normalise_guardian)."""
+    errors = defaultdict(list)
     if not guardians:
         errors["guardians"].append(_("Enter at least one family member or guardian."))
     if len(guardians) > MAX_GUARDIANS:
@@ -396,8 +438,15 @@ def validate_record(data, guardians, *, school, today=None):
     `guardians` is a list of dicts keyed by Guardian field names, or None to leave the family out
     (an edit of the record alone).
     """
+    if guardians is not None:
+        guardians = [normalise_guardian(guardian) for guardian in guardians]
+    return check_record(normalise_record(data), guardians, school=school, today=today)
+
+
+def check_record(data, guardians, *, school, today=None):
+    """validate_record of a record and family already normalised (normalise_record,
+    normalise_guardian): the roster import's cells are, by the converters that read them."""
     today = today or timezone.localdate()
-    data = normalise_record(data)
     errors = defaultdict(list)
     _check_texts(data, errors, Student, REQUIRED_FIELDS)
     _check_codes(data, errors, CODE_FIELDS, Student)
@@ -411,8 +460,9 @@ def validate_record(data, guardians, *, school, today=None):
 
     id_type = data.get("id_type")
     id_number = data.get("id_number") or ""
+    id_problems = None
     if id_type and not errors["id_type"]:
-        errors["id_number"] += check_id(
+        id_problems = check_id(
             id_type,
             id_number,
             birth_date=data.get("birth_date") if isinstance(data.get("birth_date"), date) else None,
@@ -421,7 +471,9 @@ def validate_record(data, guardians, *, school, today=None):
             segment=segment,
             today=today,
         )
-    valid_resident_id = id_type == RESIDENT_ID and is_valid_resident_id(id_number)
+        errors["id_number"] += id_problems
+    # A resident ID that check_id found nothing wrong with is valid: no need to parse it again.
+    valid_resident_id = id_type == RESIDENT_ID and (id_problems == [] or is_valid_resident_id(id_number))
     _check_dates(data, errors, valid_resident_id=valid_resident_id, level=level, segment=segment, today=today)
     _check_admission(data, errors, level)
 
@@ -430,7 +482,7 @@ def validate_record(data, guardians, *, school, today=None):
         errors["postcode"].append(_("A postcode has 6 digits."))
 
     if guardians is not None:
-        family = validate_guardians(guardians, student_has_id=bool(id_number), today=today)
+        family = check_guardians(guardians, student_has_id=bool(id_number), today=today)
         for field, messages in family.items():
             errors[field] += messages
     return {field: messages for field, messages in errors.items() if messages}

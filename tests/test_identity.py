@@ -251,6 +251,13 @@ def test_without_a_resident_id_the_birth_date_is_checked_for_the_grade(record, s
     assert validate_record(record, [guardian_data()], school=school)["birth_date"] == ["出生日期晚于今天。"]
 
 
+def test_a_resident_id_with_a_problem_does_not_answer_for_the_birth_date(record, school):
+    record.update(id_number=wrong_check_digit(record["id_number"]), birth_date=date(2099, 1, 1))
+    errors = validate_record(record, [guardian_data()], school=school)
+    assert errors["birth_date"] == ["出生日期晚于今天。"]
+    assert "id_number" in errors
+
+
 def test_phone_postcode_and_enrolment_month(record, school):
     record.update(phone="8555123", postcode="4300", enrolled_on=date(2099, 9, 1))
     errors = validate_record(record, [guardian_data()], school=school)

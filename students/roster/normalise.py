@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from registrar.text import clean_text
 from students import codes
+from students.identity import normalise_id_number
 from students.roster.template import Kind
 
 # Full-width ASCII (０-９, Ａ-Ｚ, ｘ, －, ／ …) and the ideographic space made half-width.
@@ -63,23 +64,20 @@ def half_width(text):
     return text.translate(FULL_WIDTH).strip()
 
 
-def name_text(value):
-    """Names are kept exactly as written (rare characters, the middle dot); only outer spaces go."""
-    return plain_text(value)
-
-
-def text(value):
-    return plain_text(value)
-
-
 def digits(value):
+    if value.__class__ is str and value.isascii() and value.isprintable():
+        # Most cells (phones, codes, dates): nothing full-width in ASCII, only the trim to do.
+        return value.strip()
     return half_width(plain_text(value))
 
 
 def id_number(value):
     """An ID number from a text cell. A number cell has lost digits: refuse it, never guess."""
-    # The damaged text stands in for the number, so that no check takes the student for one without an ID.
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if value.__class__ is str and value.isascii() and value.isalnum():
+        # Most cells: ASCII letters and digits, nothing to trim or make half-width.
+        text_value = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        # The damaged text stands in for the number, so that no check takes the student for one without an ID.
         raise CellError(
             _(
                 "The ID number is stored as a number (%(value)s), so Excel has lost its last digits. "
@@ -88,8 +86,10 @@ def id_number(value):
             % {"value": plain_text(value)},
             value=plain_text(value),
         )
-    text_value = half_width(plain_text(value))
-    if SCIENTIFIC_RE.match(text_value):
+    else:
+        text_value = half_width(plain_text(value))
+    # Digits alone are no scientific notation (it has an E).
+    if not text_value.isdigit() and SCIENTIFIC_RE.match(text_value):
         raise CellError(
             _(
                 "The ID number %(value)s is in scientific notation: its digits are lost. "
@@ -98,12 +98,6 @@ def id_number(value):
             % {"value": text_value},
             value=text_value,
         )
-    return normalise_id(text_value)
-
-
-def normalise_id(text_value):
-    from students.identity import normalise_id_number
-
     return normalise_id_number(text_value)
 
 
@@ -239,28 +233,33 @@ def code_converter(table_name, header):
     return convert
 
 
-def cached(convert):
-    """Remember each distinct cell value's result (or its error)."""
-    seen = {}
+class Seen(dict):
+    """Each distinct cell value's result, and its error apart: a value seen before is a lookup at C
+    speed, with no Python call (a county's file has over a million such cells)."""
 
-    def convert_cached(value):
-        try:
-            result = seen[value]
-        except KeyError:
+    __slots__ = ("convert", "errors")
+
+    def __init__(self, convert):
+        super().__init__()
+        self.convert = convert
+        self.errors = {}
+
+    def __missing__(self, value):
+        error = self.errors.get(value)
+        if error is None:
             try:
-                result = convert(value)
-            except CellError as error:
-                result = error
-            except TypeError:
-                return convert(value)
-            seen[value] = result
-        except TypeError:
-            return convert(value)
-        if isinstance(result, CellError):
-            raise result
-        return result
+                result = self[value] = self.convert(value)
+            except CellError as new_error:
+                error = self.errors[value] = new_error
+            else:
+                return result
+        raise error
 
-    return convert_cached
+
+def cached(convert):
+    """Remember each distinct cell value's result (or its error). Cells are what python-calamine
+    reads: text, numbers, dates, times, all hashable."""
+    return Seen(convert).__getitem__
 
 
 def converter_for(column):
@@ -268,8 +267,9 @@ def converter_for(column):
     if column.kind == Kind.CODE:
         return cached(code_converter(column.table, column.header))
     simple = {
-        Kind.NAME: name_text,
-        Kind.TEXT: text,
+        # Names are kept exactly as written (rare characters, the middle dot): only outer spaces go.
+        Kind.NAME: plain_text,
+        Kind.TEXT: plain_text,
         Kind.DIGITS: digits,
         Kind.ID: id_number,
         Kind.NUMBER: registration_number,

@@ -1,7 +1,8 @@
 """Checking a roster file row by row: every rule of the record, without the database.
 
 `check_rows` reads each row, turns its cells into values (normalise.py) and checks them with
-validate_record, the rules the registration form uses too; then the file's own duplicates. The
+check_record, the rules of validate_record that the registration form uses too (the converters have
+already tidied the values as validate_record would); then the file's own duplicates. The
 only query is for the schools in scope. The file against the database is database.py.
 """
 
@@ -25,8 +26,8 @@ from registrar.models import Grade, Organisation, SchoolClass
 from students.errors import StudentError
 from students.models import KEY_FIELDS
 from students.roster.normalise import CellError, converter_for, empty_value
-from students.roster.template import BY_KEY, COLUMNS, GRADE_LABELS, GUARDIAN_FIELDS
-from students.validation import fill_from_id, validate_record
+from students.roster.template import BY_KEY, COLUMNS, GRADE_LABELS, GUARDIAN_FIELDS, Kind
+from students.validation import NORMALISERS, check_record, fill_from_id, normalise_name, normalise_value
 
 NEW = "new"
 UPDATE = "update"
@@ -317,7 +318,7 @@ def check_part(plan, rows):
         try:
             # Most rows have no unreadable cell: convert them all in one go.
             values = [
-                empty if cells[position] == "" else convert(cells[position])
+                empty if (cell := cells[position]) == "" else convert(cell)
                 for position, convert, empty in quick
             ]
             problems = []
@@ -504,11 +505,34 @@ def _unpack(plan, packed):
 UNKNOWN_SCHOOL = Organisation(kind=NodeKind.SCHOOL, stages=[], school_system="")
 
 
+# Kinds of column whose converted values (normalise.py) normalise_record leaves as they are, in a
+# field it tidies as text (clean_text): plain_text's output has nothing invisible and no outer space
+# (half_width adds neither), codes and 学籍号 are ASCII, the rest are not text. Their values go to
+# check_record as they are; any other field goes through normalise_value (an ID number, a phone,
+# the class name). tests/test_roster_checks.py compares both ways on awkward cells.
+CLEAN_KINDS = frozenset(
+    (Kind.NAME, Kind.TEXT, Kind.DIGITS, Kind.CODE, Kind.NUMBER, Kind.DATE, Kind.MONTH, Kind.GRADE, Kind.BOOL)
+)
+
+
+def needs_normalising(key, field):
+    """Whether the value of the column `key`, in the record's `field`, needs normalise_value."""
+    return BY_KEY[key].kind not in CLEAN_KINDS or NORMALISERS.get(field, normalise_name) is not normalise_name
+
+
 class RowChecker:
+    """Checks a row by check_record, the rules of validate_record, normalising only what the cells'
+    converters have not already (the same record, with a fraction of the work)."""
+
     def __init__(self, plan):
         self.plan = plan
         index = plan.index
         self.student_positions = [(key, index[key]) for key in STUDENT_KEYS if key in index]
+        # school_class: data always holds it, from a column or as "".
+        self.student_normalised = [
+            key for key, _position in self.student_positions if needs_normalising(key, key)
+        ]
+        self.student_normalised.append("school_class")
         self.guardian_positions = [
             [
                 (name, index[f"guardian{order}_{name}"])
@@ -517,9 +541,37 @@ class RowChecker:
             ]
             for order in (1, 2)
         ]
+        # (order, positions, the fields to normalise); without columns the second is always left out.
+        self.guardian_columns = [
+            (
+                order,
+                positions,
+                [name for name, _position in positions if needs_normalising(f"guardian{order}_{name}", name)],
+            )
+            for order, positions in enumerate(self.guardian_positions, start=1)
+            if order == 1 or positions
+        ]
         self.today = plan.today
 
     def check(self, row):
+        data, guardians = self.record(row)
+        school = row.school if row.school is not None else UNKNOWN_SCHOOL
+        errors = check_record(data, guardians, school=school, today=self.today)
+        if not errors:
+            return
+        failed = row.failed or ()
+        for error_key, messages in errors.items():
+            keys = column_keys(error_key)
+            if any(key in failed for key in keys):
+                continue
+            if row.school is None and "grade" in keys:
+                continue
+            for message in messages:
+                row.problems.append(Problem(keys, message))
+
+    def record(self, row):
+        """The row's record and family, placed and normalised, as check_record takes them (an empty
+        性别 or 出生日期 filled from a valid resident ID, in the row's values too)."""
         plan = self.plan
         self.place(row)
         values = row.values
@@ -532,19 +584,9 @@ class RowChecker:
             for key in ("gender", "birth_date"):
                 if key in plan.index and data.get(key):
                     values[plan.index[key]] = data[key]
-        school = row.school if row.school is not None else UNKNOWN_SCHOOL
-        errors = validate_record(data, self.guardians(values), school=school, today=self.today)
-        if not errors:
-            return
-        failed = row.failed or ()
-        for error_key, messages in errors.items():
-            keys = column_keys(error_key)
-            if any(key in failed for key in keys):
-                continue
-            if row.school is None and "grade" in keys:
-                continue
-            for message in messages:
-                row.problems.append(Problem(keys, message))
+        for key in self.student_normalised:
+            data[key] = normalise_value(key, data[key])
+        return data, self.guardians(values)
 
     def place(self, row):
         plan = self.plan
@@ -581,10 +623,12 @@ class RowChecker:
 
     def guardians(self, values):
         guardians = []
-        for order, positions in enumerate(self.guardian_positions, start=1):
+        for order, positions, normalised in self.guardian_columns:
             guardian = {name: values[position] for name, position in positions}
             if order > 1 and not any(guardian.values()):
                 continue
+            for name in normalised:
+                guardian[name] = normalise_value(name, guardian[name])
             guardian["is_guardian"] = True
             guardians.append(guardian)
         return guardians
