@@ -48,10 +48,11 @@ class CodeTable:
         for row in self.rows:
             if text == row["code"] or text == row["label"] or text in row["aliases"]:
                 return row["code"]
-        # Codes written as numbers lose their leading zero in spreadsheets: 1 → 01.
-        if text.isdigit():
+        # Codes written as numbers lose their leading zero in spreadsheets: 1 → 01. (isdecimal: int()
+        # refuses the other digits isdigit() accepts, ¹ and ①.)
+        if text.isdecimal():
             for row in self.rows:
-                if row["code"].isdigit() and int(row["code"]) == int(text):
+                if row["code"].isdecimal() and int(row["code"]) == int(text):
                     return row["code"]
         return None
 

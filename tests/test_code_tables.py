@@ -105,3 +105,10 @@ def test_a_household_register_number_does_not_become_a_g_number(registrar, count
     student = register(registrar, school_class, id_type="B", id_number=make_id(birth=birth))
     student = register_student(student, by=registrar)
     assert student.number.startswith("J")
+
+
+def test_a_superscript_or_circled_digit_is_no_code():
+    """isdigit() takes ¹ and ① for digits, int() does not: such a cell is an unknown code, not a crash."""
+    for text in ("¹", "①", "1¹"):
+        assert codes.table("ethnicity").lookup(text) is None
+    assert codes.table("ethnicity").lookup("1") == "01"

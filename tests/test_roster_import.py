@@ -353,6 +353,7 @@ def test_a_registration_number_never_changes(roster, import_file, school, regist
     ("overrides", "column", "expected"),
     [
         ({"民族": "火星族"}, "ethnicity", "不在代码表中"),
+        ({"民族": "①"}, "ethnicity", "不在代码表中"),
         ({"出生日期": "2015-02-30"}, "birth_date", "不是日期"),
         ({"入学年月": "九月"}, "enrolled_on", "不是年月"),
         ({"年级": "大一"}, "grade", "不是年级"),
