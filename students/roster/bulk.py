@@ -64,7 +64,7 @@ class Ids:
     (a county's import asks once every ten chunks rather than for each; a small import reserves only
     what it uses). The ids left over at the end are a gap in the sequence, as a rollback leaves.
     On SQLite they follow the highest in the table, or the highest handed out if that is higher
-    (WritingBehind may not have written the last chunk's rows yet).
+    (the rows of ids handed out may not be written yet).
     """
 
     def __init__(self, model, most=10_000):
@@ -72,7 +72,7 @@ class Ids:
         self.most = most
         self.block = 0
         self.spare = []
-        # SQLite: the highest id handed out, which the table may not hold yet (WritingBehind).
+        # SQLite: the highest id handed out, which the table may not hold yet.
         self.highest = 0
 
     def take(self, count):
@@ -106,10 +106,9 @@ def insert_rows(model, columns, rows):
                 for row in rows:
                     copy.write_row(row)
             return len(rows)
-        # Hundreds of rows a statement rather than executemany's one: a third less time in SQLite, and
-        # one long stretch without Python's lock (WritingBehind's thread lets the caller work meanwhile)
-        # instead of one for each row. Past Django's cursor wrapper, which would rewrite each of the
-        # query's tens of thousands of placeholders from %s to ?.
+        # Hundreds of rows a statement rather than executemany's one: a third less time in SQLite.
+        # Past Django's cursor wrapper, which would rewrite each of the query's tens of thousands of
+        # placeholders from %s to ?.
         per_statement = max(sqlite_parameter_limit() // len(columns), 1)
         one = f"({', '.join(['?'] * len(columns))})"
         with connection.wrap_database_errors:
@@ -339,10 +338,11 @@ def any_of(field, values):
 
 class WritingBehind:
     """Runs bulk writes one after another in a second thread, on the caller's connection and in its
-    transaction, while the caller prepares the next ones.
+    transaction, while the caller prepares the next ones (PostgreSQL only; elsewhere a job runs at once:
+    on SQLite a writing thread and the caller fought over Python's lock and the connection, and a
+    county's import took 40 % longer).
 
-    The thread mostly waits for the server (PostgreSQL) or for SQLite's engine (which lets go of
-    Python's lock while it works), which frees Python for the caller: the database's work and the
+    The thread mostly waits for the server, which frees Python for the caller: the server's work and the
     caller's overlap instead of taking turns. psycopg lets one statement at a time use the connection,
     so the caller may run queries meanwhile; whatever the caller does that must not fall between two
     jobs (a savepoint, its rollback, the transaction's end) comes after `drain()`.
@@ -354,7 +354,7 @@ class WritingBehind:
     """
 
     def __init__(self, depth=3):
-        self.threaded = connection.vendor in ("postgresql", "sqlite")
+        self.threaded = connection.vendor == "postgresql"
         self.jobs = queue.Queue(maxsize=depth)
         self.error = None
         # Set by a failed job or an exception in the block: no job runs after that.
