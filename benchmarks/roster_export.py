@@ -20,10 +20,12 @@ Target (issue 19): 100,000 students in at most 10 s, under 300 MB, on SQLite and
 """
 
 import os
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -57,6 +59,17 @@ def build(env, path, rows, schools):
         raise SystemExit(analysed.stderr)
 
 
+def built(path):
+    """Whether the SQLite file at `path` holds a county's students (a run that failed may leave an
+    empty file behind)."""
+    if not path.exists():
+        return False
+    with closing(sqlite3.connect(path)) as database:
+        return bool(
+            database.execute("SELECT 1 FROM sqlite_master WHERE name = 'students_student'").fetchone()
+        )
+
+
 def main():
     arguments = parser(__doc__, reuse=True, sqlite=True)
     arguments.add_argument("--rows", type=int, default=100_000)
@@ -68,12 +81,16 @@ def main():
     path = CACHE / f"roster-{rows}-{schools}.xlsx"
     if not path.exists():
         generate(path, rows, schools)
+    reuse = args.reuse
     if args.database_url or not (args.keep or args.reuse):
         url, drop = open_database(args.database_url, fresh=not args.reuse)
     else:
-        # A kept SQLite database has a fixed name, for --reuse to find it.
+        # A kept SQLite database has a fixed name, for --reuse to find it; on a machine that has
+        # none yet (run_all.py --reuse on a fresh checkout), --reuse builds and keeps it.
         kept = CACHE / f"export-{rows}-{schools}.sqlite3"
-        if not args.reuse:
+        if not built(kept):
+            reuse = False
+        if not reuse:
             kept.unlink(missing_ok=True)
         url, drop = f"sqlite:///{kept}", lambda: kept.unlink(missing_ok=True)
     vendor = "PostgreSQL" if args.database_url else "SQLite"
@@ -81,7 +98,7 @@ def main():
     env.pop("REGISTRAR_TESTING", None)
     timings, peaks, cpu = [], [], []
     try:
-        if not args.reuse:
+        if not reuse:
             build(env, path, rows, schools)
         with tempfile.TemporaryDirectory() as folder:
             output = Path(folder) / "export.xlsx"
