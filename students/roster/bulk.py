@@ -459,7 +459,11 @@ class ReadingAside:
             from concurrent.futures import ThreadPoolExecutor
 
             self.executor = ThreadPoolExecutor(1, thread_name_prefix="roster-reader")
-            self.run(self._prepare)
+            try:
+                self.run(self._prepare)
+            except BaseException:
+                self.__exit__(None, None, None)
+                raise
         return self
 
     def __exit__(self, *exc_info):
