@@ -96,29 +96,38 @@ def insert_rows(model, columns, rows):
         return 0
     table = model._meta.db_table
     quoted = ", ".join(f'"{column}"' for column in columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Past Django's cursor wrapper: make a violated constraint an IntegrityError all the same.
-            with (
-                connection.wrap_database_errors,
-                cursor.cursor.copy(f'COPY "{table}" ({quoted}) FROM STDIN') as copy,
-            ):
-                for row in rows:
-                    copy.write_row(row)
-            return len(rows)
-        # Hundreds of rows a statement rather than executemany's one: a third less time in SQLite.
-        # Past Django's cursor wrapper, which would rewrite each of the query's tens of thousands of
-        # placeholders from %s to ?.
-        per_statement = max(sqlite_parameter_limit() // len(columns), 1)
-        one = f"({', '.join(['?'] * len(columns))})"
-        with connection.wrap_database_errors:
-            for start in range(0, len(rows), per_statement):
-                part = rows[start : start + per_statement]
-                cursor.cursor.execute(
-                    f'INSERT INTO "{table}" ({quoted}) VALUES {", ".join([one] * len(part))}',
-                    list(chain.from_iterable(part)),
-                )
+    if connection.vendor == "postgresql":
+        with raw_cursor() as cursor, cursor.copy(f'COPY "{table}" ({quoted}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(row)
+        return len(rows)
+    # Hundreds of rows a statement rather than executemany's one: a third less time in SQLite.
+    per_statement = max(sqlite_parameter_limit() // len(columns), 1)
+    one = f"({', '.join(['?'] * len(columns))})"
+    with raw_cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            part = rows[start : start + per_statement]
+            cursor.execute(
+                f'INSERT INTO "{table}" ({quoted}) VALUES {", ".join([one] * len(part))}',
+                list(chain.from_iterable(part)),
+            )
     return len(rows)
+
+
+@contextmanager
+def raw_cursor():
+    """The driver's own cursor, past Django's wrappers, for statements of thousands of parameters:
+    Django's SQLite cursor searches the whole text of each for %s to rewrite (its placeholders are ?
+    here), and with DEBUG on every statement's parameters are quoted for connection.queries (SQLite
+    asks the database to quote them, a thousand at a time): a county's import spent a second so.
+    A violated constraint is Django's IntegrityError all the same."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = connection.connection.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
 
 
 def sqlite_parameter_limit():
@@ -199,7 +208,10 @@ def execute_all(statements):
     joined = connection.vendor == "postgresql" and not connection.settings_dict["OPTIONS"].get(
         "server_side_binding"
     )
-    with connection.cursor() as cursor:
+    if connection.vendor == "sqlite":
+        # The statements are ours: "%s" is a placeholder and nothing else has a "%".
+        statements = [(sql.replace("%s", "?"), params) for sql, params in statements]
+    with raw_cursor() as cursor:
         if joined and len(statements) > 1:
             cursor.execute(
                 ";\n".join(sql for sql, _params in statements),

@@ -23,20 +23,16 @@ from registrar.audit import record_event
 from registrar.models import Organisation
 from students.models import ImportBatch
 from students.roster import bulk
+from students.roster.apart import checked_file
 from students.roster.database import check_database
-from students.roster.reader import read_roster
 from students.roster.validate import (
     NEW,
     UNCHANGED,
     UPDATE,
-    Plan,
     RosterInvalid,
-    check_rows,
-    checked_chunks,
     collector_paused,
-    start_plan,
+    finish_rows,
 )
-from students.roster.workbooks import RosterFileError
 from students.roster.writing import IMPORT_ACTION, Clock, Stream, Writer
 
 # --- checking -------------------------------------------------------------------------------------
@@ -50,26 +46,32 @@ def check_file(
     today=None,
     create_classes=False,
     progress=None,
-    processes=1,
+    processes=0,
     national_load=False,
 ):
     """Read and check each row on its own (no database but the schools in scope).
 
-    `processes` > 1 lets a large file be checked by forked processes (the command line only).
+    `processes` ≥ 1 lets a large file be read and checked in forked processes (the command line only).
     """
     started = time.perf_counter()
-    try:
-        sheet = read_roster(source)
-    except RosterFileError as error:
-        plan = Plan(source=source, scope=scope, by=by, today=today or timezone.localdate())
-        plan.file_errors.append(error.message)
-        return plan
-    plan = start_plan(
-        sheet, scope=scope, by=by, today=today, create_classes=create_classes, national_load=national_load
-    )
-    plan.timings["reading the file"] = time.perf_counter() - started
-    with Clock(plan.timings)("checking rows"):
-        return check_rows(sheet, plan, progress=progress, processes=processes)
+    options = {
+        "scope": scope,
+        "by": by,
+        "today": today,
+        "create_classes": create_classes,
+        "national_load": national_load,
+    }
+    with checked_file(source, processes=processes, **options) as (plan, chunks):
+        plan.timings["reading the file"] = time.perf_counter() - started
+        if chunks is None:
+            return plan
+        with Clock(plan.timings)("checking rows"):
+            for rows in chunks:
+                plan.rows += rows
+                if progress is not None:
+                    progress(len(plan.rows))
+            finish_rows(plan)
+    return plan
 
 
 def prepare(source, **options):
@@ -143,28 +145,28 @@ def commit(plan, *, by, register, reason="", batch=None, chunks=None, read_aside
 # --- the command line -----------------------------------------------------------------------------
 
 
-def import_file(source, *, scope, by=None, register=True, reason="", processes=1, create_classes=False):
-    """The command line's import: check the file (in `processes` processes if large) and write it.
+def import_file(source, *, scope, by=None, register=True, reason="", processes=0, create_classes=False):
+    """The command line's import: read and check the file (in `processes` forked processes if it is
+    large, see apart.py) and write it.
 
     The rows are written as they are checked (see Stream). Returns (plan, batch), or raises
     RosterInvalid having written nothing. The file is copied into private storage with the batch record.
     """
     started = time.perf_counter()
-    try:
-        sheet = read_roster(source)
-    except RosterFileError as error:
-        plan = Plan(source=source, scope=scope, by=by, today=timezone.localdate())
-        plan.file_errors.append(error.message)
-        raise RosterInvalid(plan) from error
-    plan = start_plan(sheet, scope=scope, by=by, create_classes=create_classes, national_load=register)
-    plan.timings["reading the file"] = time.perf_counter() - started
-    if plan.file_errors:
-        raise RosterInvalid(plan)
-    reason = reason or _("Roster import: %(file)s") % {"file": PurePosixPath(str(source)).name}
-    read_aside = bulk.can_read_aside()
-    with checked_chunks(sheet, plan, processes=processes) as chunks:
+    options = {"scope": scope, "by": by, "create_classes": create_classes, "national_load": register}
+    with checked_file(source, processes=processes, **options) as (plan, chunks):
+        plan.timings["reading the file"] = time.perf_counter() - started
+        if chunks is None:
+            raise RosterInvalid(plan)
+        reason = reason or _("Roster import: %(file)s") % {"file": PurePosixPath(str(source)).name}
         batch = commit_with_batch(
-            source, plan, by=by, register=register, reason=reason, chunks=chunks, read_aside=read_aside
+            source,
+            plan,
+            by=by,
+            register=register,
+            reason=reason,
+            chunks=chunks,
+            read_aside=bulk.can_read_aside(),
         )
     return plan, batch
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from python_calamine import CalamineWorkbook
 
 from students.roster.legacy import read_xls
-from students.roster.template import COLUMNS, REQUIRED_KEYS
+from students.roster.template import BY_KEY, COLUMNS, REQUIRED_KEYS
 from students.roster.workbooks import XLS, Limits, RosterFileError, check_workbook, damaged
 from students.roster.xls_child import first_sheet
 
@@ -59,6 +59,23 @@ class RosterSheet:
     # The python-calamine sheet, for reading a range of rows again (a forked process does).
     source_sheet: object = field(repr=False, default=None)
 
+    def header(self):
+        """What was found of the header, as plain values (to send from one process to another)."""
+        return {
+            "sheet_name": self.sheet_name,
+            "header_row": self.header_row,
+            "columns": [(position, column.key) for position, column in self.columns],
+            "unknown": self.unknown,
+            "headers": self.headers,
+            "height": self.height,
+        }
+
+    @classmethod
+    def from_header(cls, path, header):
+        """The RosterSheet of `header` (see header()), without its rows."""
+        columns = [(position, BY_KEY[key]) for position, key in header["columns"]]
+        return cls(path=path, **{**header, "columns": columns})
+
     def release(self):
         """Let the parsed sheet go (the processes forked to check it keep their copies)."""
         self.rows_iter = None
@@ -91,6 +108,12 @@ def open_sheet(source):
     limits = Limits.current()
     if check_workbook(source, limits) == XLS:
         return read_xls(source, limits)
+    return parse_xlsx(source)
+
+
+def parse_xlsx(source):
+    """The sheet to read of an .xlsx, parsed whole by python-calamine: only once check_workbook has
+    passed the file, or in a process whose memory is limited while it checks (apart.py)."""
     try:
         if hasattr(source, "read"):
             source.seek(0)
@@ -128,7 +151,11 @@ def _numbered(sheet):
 
 def read_roster(source):
     """Open `source` (a path or a binary file) and find its header row; raises RosterFileError."""
-    sheet = open_sheet(source)
+    return find_header(open_sheet(source), source)
+
+
+def find_header(sheet, source):
+    """The RosterSheet of a parsed `sheet`: its header row found; raises RosterFileError."""
     rows = _numbered(sheet)
     for number, cells in rows:
         if number > HEADER_SEARCH_ROWS:

@@ -1,6 +1,6 @@
 """Checking a roster file row by row: every rule of the record, without the database.
 
-`check_rows` reads each row, turns its cells into values (normalise.py) and checks them with
+`check_part` reads each row, turns its cells into values (normalise.py) and checks them with
 check_record, the rules of validate_record that the registration form uses too (the converters have
 already tidied the values as validate_record would); then the file's own duplicates. The
 only query is for the schools in scope. The file against the database is database.py.
@@ -227,19 +227,6 @@ def start_plan(sheet, *, scope, by=None, today=None, create_classes=False, natio
 # --- each row on its own --------------------------------------------------------------------------
 
 
-def check_rows(sheet, plan, *, progress=None, processes=1):
-    """Read and check every data row of `sheet` into `plan.rows`. No query but the schools in scope."""
-    if plan.file_errors:
-        return plan
-    with checked_chunks(sheet, plan, processes=processes) as chunks:
-        for rows in chunks:
-            plan.rows += rows
-            if progress is not None:
-                progress(len(plan.rows))
-    finish_rows(plan)
-    return plan
-
-
 def finish_rows(plan):
     """What can only be said of the whole file: duplicates inside it, or that it has no rows."""
     plan.rows.sort(key=attrgetter("number"))
@@ -249,14 +236,15 @@ def finish_rows(plan):
 
 
 @contextmanager
-def checked_chunks(sheet, plan, *, processes=1):
+def checked_chunks(sheet, plan, *, processes=0):
     """An iterator of lists of checked Rows, PARALLEL_CHUNK rows at a time (finish_rows puts them
     in file order).
 
-    With `processes` > 1 a large file (a county's) is checked by that many forked processes at
-    once (validate_record costs about a twentieth of a millisecond a row, and a county has 100,000).
-    The processes inherit the parsed sheet; each checks one range of rows and sends its rows back
-    chunk by chunk as it goes, so the caller can write the first chunks while the rest are checked.
+    With `processes` ≥ 1 a large file (a county's) is checked by that many forked processes while
+    this one writes (validate_record costs about a twentieth of a millisecond a row, and a county
+    has 100,000). The processes inherit the parsed sheet; each checks one range of rows and sends
+    its rows back chunk by chunk as it goes, so the caller can write the first chunks while the rest
+    are checked.
     The processes are forked on entering, so enter before opening a transaction. Only the command
     line asks for it: a web or task worker process is never forked.
     """
@@ -265,7 +253,7 @@ def checked_chunks(sheet, plan, *, processes=1):
     workers = parallel_workers(sheet, processes)
     # Millions of small objects and no cycles among them: the cyclic collector would only slow this down.
     with collector_paused():
-        if workers < 2:
+        if workers < 1:
             yield _chunked_rows(check_part(plan, sheet.rows()), PARALLEL_CHUNK)
             return
         from django.db import connections
@@ -278,7 +266,7 @@ def checked_chunks(sheet, plan, *, processes=1):
         try:
             for bounds in row_ranges(plan, workers):
                 channel = context.Queue()
-                process = context.Process(target=_check_range, args=(bounds, channel), daemon=True)
+                process = context.Process(target=check_range, args=(bounds, channel), daemon=True)
                 process.start()
                 started.append((process, channel))
             # The processes have their copies of the parsed sheet; this one needs it no more (the
@@ -286,7 +274,7 @@ def checked_chunks(sheet, plan, *, processes=1):
             _FORKED_PLAN = None
             sheet.release()
             del sheet
-            yield _receiving(plan, started)
+            yield receiving(plan, started)
         finally:
             _FORKED_PLAN = None
             for process, _channel in started:
@@ -358,18 +346,26 @@ PARALLEL_MIN_ROWS = 20_000
 PARALLEL_CHUNK = 5000
 # How long the parent waits for a forked process that has died without a word (seconds).
 SILENCE_LIMIT = 5
+MOST_PROCESSES = 8
 _FORKED_PLAN = None
 
 
+def forked_plan(plan, sheet):
+    """The plan and sheet the processes forked next check (check_range)."""
+    global _FORKED_PLAN
+    _FORKED_PLAN = plan, sheet
+
+
 def parallel_workers(sheet, processes):
+    """How many processes to fork to check `sheet` (0: check it in this one)."""
     from django.db import connections
 
-    if processes < 2 or sheet.height < PARALLEL_MIN_ROWS or not hasattr(os, "fork"):
-        return 1
+    if processes < 1 or sheet.height < PARALLEL_MIN_ROWS or not hasattr(os, "fork"):
+        return 0
     # Forked processes must not share a database connection; inside a transaction we cannot close it.
     if any(connection.in_atomic_block for connection in connections.all(initialized_only=True)):
-        return 1
-    return min(processes, 8)
+        return 0
+    return min(processes, MOST_PROCESSES)
 
 
 def _chunked_rows(iterable, size):
@@ -393,7 +389,7 @@ def row_ranges(plan, workers):
     return [(low, min(low + size, end)) for low in range(first, end, size)]
 
 
-def _check_range(bounds, channel):
+def check_range(bounds, channel):
     """In a forked process: check the rows in `bounds` of the inherited sheet, sending compact
     chunks of them to `channel`, then ("done", None); ("failed", traceback) if anything breaks."""
     try:
@@ -461,7 +457,7 @@ def _pack(row, shared):
     return row.number, shared.values(row.values), row.problems, row.failed, school_code, row.level
 
 
-def _receiving(plan, started):
+def receiving(plan, started):
     """The chunks of every process as they come. Each process's chunks are taken off its channel at
     once by a thread of this process: a process that has checked its rows ends there and then, rather
     than wait with its rows (and its copy of the sheet) until the import has written the rows before."""
