@@ -143,3 +143,13 @@ def test_statements_joined_in_one_round_trip_run_in_order():
     ]
     assert bulk.execute_all(statements) == 3
     assert names() == ["a", "a-1", "a-2", "b", "b-2"]
+
+
+def test_any_of_finds_exactly_the_values_given_however_awkward():
+    awkward = ['a"b', "c\\d", "e,f", "{g}", " h ", "", "NULL", "张三", "i'j"]
+    for name in [*awkward, "other"]:
+        Group.objects.create(name=name)
+    found = Group.objects.filter(bulk.any_of("name", awkward)).values_list("name", flat=True)
+    assert sorted(found) == sorted(awkward)
+    ids = list(Group.objects.filter(name__in=awkward[:3]).values_list("id", flat=True))
+    assert sorted(Group.objects.filter(bulk.any_of("id", ids)).values_list("id", flat=True)) == sorted(ids)

@@ -347,6 +347,7 @@ PARALLEL_CHUNK = 5000
 # How long the parent waits for a forked process that has died without a word (seconds).
 SILENCE_LIMIT = 5
 MOST_PROCESSES = 8
+CHECKING_NICENESS = 10
 _FORKED_PLAN = None
 
 
@@ -393,6 +394,10 @@ def check_range(bounds, channel):
     """In a forked process: check the rows in `bounds` of the inherited sheet, sending compact
     chunks of them to `channel`, then ("done", None); ("failed", traceback) if anything breaks."""
     try:
+        # Behind the writing (this import's process and the database server's), which the whole
+        # import waits for, while the checks have time to spare: PostgreSQL 0.8 s faster (median of
+        # six interleaved runs of a county's file on two cores), SQLite the same.
+        os.nice(CHECKING_NICENESS)
         plan, sheet = _FORKED_PLAN
         for chunk in _chunked_rows(check_part(plan, sheet.rows_between(*bounds)), PARALLEL_CHUNK):
             shared = Sharing()
