@@ -31,6 +31,10 @@ from benchmarks.common import finish, open_database, parser, result, scaled  # n
 TARGET_RATIO = 4
 TARGET_MB = 500
 CACHE = Path(__file__).resolve().parent / ".cache"
+# How often the memory of the import's processes is sampled. Reading a process's PSS walks its page
+# tables (8 ms of CPU for a process of 400 MB, its memory map locked meanwhile): every 50 ms, over
+# the three processes of a county's import, the sampling took a fifth of a core of the two.
+SAMPLE_SECONDS = float(os.environ.get("BENCH_SAMPLE_SECONDS", "0.25"))
 COUNTY = "420102"
 LOADER = "bench-county"
 REGIONS = ("420102", "420103", "420104", "420105", "420106", "420107", "420111", "420112", "420113")
@@ -227,7 +231,7 @@ def run_import(env, path, label):
         nonlocal peak_tree
         while not done.is_set():
             peak_tree = max(peak_tree, tree_pss_kib(process.pid))
-            time.sleep(0.05)
+            time.sleep(SAMPLE_SECONDS)
 
     sampler = threading.Thread(target=sample)
     sampler.start()

@@ -8,6 +8,9 @@ transaction, as the command forks it.
 
 import multiprocessing
 import os
+import signal
+import time
+from pathlib import Path
 
 import pytest
 
@@ -141,3 +144,40 @@ def test_the_readers_memory_is_what_the_largest_sheet_within_the_limits_needs():
         process.join()
         outcomes.append(process.exitcode)
     assert outcomes == [0, 7]
+
+
+def _sleep_with_parent(pids):
+    apart._end_with_parent()
+    pids.put(os.getpid())
+    time.sleep(60)
+
+
+def _fork_sleeper(pids):
+    multiprocessing.get_context("fork").Process(target=_sleep_with_parent, args=(pids,)).start()
+    time.sleep(60)
+
+
+def gone(pid):
+    """Ended: no such process, or one waiting only to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="the reader is Linux's")
+def test_the_readers_processes_end_with_their_parent_however_it_ends():
+    """A process killed for memory cannot end its children: they end with it by themselves."""
+    context = multiprocessing.get_context("fork")
+    pids = context.Queue()
+    parent = context.Process(target=_fork_sleeper, args=(pids,))
+    parent.start()
+    child = pids.get(timeout=10)
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.join()
+    deadline = time.monotonic() + 5
+    while not gone(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not gone(child):
+        os.kill(child, signal.SIGKILL)
+        pytest.fail("the child outlived its parent")

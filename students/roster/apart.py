@@ -14,6 +14,7 @@ chunks here as checked_chunks' processes do. The parsed sheet never enters this 
 reader and its processes are one process group, ended together whatever happens here.
 """
 
+import ctypes
 import gc
 import logging
 import multiprocessing
@@ -40,6 +41,7 @@ APART_MIN_BYTES = 2 * 1024 * 1024
 # of the largest archive, and the checking of its rows.
 CELL_BYTES = 48
 CHECKING_BYTES = 512 * 1024 * 1024
+PR_SET_PDEATHSIG = 1
 
 
 @contextmanager
@@ -157,6 +159,7 @@ def _read(source, options, schools, pipes, channels):
     the processes that check the rows and wait for them."""
     go_in, go_out, header_in, header_out = pipes
     _join_group(0)
+    _end_with_parent()
     go_out.close()
     header_in.close()
     # Millions of small objects and no cycles among them; the processes forked below share its pages.
@@ -196,7 +199,7 @@ def _check_apart(plan, sheet, channels):
     validate.forked_plan(plan, sheet)
     started = []
     for bounds, channel in zip(ranges, channels, strict=False):
-        process = context.Process(target=validate.check_range, args=(bounds, channel), daemon=True)
+        process = context.Process(target=_check_range, args=(bounds, channel), daemon=True)
         process.start()
         started.append((process, channel))
     # A small sheet may have fewer ranges than there are channels.
@@ -209,6 +212,23 @@ def _check_apart(plan, sheet, channels):
     for channel in channels:
         channel.close()
         channel.join_thread()
+
+
+def _check_range(bounds, channel):
+    _end_with_parent()
+    validate.check_range(bounds, channel)
+
+
+def _end_with_parent():
+    """Be killed when the parent ends, however it ends (killed for memory, say): the reader's group
+    hears no signal meant for the import, and a checking process whose chunks nobody reads would
+    wait for ever. Linux's PR_SET_PDEATHSIG; elsewhere nothing is read apart."""
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        # The parent ended before the request was made.
+        os._exit(1)
 
 
 def limit_memory(limits):
