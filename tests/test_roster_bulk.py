@@ -4,7 +4,8 @@ import threading
 from contextlib import contextmanager
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from students.roster import bulk
@@ -153,3 +154,31 @@ def test_any_of_finds_exactly_the_values_given_however_awkward():
     assert sorted(found) == sorted(awkward)
     ids = list(Group.objects.filter(name__in=awkward[:3]).values_list("id", flat=True))
     assert sorted(Group.objects.filter(bulk.any_of("id", ids)).values_list("id", flat=True)) == sorted(ids)
+
+
+def test_constants_go_into_every_row_whatever_they_hold():
+    """insert_rows' constants: on SQLite written into the statement as literals, quotes and all."""
+    kind = ContentType.objects.get_for_model(Group)
+    awkward = 'it\'s "quoted"; -- not SQL'
+    bulk.insert_rows(
+        Permission,
+        ["codename"],
+        [(f"code_{n}",) for n in range(700)],
+        {"name": awkward, "content_type_id": kind.pk},
+    )
+    written = Permission.objects.filter(codename__startswith="code_")
+    assert written.count() == 700
+    assert set(written.values_list("name", "content_type_id")) == {(awkward, kind.pk)}
+
+
+def test_sqlite_literals_refuse_what_they_cannot_write():
+    assert [bulk.sqlite_literal(value) for value in (None, True, False, 3, 1.5, "a'b")] == [
+        "NULL",
+        "1",
+        "0",
+        "3",
+        "1.5",
+        "'a''b'",
+    ]
+    with pytest.raises(TypeError):
+        bulk.sqlite_literal(b"bytes")

@@ -200,6 +200,10 @@ GUARDIAN_ATTNAMES = [
 ]
 
 
+# A new student's fields set row by row besides the file's columns.
+ROW_FIELDS = ("id", "number", "status", "school_id", "grade_id", "school_class_id")
+
+
 class NewStudentLayout:
     """Where each value of a new student goes in the rows of the five tables written for it.
 
@@ -209,17 +213,23 @@ class NewStudentLayout:
     def __init__(self, writer):
         plan = writer.plan
         now = bulk.datetime_value(writer.now)
-        student_columns = bulk.columns_of(Student)
-        attnames = [attname for attname, _column in student_columns]
-        self.position = position = {attname: index for index, attname in enumerate(attnames)}
-        self.student_columns = [column for _attname, column in student_columns]
-        base = []
+        # Each row's own values (the file's columns, where it goes, its number), in the table's order;
+        # every other column is the same for all (its default, the time of the import) and goes to
+        # bulk.insert_rows as a constant.
+        own = {*ROW_FIELDS, *plan.index}
+        self.student_columns, self.student_constants, own_attnames = [], {}, []
         for field in Student._meta.concrete_fields:
-            default = field.get_default()
-            base.append(str(default) if isinstance(default, str) else default)
-        base[position["created_at"]] = now
-        base[position["updated_at"]] = now
-        self.base = base
+            if field.attname in own:
+                self.student_columns.append(field.column)
+                own_attnames.append(field.attname)
+            elif field.attname in ("created_at", "updated_at"):
+                self.student_constants[field.column] = now
+            else:
+                default = field.get_default()
+                self.student_constants[field.column] = str(default) if isinstance(default, str) else default
+        self.position = position = {attname: index for index, attname in enumerate(own_attnames)}
+        # Every position is set for each row.
+        self.base = [None] * len(own_attnames)
         self.copy = [(plan.index[key], position[key]) for key in plan.index if key in position]
 
         self.history_values = writer.history(Student, "+")
@@ -446,7 +456,7 @@ class Writer:
             )
 
         def write():
-            bulk.insert_rows(Student, layout.student_columns, students)
+            bulk.insert_rows(Student, layout.student_columns, students, layout.student_constants)
             self._insert_guardian_rows(guardian_rows)
             bulk.execute_all(copies)
 
