@@ -9,9 +9,10 @@ limited to what the largest file within the limits can need (RLIMIT_AS), so that
 is about to refuse cannot take the machine's memory; and it reads nothing out of the sheet before
 this process, having checked the file, says so. A refusal ends the reader and is reported exactly
 as it would be without it. Once the file has passed, the reader finds the header and sends it
-here, then forks the processes that check the rows (validate's `_check_range`), which send their
-chunks here as checked_chunks' processes do. The parsed sheet never enters this process. The
-reader and its processes are one process group, ended together whatever happens here.
+here, then forks the processes that check the rows (validate.check_range, at a lower priority
+than the writing), which send their chunks here as checked_chunks' processes do. The parsed sheet
+never enters this process. The reader and its processes are one process group, ended together
+whatever happens here, and they end with their parent however it ends.
 """
 
 import ctypes
