@@ -73,18 +73,20 @@ def checked_file(source, *, processes=0, **options):
 
 def refused(source, options, message):
     """The Plan of a file refused whole."""
-    plan = Plan(source=source, scope=options["scope"], by=options.get("by"), today=timezone.localdate())
+    plan = Plan(
+        source=source,
+        scope=options["scope"],
+        by=options.get("by"),
+        today=options.get("today") or timezone.localdate(),
+    )
     plan.file_errors.append(message)
     return plan
 
 
 def readable_apart(source):
     """Whether `source` is read apart: a path to an .xlsx (a zip) of APART_MIN_BYTES or more, on a
-    system that forks and tells a process's size (Linux), outside any transaction (the reader must
-    not share this process's database connection, which cannot be closed inside one)."""
-    if hasattr(source, "read") or not hasattr(os, "fork") or not os.path.exists("/proc/self/statm"):
-        return False
-    if any(connection.in_atomic_block for connection in connections.all(initialized_only=True)):
+    system that tells a process's size (Linux), when this process may fork (validate.can_fork)."""
+    if hasattr(source, "read") or not os.path.exists("/proc/self/statm") or not validate.can_fork():
         return False
     try:
         with open(source, "rb") as handle:

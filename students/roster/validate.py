@@ -362,14 +362,19 @@ def forked_plan(plan, sheet):
 
 def parallel_workers(sheet, processes):
     """How many processes to fork to check `sheet` (0: check it in this one)."""
-    from django.db import connections
-
-    if processes < 1 or sheet.height < PARALLEL_MIN_ROWS or not hasattr(os, "fork"):
-        return 0
-    # Forked processes must not share a database connection; inside a transaction we cannot close it.
-    if any(connection.in_atomic_block for connection in connections.all(initialized_only=True)):
+    if processes < 1 or sheet.height < PARALLEL_MIN_ROWS or not can_fork():
         return 0
     return min(processes, MOST_PROCESSES)
+
+
+def can_fork():
+    """Whether this process may fork the import's processes: the system forks, and no transaction is
+    open (a forked process must not share the database connection, which cannot be closed inside one)."""
+    from django.db import connections
+
+    if not hasattr(os, "fork"):
+        return False
+    return not any(connection.in_atomic_block for connection in connections.all(initialized_only=True))
 
 
 def _chunked_rows(iterable, size, first=None):
