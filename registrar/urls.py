@@ -6,6 +6,9 @@ from django.views.i18n import set_language
 
 from registrar import views, views_approvals
 
+# Every app's admin.py (registrar/admin_config.py: not loaded at start).
+admin.autodiscover()
+
 registrar_patterns = [
     path("", views.dashboard, name="dashboard"),
     path("org/<str:code>/", views.node_detail, name="node"),
