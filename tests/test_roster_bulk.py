@@ -146,6 +146,22 @@ def test_statements_joined_in_one_round_trip_run_in_order():
     assert names() == ["a", "a-1", "a-2", "b", "b-2"]
 
 
+def test_rows_are_copied_by_a_range_of_keys_only_when_the_keys_are_every_one_in_it():
+    assert bulk.key_condition("id", [5, 3, 4, 4, 6]) == ('"id" BETWEEN %s AND %s', [3, 6])
+    gapped, _params = bulk.key_condition("id", [3, 5, 6])
+    assert "BETWEEN" not in gapped
+    assert bulk.key_condition("id", [])[0] == "1 = 0"
+    Group.objects.bulk_create([Group(name=f"g{n}") for n in range(6)])
+    pks = list(Group.objects.order_by("id").values_list("id", flat=True))
+    copy = {"name": bulk.Sql('"name" || %s', ["+"])}
+    # A run of keys, then keys with a gap whose neighbour must not be copied, then none at all.
+    statements = [
+        bulk.insert_select_statement(Group, copy, Group, keys) for keys in (pks[1:3], pks[3::2], [])
+    ]
+    assert bulk.execute_all(statements) == 4
+    assert names() == sorted(["g0", "g1", "g2", "g3", "g4", "g5", "g1+", "g2+", "g3+", "g5+"])
+
+
 def test_any_of_finds_exactly_the_values_given_however_awkward():
     awkward = ['a"b', "c\\d", "e,f", "{g}", " h ", "", "NULL", "张三", "i'j"]
     for name in [*awkward, "other"]:

@@ -214,14 +214,25 @@ def insert_select(target, values, source, pks):
 
 def insert_select_statement(target, values, source, pks):
     """The (sql, params) of an `insert_select`, to run with others by `execute_all`."""
-    pk = source._meta.pk.column
+    return insert_select_where(target, values, source, *key_condition(source._meta.pk.column, pks))
+
+
+def key_condition(pk, pks):
+    """(condition, params) choosing the rows whose column `pk` (integer keys) is one of `pks`.
+
+    Keys that are every number from the lowest to the highest, as the rows of a chunk get from
+    Ids, are chosen as that range: one walk along the index rather than a descent for each key
+    (PostgreSQL spent 0.2 s more on each 100,000 rows copied that way)."""
+    keys = [int(value) for value in pks]
+    if not keys:
+        return "1 = 0", []
+    lowest, highest = min(keys), max(keys)
+    if len(set(keys)) == highest - lowest + 1:
+        return f'"{pk}" BETWEEN %s AND %s', [lowest, highest]
     if connection.vendor == "postgresql":
         # The keys as one array literal: psycopg would quote each of a thousand numbers in Python.
-        condition = f'"{pk}" = ANY(%s::bigint[])'
-        condition_params = ["{" + ",".join(str(int(value)) for value in pks) + "}"]
-    else:
-        condition, condition_params = f'"{pk}" IN ({", ".join(["%s"] * len(pks))})', list(pks)
-    return insert_select_where(target, values, source, condition, condition_params)
+        return f'"{pk}" = ANY(%s::bigint[])', ["{" + ",".join(map(str, keys)) + "}"]
+    return f'"{pk}" IN ({", ".join(["%s"] * len(keys))})', keys
 
 
 def insert_select_where(target, values, source, condition, condition_params=()):

@@ -7,11 +7,6 @@ literals here and not translated messages.
 
 from dataclasses import dataclass
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter, quote_sheetname
-from openpyxl.worksheet.datavalidation import DataValidation
-
 from students import codes
 
 
@@ -234,8 +229,8 @@ GRADE_LIST = (
 )
 
 TEXT_FORMAT = "@"
-HEADER_FILL = PatternFill("solid", fgColor="DDE6F3")
-REQUIRED_FONT = Font(bold=True, color="B42318")
+HEADER_COLOUR = "DDE6F3"
+REQUIRED_COLOUR = "B42318"
 CODES_SHEET = "代码表"
 HELP_SHEET = "填写说明"
 
@@ -261,6 +256,13 @@ def allowed_values(column):
 
 def build_template(columns=COLUMNS):
     """The template workbook: the header row, text formats, drop-down lists and 填写说明."""
+    # openpyxl is loaded here, not with this module: the roster's columns are read by every import
+    # and export, which write no template (loading it took 0.1 s of each import_roster's start).
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter, quote_sheetname
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "花名册"
@@ -272,10 +274,10 @@ def build_template(columns=COLUMNS):
     for index, column in enumerate(columns, start=1):
         letter = get_column_letter(index)
         cell = sheet.cell(row=1, column=index, value=column.header)
-        cell.fill = HEADER_FILL
+        cell.fill = PatternFill("solid", fgColor=HEADER_COLOUR)
         cell.alignment = Alignment(horizontal="center", vertical="center")
         if column.required:
-            cell.font = REQUIRED_FONT
+            cell.font = Font(bold=True, color=REQUIRED_COLOUR)
         sheet.column_dimensions[letter].width = max(column.width, len(column.header) * 2 + 2)
         if column.is_text_format:
             # Excel applies a column's style to the cells typed into it: IDs stay text.
@@ -301,10 +303,12 @@ def build_template(columns=COLUMNS):
 
 
 def _write_help(sheet, columns):
+    from openpyxl.styles import Alignment, Font, PatternFill
+
     sheet.append(["列名", "是否必填", "填写说明", "可填的值"])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-        cell.fill = HEADER_FILL
+        cell.fill = PatternFill("solid", fgColor=HEADER_COLOUR)
     for column in columns:
         sheet.append(
             [column.header, "必填" if column.required else "选填", column.help, allowed_values(column)]

@@ -10,7 +10,6 @@ from registrar.audit import record_event
 from registrar.choices import Role
 from registrar.errors import DomainError
 from registrar.models import Organisation, User
-from students.roster.error_workbook import report_problems
 from students.roster.importer import import_file, prepare
 from students.roster.validate import NEW, UNCHANGED, UPDATE, RosterInvalid
 
@@ -103,6 +102,9 @@ class Command(BaseCommand):
                         updated=plan.count(UPDATE),
                     )
         except RosterInvalid as error:
+            # Here, not at the top: the error workbook's openpyxl takes 0.1 s to load, at every start.
+            from students.roster.error_workbook import report_problems
+
             report_problems(error.plan, errors, self.stderr)
             raise CommandError(error.message, returncode=1) from error
         except DomainError as error:
