@@ -275,10 +275,7 @@ def main():
         started = time.perf_counter()
         generate(path, args.rows, args.schools)
         print(f"  {time.perf_counter() - started:.1f} s, {path.stat().st_size / 1e6:.1f} MB")
-    reads = [calamine_read(path) for _ in range(3)]
-    read = min(reads)
-    print(f"python-calamine reads the file in {read:.2f} s (best of {len(reads)})")
-    timings, peaks = [], []
+    timings, peaks, reads = [], [], []
     vendor = "PostgreSQL" if args.database_url else "SQLite"
     for _run in range(args.runs):
         url, drop = open_database(args.database_url)
@@ -295,10 +292,16 @@ def main():
             if migrated.returncode:
                 raise SystemExit(migrated.stderr)
             setup_tree(env, args.schools)
+            # The read measured just before each import, the best of three: this VM's speed drifts
+            # by a fifth within minutes, and an import compared with a read taken minutes before
+            # measured the drift as much as the import.
+            read = min(calamine_read(path) for _ in range(3))
+            print(f"python-calamine reads the file in {read:.2f} s (best of 3)")
             seconds, largest, tree = run_import(env, path, "import")
             students = count_students(env)
             timings.append(seconds)
             peaks.append(tree)
+            reads.append(read)
             print(
                 f"RESULT {vendor}: {args.rows} rows in {seconds:.1f} s = {args.rows / seconds:,.0f} rows/s "
                 f"({seconds / read:.1f} × the read); peak memory {largest:.0f} MB (largest process), "
@@ -313,14 +316,16 @@ def main():
         finally:
             if not args.keep:
                 drop()
-    median = statistics.median(timings)
+    ratio = statistics.median(seconds / read for seconds, read in zip(timings, reads, strict=True))
+    read = statistics.median(reads)
     row = result(
-        f"roster import of a county ({vendor}; calamine reads it in {read:.2f} s)",
+        f"roster import of a county ({vendor}; calamine reads it in {read:.2f} s; "
+        f"median of the runs' ratios {ratio:.2f} ×)",
         args.rows,
         timings,
         peak=round(max(peaks), 1),
-        target=f"≤ {TARGET_RATIO} × read = {TARGET_RATIO * read:.1f} s, < {TARGET_MB} MB",
-        met=median <= TARGET_RATIO * read and max(peaks) < TARGET_MB,
+        target=f"≤ {TARGET_RATIO} × the read before each run, < {TARGET_MB} MB",
+        met=ratio <= TARGET_RATIO and max(peaks) < TARGET_MB,
     )
     finish(args, [row])
 
