@@ -76,7 +76,7 @@ UNION ALL
 SELECT approval_id, 1, 3, 'city_reviewer', city_id, 'waiting', NULL, NULL, NULL, NULL, ''
 FROM bench_open;
 
-UPDATE registrar_approvalrequest a SET current_step_id = s.id
+UPDATE registrar_approvalrequest a SET current_step_id = s.id, current_node_id = s.node_id
 FROM registrar_approvalstep s WHERE s.approval_id = a.id AND s.state = 'current';
 
 INSERT INTO transfers_statuschangerequest (approval_id, kind, student_id, from_school_id, from_grade_id,

@@ -261,7 +261,7 @@ SELECT approval_id, 1, 2, 'county_reviewer', county_id,
     CASE WHEN state IN ('approved', 'rejected') THEN made + ((n %% 9) + 1) * interval '1 day' END, ''
 FROM bench_change;
 
-UPDATE registrar_approvalrequest a SET current_step_id = s.id
+UPDATE registrar_approvalrequest a SET current_step_id = s.id, current_node_id = s.node_id
 FROM registrar_approvalstep s
 WHERE s.approval_id = a.id AND s.state = 'current';
 

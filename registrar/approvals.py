@@ -301,7 +301,7 @@ def _start_round(approval, *, now):
     # bulk_create returns primary keys on PostgreSQL and SQLite alike.
     first = steps[0]
     _start_step(first, now=now)
-    approval.current_step = first
+    approval.set_current_step(first)
     approval.submitted_at = now
     approval.decided_at = None
 
@@ -335,7 +335,7 @@ def _check_submittable(kind, approval):
         kind.validate_submit(approval)
 
 
-_ROUND_FIELDS = ["state", "chain_key", "round", "current_step", "submitted_at", "decided_at"]
+_ROUND_FIELDS = ["state", "chain_key", "round", "current_step", "current_node", "submitted_at", "decided_at"]
 
 
 def _refresh_case(kind, approval):
@@ -485,7 +485,7 @@ def _decide(approval, *, by, action, comment, step_id):
         step.decided_by = by
         step.decided_at = now
         step.comment = comment
-        fields = ["state", "current_step", "decided_at"]
+        fields = ["state", "current_step", "current_node", "decided_at"]
         if action == APPROVE:
             step.state = StepState.APPROVED
             step.save(update_fields=["state", "decided_by", "decided_at", "comment"])
@@ -498,19 +498,19 @@ def _decide(approval, *, by, action, comment, step_id):
             )
             approval.approve(final=following is None)
             if following is None:
-                approval.current_step = None
+                approval.set_current_step(None)
                 approval.decided_at = now
                 decision, event, hook = DecisionAction.APPROVED, "approved", "on_approved"
             else:
                 _start_step(following, now=now)
-                approval.current_step = following
+                approval.set_current_step(following)
                 decision, event, hook = DecisionAction.APPROVED, "step_approved", None
         else:
             step.state = StepState.REJECTED if action == REJECT else StepState.RETURNED
             step.save(update_fields=["state", "decided_by", "decided_at", "comment"])
             method()
             _close_remaining(approval)
-            approval.current_step = None
+            approval.set_current_step(None)
             approval.decided_at = now
             if action == REJECT:
                 decision, event, hook = DecisionAction.REJECTED, "rejected", "on_rejected"
@@ -559,9 +559,9 @@ def withdraw(approval, *, by, comment=""):
         now = timezone.now()
         approval.withdraw()
         _close_remaining(approval)
-        approval.current_step = None
+        approval.set_current_step(None)
         approval.decided_at = now
-        _save(approval, by=by, reason=comment, fields=["state", "current_step", "decided_at"])
+        _save(approval, by=by, reason=comment, fields=["state", "current_step", "current_node", "decided_at"])
         Decision.objects.create(approval=approval, actor=by, action=DecisionAction.WITHDRAWN, comment=comment)
         record_event(f"{approval.kind}.withdrawn", actor=by, obj=approval, reason=comment)
         _run_hook(kind, "on_withdrawn", approval, by)
@@ -818,7 +818,7 @@ def _pass_on(approvals, following, *, by, comment):
         following_step = following[approval.pk]
         following_step.state, following_step.started_at, following_step.due_date = StepState.CURRENT, now, due
         approval.approve(final=False)
-        approval.current_step = following_step
+        approval.set_current_step(following_step)
         stamp(approval, by=by, reason=comment)
     # Each request moves on to its own next step: one UPDATE (the state is the same for all), and
     # the history of each as its save would write it.
@@ -826,7 +826,9 @@ def _pass_on(approvals, following, *, by, comment):
         approval=OuterRef("pk"), pk__in=[step.pk for step in following.values() if step]
     )
     ApprovalRequest.objects.filter(pk__in=[approval.pk for approval in approvals]).update(
-        state=ApprovalState.IN_REVIEW, current_step=Subquery(next_step.values("pk")[:1])
+        state=ApprovalState.IN_REVIEW,
+        current_step=Subquery(next_step.values("pk")[:1]),
+        current_node=Subquery(next_step.values("node")[:1]),
     )
     ApprovalRequest.history.bulk_history_create(approvals, update=True, default_date=now)
     Decision.objects.bulk_create(
@@ -895,9 +897,11 @@ def overdue_below(user, *, now=None):
     if user.node_id is None:
         return ApprovalStep.objects.none()
     today = timezone.localdate(now or timezone.now())
+    # A step is current only while its request is in review (every decision and withdrawal closes
+    # the round's current step), so the steps alone are counted: from one index, without joining
+    # the province's open requests (approvalstep_current_due).
     return ApprovalStep.objects.filter(
         state=StepState.CURRENT,
-        approval__state__in=[ApprovalState.SUBMITTED, ApprovalState.IN_REVIEW],
         due_date__lt=today,
         node__path__startswith=user.node.path,
     ).exclude(node_id=user.node_id)

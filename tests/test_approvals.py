@@ -133,6 +133,39 @@ def test_the_chain_approves_step_by_step_and_applies_the_effect_at_the_end(
     assert events(f"{SAMPLE}.approved").count() == 1
 
 
+def waiting_at(approval):
+    """Where the request waits as stored, and where its current step is (both None when none is)."""
+    approval = ApprovalRequest.objects.select_related("current_step").get(pk=approval.pk)
+    step = approval.current_step
+    return approval.current_node_id, step.node_id if step else None
+
+
+def test_a_request_waits_at_its_current_steps_organisation_through_every_decision(
+    registrar, principal, county_reviewer, school, tree
+):
+    """The queues find requests by the node they wait at: it moves with the current step and is
+    cleared when no step is current."""
+    county = tree["420102"].pk
+    approval = submitted(registrar, school)
+    assert waiting_at(approval) == (school.pk, school.pk)
+    approval = approvals.approve(approval, by=principal)
+    assert waiting_at(approval) == (county, county)
+    approval = approvals.return_for_revision(approval, by=county_reviewer, comment="缺户口本")
+    assert waiting_at(approval) == (None, None)
+    approval = approvals.resubmit(approval, by=registrar)
+    assert waiting_at(approval) == (school.pk, school.pk)
+    approval = approvals.withdraw(approval, by=registrar)
+    assert waiting_at(approval) == (None, None)
+
+    rejected = approvals.reject(submitted(registrar, school), by=principal, comment="证明材料不实")
+    assert waiting_at(rejected) == (None, None)
+    approved = approvals.approve(
+        approvals.approve(submitted(registrar, school), by=principal), by=county_reviewer
+    )
+    assert waiting_at(approved) == (None, None)
+    assert approved.history.first().current_node_id is None
+
+
 def test_a_failing_effect_undoes_the_last_approval(registrar, principal, county_reviewer, school):
     approval = submitted(registrar, school, kind=FAILING)
     approval = approvals.approve(approval, by=principal)

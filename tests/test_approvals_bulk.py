@@ -116,6 +116,7 @@ def test_a_bulk_approval_writes_what_one_approval_writes(registrar, principal, s
             "decided": (decided.state, decided.decided_by, decided.comment, decided.decided_at is not None),
             "following": (following.position, following.state, following.due_date is not None),
             "started": following.started_at == decided.decided_at,
+            "waiting at": (approval.current_node_id, following.node_id),
             "decision": (decision.actor, decision.action, decision.comment),
             "event": (event.actor, event.reason, event.data, event.node_id, event.object_repr),
             "history": (

@@ -93,7 +93,10 @@ class ApprovalRequestQuerySet(models.QuerySet):
             return self.none()
         return self.filter(
             state__in=REVIEW_STATES,
+            current_node_id=user.node_id,
             current_step__state=StepState.CURRENT,
+            # The same node again, for the step's side of the join: both sides are then read from
+            # their own index, a county's thousands each, not the province's open requests.
             current_step__node_id=user.node_id,
             current_step__role__in=list(user.roles),
         ).exclude(self.duty_conflicts(user))
@@ -147,6 +150,19 @@ class ApprovalRequest(FSMModelMixin, models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # The organisation of the current step, kept with it by registrar.approvals (`set_current_step`):
+    # a reviewer's queue finds its requests by it in one index, where through the steps the database
+    # joins every open request of the province to the node's steps.
+    current_node = models.ForeignKey(
+        Organisation,
+        verbose_name=_("waiting at"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
     # Each submission (the first and every resubmission after a return) is a round of steps.
     round = models.PositiveSmallIntegerField(_("round"), default=0)
     chain_key = models.CharField(_("approval chain"), max_length=120, blank=True)
@@ -170,12 +186,14 @@ class ApprovalRequest(FSMModelMixin, models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["state", "kind"], name="approvalrequest_state_kind"),
-            # A reviewer's queue walks its current steps (approvalstep_queue) and looks each request
-            # up by its current step: covering, so that counting 10,000 of them reads no table row.
+            # A reviewer's queue: the requests waiting at a node, joined to their current steps
+            # (approvalstep_queue) by hash; covering, so that counting a county's 10,000 reads no
+            # table row. Only waiting requests have a node, so only they are in it.
             models.Index(
-                fields=["current_step"],
-                include=["id", "state", "applicant", "school", "kind"],
-                name="approvalrequest_current",
+                fields=["current_node"],
+                include=["id", "state", "applicant", "school", "kind", "current_step"],
+                condition=Q(current_node__isnull=False),
+                name="approvalrequest_waiting",
             ),
         ]
 
@@ -200,6 +218,11 @@ class ApprovalRequest(FSMModelMixin, models.Model):
         if known is not None and known[0] == user.pk:
             return known[1]
         return duty_conflicts_of([self], user).get(self.pk, "")
+
+    def set_current_step(self, step):
+        """The step now waiting for a decision (None: none is), and where it waits, in memory."""
+        self.current_step = step
+        self.current_node_id = step.node_id if step is not None else None
 
     # Transitions only change the row in memory; registrar.approvals does the rest.
 
@@ -340,7 +363,14 @@ class ApprovalStep(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["state", "due_date"], name="approvalstep_state_due"),
+            # The overdue watch lists: current steps by due date (and their order on the page),
+            # with the node to scope them by, read from the index alone.
+            models.Index(
+                fields=["due_date", "started_at", "id"],
+                include=["node"],
+                condition=Q(state=StepState.CURRENT),
+                name="approvalstep_current_due",
+            ),
             models.Index(fields=["node", "state"], name="approvalstep_node_state"),
             # A reviewer's queue: the current steps at a node for a role, in the queue's order (due
             # date, waiting since), so that a page reads its rows in order and stops.
