@@ -165,6 +165,25 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's, and before it drops the test database, the end of any session still connected
+    to it. Once a browser test has run, Playwright's sync API leaves the tests that follow in a copy
+    of the test thread's context, where Django opens connections of its own; the session's teardown,
+    back in the first context, cannot close the last of them, and PostgreSQL refused to drop a
+    database in use ("being accessed by other users")."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _language_back_to_chinese():
     """A test that switches a page to English leaves the next test in the default language."""
