@@ -335,7 +335,9 @@ def _check_submittable(kind, approval):
         kind.validate_submit(approval)
 
 
-_ROUND_FIELDS = ["state", "chain_key", "round", "current_step", "current_node", "submitted_at", "decided_at"]
+_ROUND_FIELDS = ["state", "chain_key", "round", *ApprovalRequest.CURRENT_FIELDS, "submitted_at", "decided_at"]
+# What a decision or a withdrawal changes on the request.
+_DECISION_FIELDS = ["state", *ApprovalRequest.CURRENT_FIELDS, "decided_at"]
 
 
 def _refresh_case(kind, approval):
@@ -485,7 +487,6 @@ def _decide(approval, *, by, action, comment, step_id):
         step.decided_by = by
         step.decided_at = now
         step.comment = comment
-        fields = ["state", "current_step", "current_node", "decided_at"]
         if action == APPROVE:
             step.state = StepState.APPROVED
             step.save(update_fields=["state", "decided_by", "decided_at", "comment"])
@@ -516,7 +517,7 @@ def _decide(approval, *, by, action, comment, step_id):
                 decision, event, hook = DecisionAction.REJECTED, "rejected", "on_rejected"
             else:
                 decision, event, hook = DecisionAction.RETURNED, "returned", "on_returned"
-        _save(approval, by=by, reason=comment, fields=fields)
+        _save(approval, by=by, reason=comment, fields=_DECISION_FIELDS)
         Decision.objects.create(approval=approval, step=step, actor=by, action=decision, comment=comment)
         _step_event(approval, step, event, by=by, comment=comment).save()
         if hook:
@@ -561,7 +562,7 @@ def withdraw(approval, *, by, comment=""):
         _close_remaining(approval)
         approval.set_current_step(None)
         approval.decided_at = now
-        _save(approval, by=by, reason=comment, fields=["state", "current_step", "current_node", "decided_at"])
+        _save(approval, by=by, reason=comment, fields=_DECISION_FIELDS)
         Decision.objects.create(approval=approval, actor=by, action=DecisionAction.WITHDRAWN, comment=comment)
         record_event(f"{approval.kind}.withdrawn", actor=by, obj=approval, reason=comment)
         _run_hook(kind, "on_withdrawn", approval, by)

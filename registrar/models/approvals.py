@@ -219,8 +219,12 @@ class ApprovalRequest(FSMModelMixin, models.Model):
             return known[1]
         return duty_conflicts_of([self], user).get(self.pk, "")
 
+    # What set_current_step changes: a save after it names both.
+    CURRENT_FIELDS = ["current_step", "current_node"]
+
     def set_current_step(self, step):
-        """The step now waiting for a decision (None: none is), and where it waits, in memory."""
+        """The step now waiting for a decision (None: none is), and where it waits, in memory
+        (saved with `CURRENT_FIELDS`)."""
         self.current_step = step
         self.current_node_id = step.node_id if step is not None else None
 
