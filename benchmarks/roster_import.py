@@ -227,9 +227,22 @@ def import_arguments(path):
     return ["import_roster", str(path), "--school", COUNTY, "--national-load", "--user", LOADER]
 
 
+def machine_busy_seconds():
+    """Core-seconds the whole machine has been busy since it started (Linux's /proc/stat: user,
+    nice, system, irq and softirq time of every core), or None where there is no such file."""
+    try:
+        with open("/proc/stat") as stat:
+            user, nice, system, _idle, _iowait, irq, softirq = map(int, stat.readline().split()[1:8])
+    except (OSError, ValueError):
+        return None
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def run_import(env, path, label):
-    """Run the command; wall time, the largest single process's peak and the whole tree's peak (MB)."""
+    """Run the command; wall time, the largest single process's peak and the whole tree's peak (MB),
+    and the core-seconds the machine was busy meanwhile (None where that cannot be read)."""
     command = [sys.executable, str(BASE_DIR / "manage.py"), *import_arguments(path), "-v", "2"]
+    busy_before = machine_busy_seconds()
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, cwd=BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak_tree = 0
@@ -245,6 +258,7 @@ def run_import(env, path, label):
     sampler.start()
     out, err = process.communicate()
     seconds = time.perf_counter() - started
+    busy_after = machine_busy_seconds()
     done.set()
     sampler.join()
     largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -252,7 +266,19 @@ def run_import(env, path, label):
         print(out.decode(), err.decode()[-3000:])
         raise SystemExit(f"import_roster failed with status {process.returncode}")
     print(f"  {label}: " + out.decode().strip().replace("\n", "\n  "))
-    return seconds, largest / 1024, peak_tree / 1024
+    busy = None if busy_before is None or busy_after is None else busy_after - busy_before
+    return seconds, largest / 1024, peak_tree / 1024, busy
+
+
+def cpu_bound(busy, read):
+    """What the machine's CPU time says of the import: however well its processes overlap, on this
+    many cores it cannot take less than the CPU time shared among them (calamine's read, the
+    baseline, runs on one core)."""
+    cores = os.cpu_count() or 1
+    return (
+        f"  the machine was busy {busy:.1f} core-seconds ({busy / read:.1f} × the read): on {cores} "
+        f"cores no less than {busy / cores / read:.2f} × the read, were no core ever idle"
+    )
 
 
 def count_students(env):
@@ -297,7 +323,7 @@ def main():
             # measured the drift as much as the import.
             read = min(calamine_read(path) for _ in range(3))
             print(f"python-calamine reads the file in {read:.2f} s (best of 3)")
-            seconds, largest, tree = run_import(env, path, "import")
+            seconds, largest, tree, busy = run_import(env, path, "import")
             students = count_students(env)
             timings.append(seconds)
             peaks.append(tree)
@@ -307,8 +333,10 @@ def main():
                 f"({seconds / read:.1f} × the read); peak memory {largest:.0f} MB (largest process), "
                 f"{tree:.0f} MB (all processes); {students} students in the database"
             )
+            if busy is not None:
+                print(cpu_bound(busy, read))
             if args.reimport:
-                again, largest, tree = run_import(env, path, "same file again")
+                again, largest, tree, _busy = run_import(env, path, "same file again")
                 print(
                     f"RESULT {vendor} re-import: {args.rows} rows in {again:.1f} s; peak memory "
                     f"{largest:.0f} MB (largest process), {tree:.0f} MB (all processes)"
