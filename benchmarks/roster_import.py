@@ -238,11 +238,18 @@ def machine_busy_seconds():
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
+def own_cpu_seconds():
+    """CPU time of this process so far, its sampling thread included."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_import(env, path, label):
     """Run the command; wall time, the largest single process's peak and the whole tree's peak (MB),
-    and the core-seconds the machine was busy meanwhile (None where that cannot be read)."""
+    and the core-seconds the machine was busy meanwhile, less this process's own (the sampling of
+    memory: reading a process's PSS walks its page tables); None where that cannot be read."""
     command = [sys.executable, str(BASE_DIR / "manage.py"), *import_arguments(path), "-v", "2"]
-    busy_before = machine_busy_seconds()
+    busy_before, own_before = machine_busy_seconds(), own_cpu_seconds()
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, cwd=BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak_tree = 0
@@ -260,13 +267,14 @@ def run_import(env, path, label):
     seconds = time.perf_counter() - started
     busy_after = machine_busy_seconds()
     done.set()
+    own = own_cpu_seconds() - own_before
     sampler.join()
     largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if process.returncode:
         print(out.decode(), err.decode()[-3000:])
         raise SystemExit(f"import_roster failed with status {process.returncode}")
     print(f"  {label}: " + out.decode().strip().replace("\n", "\n  "))
-    busy = None if busy_before is None or busy_after is None else busy_after - busy_before
+    busy = None if busy_before is None or busy_after is None else busy_after - busy_before - own
     return seconds, largest / 1024, peak_tree / 1024, busy
 
 
@@ -276,8 +284,9 @@ def cpu_bound(busy, read):
     baseline, runs on one core)."""
     cores = os.cpu_count() or 1
     return (
-        f"  the machine was busy {busy:.1f} core-seconds ({busy / read:.1f} × the read): on {cores} "
-        f"cores no less than {busy / cores / read:.2f} × the read, were no core ever idle"
+        f"  the machine was busy {busy:.1f} core-seconds besides this script ({busy / read:.1f} × the "
+        f"read): on {cores} cores no less than {busy / cores / read:.2f} × the read, were no core "
+        "ever idle"
     )
 
 
