@@ -379,7 +379,7 @@ def streaming_writes():
       grew fourfold). Every lookup the import makes has its index, as a table with statistics would use;
     - no query starts parallel workers (see NO_PARALLEL_WORKERS).
 
-    On an error the rollback (of the transaction or savepoint) restores both settings by itself.
+    On an error the rollback (of the transaction or savepoint) restores these settings by itself.
     """
     if connection.vendor != "postgresql":
         yield
