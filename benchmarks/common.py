@@ -30,6 +30,19 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
+def compile_project():
+    """Compile the project's bytecode as `make install` does, so that a command measured in a child
+    process starts as a deployed one does: with PYTHONDONTWRITEBYTECODE set (as on this machine)
+    Python writes none, and each start compiled the project's modules again (0.25 s)."""
+    apps = sorted(path.parent.name for path in ROOT.glob("*/apps.py"))
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", *apps, "manage.py"],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 # What `--help` says of a script that runs on SQLite as well as on PostgreSQL: run_all.py looks for it.
 BOTH_DATABASES = "Databases: SQLite (without --database-url) and PostgreSQL."
 
