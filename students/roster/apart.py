@@ -8,11 +8,13 @@ has nothing to do. Read apart, a forked process (the reader) parses at once, its
 limited to what the largest file within the limits can need (RLIMIT_AS), so that a file the check
 is about to refuse cannot take the machine's memory; and it reads nothing out of the sheet before
 this process, having checked the file, says so. A refusal ends the reader and is reported exactly
-as it would be without it. Once the file has passed, the reader finds the header and sends it
-here, then forks the processes that check the rows (validate.check_range, at a lower priority
-than the writing), which send their chunks here as checked_chunks' processes do. The parsed sheet
-never enters this process. The reader and its processes are one process group, ended together
-whatever happens here, and they end with their parent however it ends.
+as it would be without it. Once the file has passed, this process reads and checks the first rows
+itself from a copy of the sheet's first tenth (early.py) while the reader parses on; the reader
+finds the header and sends it here, then forks the processes that check the rows (validate.
+check_range, at a lower priority than the writing) from where that copy ends, if its rows are
+exactly the reader's, else from the top; they send their chunks here as checked_chunks'
+processes do. The parsed sheet never enters this process. The reader and its processes are one
+process group, ended together whatever happens here, and they end with their parent however it ends.
 """
 
 import ctypes
@@ -23,11 +25,12 @@ import os
 import resource
 import signal
 from contextlib import contextmanager, suppress
+from itertools import chain
 
 from django.db import connections
 from django.utils import timezone
 
-from students.roster import validate
+from students.roster import early, validate
 from students.roster.reader import RosterSheet, find_header, parse_xlsx, read_roster
 from students.roster.validate import Plan, checked_chunks, row_ranges, schools_in_scope, start_plan
 from students.roster.workbooks import Limits, RosterFileError, check_workbook, damaged
@@ -120,9 +123,14 @@ def _apart(source, processes, options):
         except RosterFileError as error:
             yield refused(source, options, error.message), None
             return
+        # The first rows, read and checked here while the reader parses the whole (early.py).
+        first = early.first_part(source, options, schools)
+        checked_first, from_row = None, None
         try:
-            go_out.send(True)
-            kind, said = header_in.recv()
+            go_out.send(("go", first.next_row, first.digest) if first else ("go", None, None))
+            if first:
+                checked_first = first.checked()
+            kind, said, *more = header_in.recv()
         except (EOFError, BrokenPipeError):
             # The reader ended without a word: calamine failed on a file the check passed, or
             # needed more memory than any file within the limits may.
@@ -136,7 +144,12 @@ def _apart(source, processes, options):
         if plan.file_errors:
             yield plan, None
             return
-        yield plan, validate.receiving(plan, [(reader, channel) for channel in channels])
+        chunks = validate.receiving(plan, [(reader, channel) for channel in channels])
+        from_row = more[0] if more else None
+        if from_row is not None:
+            # The reader found its rows above the first part's end the same: it checks from there.
+            chunks = chain(checked_first, chunks)
+        yield plan, chunks
     finally:
         go_out.close()
         header_in.close()
@@ -173,11 +186,13 @@ def _read(source, options, schools, pipes, channels):
     except RosterFileError as error:
         sheet, problem = None, error.message
     try:
-        if not go_in.recv():
-            return
+        go = go_in.recv()
     except EOFError:
         # The file was refused (or the import ended): nothing to read.
         return
+    if not go:
+        return
+    _go, next_row, digest = go
     if problem is None:
         try:
             sheet = find_header(sheet, source)
@@ -186,19 +201,25 @@ def _read(source, options, schools, pipes, channels):
     if problem is not None:
         header_out.send(("refused", problem))
         return
-    header_out.send(("sheet", sheet.header()))
+    # The importing process has checked the rows above next_row from a copy of the first part
+    # (early.py): if they are exactly these, the rows from next_row on are left to check.
+    from_row = None
+    if next_row is not None and early.rows_digest(early.rows_above(sheet.source_sheet, next_row)) == digest:
+        from_row = next_row
+    header_out.send(("sheet", sheet.header(), from_row))
     header_out.close()
     plan = start_plan(sheet, **options)
     if plan.file_errors:
         return
     plan.schools = schools
-    _check_apart(plan, sheet, channels)
+    _check_apart(plan, sheet, channels, from_row)
 
 
-def _check_apart(plan, sheet, channels):
-    """In the reader: fork one process for each channel, each checking one range of rows."""
+def _check_apart(plan, sheet, channels, from_row=None):
+    """In the reader: fork one process for each channel, each checking one range of rows (from
+    `from_row` on, if given)."""
     context = multiprocessing.get_context("fork")
-    ranges = row_ranges(plan, len(channels))
+    ranges = row_ranges(plan, len(channels), from_row)
     validate.forked_plan(plan, sheet)
     started = []
     for bounds, channel in zip(ranges, channels, strict=False):

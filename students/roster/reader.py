@@ -87,7 +87,7 @@ class RosterSheet:
 
     def rows_between(self, low, high):
         """The data rows numbered low ≤ number < high, read afresh from the sheet."""
-        yield from self._data_rows(_between(_numbered(self.source_sheet), low, high))
+        yield from self._data_rows(_between(numbered(self.source_sheet), low, high))
 
     def _data_rows(self, numbered):
         width = len(self.headers)
@@ -143,7 +143,7 @@ def _between(numbered, low, high):
             yield number, cells
 
 
-def _numbered(sheet):
+def numbered(sheet):
     # iter_rows starts at the sheet's first row: the index is the row number Excel shows, minus one.
     for index, cells in enumerate(sheet.iter_rows()):
         yield index + 1, cells
@@ -156,7 +156,7 @@ def read_roster(source):
 
 def find_header(sheet, source):
     """The RosterSheet of a parsed `sheet`: its header row found; raises RosterFileError."""
-    rows = _numbered(sheet)
+    rows = numbered(sheet)
     for number, cells in rows:
         if number > HEADER_SEARCH_ROWS:
             break

@@ -396,12 +396,13 @@ def _chunked_rows(iterable, size, first=None):
         yield chunk
 
 
-def row_ranges(plan, workers):
-    """(low, high) row numbers splitting the data rows into one range per process.
+def row_ranges(plan, workers, from_row=None):
+    """(low, high) row numbers splitting the data rows (from `from_row` on, if given) into one range
+    per process.
 
     One range each: a range is read from the top of the sheet, so more would read rows again and again.
     """
-    first, end = plan.header_row + 1, plan.sheet_height + 1
+    first, end = max(plan.header_row + 1, from_row or 0), plan.sheet_height + 1
     size = max((end - first + workers - 1) // workers, 1)
     return [(low, min(low + size, end)) for low in range(first, end, size)]
 
