@@ -19,6 +19,7 @@ from tests.test_roster_apart import room, rows_of  # noqa: F401 (room: a fixture
 from tests.workbook_files import text, write_xlsx
 
 OPTIONS = {"create_classes": False, "national_load": False}
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 
 @pytest.fixture
@@ -143,3 +144,22 @@ def test_a_workbook_of_two_sheets_is_read_whole(db, tmp_path, school, registrar,
     options = {**OPTIONS, "scope": school, "by": registrar}
     assert early.first_part(path, options, {}) is not None
     assert early.first_part(two, options, {}) is None
+
+
+def test_a_workbook_whose_shared_strings_outweigh_the_first_part_is_read_whole(
+    db, tmp_path, school, registrar, monkeypatch
+):
+    """The copy would parse them all again: as long as the reader takes for them, for nothing."""
+    monkeypatch.setattr(early, "FIRST_PART", 0.5)
+    path = write_file(tmp_path / "roster.xlsx", [pupil(n) for n in range(1, 41)])
+    options = {**OPTIONS, "scope": school, "by": registrar}
+    assert early.first_part(path, options, {}) is not None
+    heavy = tmp_path / "heavy.xlsx"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(heavy, "w") as copy:
+        sheet = source.getinfo("xl/worksheets/sheet1.xml").file_size
+        for info in source.infolist():
+            copy.writestr(info, source.read(info))
+        # Strings no cell uses, as a file saved by Excel may keep.
+        strings = f'<sst xmlns="{MAIN}"><si><t>{"x" * sheet}</t></si></sst>'
+        copy.writestr("xl/sharedStrings.xml", strings)
+    assert early.first_part(heavy, options, {}) is None

@@ -31,7 +31,7 @@ from students.roster.validate import (
     check_part,
     start_plan,
 )
-from students.roster.workbooks import SHEET_FOLDERS, RosterFileError
+from students.roster.workbooks import SHARED_STRINGS, SHEET_FOLDERS, RosterFileError
 from students.roster.xls_child import first_sheet
 
 logger = logging.getLogger(__name__)
@@ -72,6 +72,13 @@ def first_part(source, options, schools):
             parts = [info for info in archive.infolist() if not info.is_dir()]
             sheets = [info for info in parts if info.filename.lower().startswith(SHEET_FOLDERS)]
             if len(sheets) != 1 or not sheets[0].filename.lower().startswith("xl/worksheets/"):
+                return None
+            # The copy takes the shared strings whole (its rows may use any of them): where they
+            # are more than the first part of the sheet, parsing them again here costs more time
+            # and memory than the part saves (a file Excel saved; not one written with its text in
+            # the cells, as this system's exports and openpyxl's are).
+            shared = sum(info.file_size for info in parts if info.filename.lower() == SHARED_STRINGS)
+            if shared > sheets[0].file_size * FIRST_PART:
                 return None
             head = _head(archive, sheets[0])
             if head is None:
