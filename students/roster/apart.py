@@ -125,7 +125,7 @@ def _apart(source, processes, options):
             return
         # The first rows, read and checked here while the reader parses the whole (early.py).
         first = early.first_part(source, options, schools)
-        checked_first, from_row = None, None
+        checked_first = None
         try:
             go_out.send(("go", first.next_row, first.digest) if first else ("go", None, None))
             if first:
