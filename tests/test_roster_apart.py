@@ -185,7 +185,7 @@ def test_the_readers_processes_end_with_their_parent_however_it_ends():
 
 def test_the_first_rows_go_in_small_chunks():
     """The writing starts on a small chunk and is not left waiting for a full-size second one."""
-    sizes = [len(chunk) for chunk in validate._chunked_rows(range(17_500), 5000, first=1000)]
+    sizes = [len(chunk) for chunk in validate.chunked_rows(range(17_500), 5000, first=1000)]
     assert sizes == [1000] * 5 + [5000, 5000, 2500]
-    assert [len(chunk) for chunk in validate._chunked_rows(range(7), 4)] == [4, 3]
-    assert [len(chunk) for chunk in validate._chunked_rows(range(7), 4, first=1000)] == [4, 3]
+    assert [len(chunk) for chunk in validate.chunked_rows(range(7), 4)] == [4, 3]
+    assert [len(chunk) for chunk in validate.chunked_rows(range(7), 4, first=1000)] == [4, 3]

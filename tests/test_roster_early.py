@@ -14,6 +14,7 @@ import pytest
 from students.models import Status, Student
 from students.roster import apart, early, validate
 from students.roster.importer import import_file, prepare
+from students.roster.reader import between, numbered
 from tests.roster_helpers import pupil, write_file
 from tests.test_roster_apart import room, rows_of  # noqa: F401 (room: a fixture)
 
@@ -110,8 +111,8 @@ def test_the_first_part_holds_whole_rows_and_its_digest_is_the_whole_sheets(
     numbers = [row.number for chunk in first.checked() for row in chunk]
     assert numbers == list(range(2, first.next_row))
     whole = apart.parse_xlsx(path)
-    assert early.rows_digest(early.rows_above(whole, first.next_row)) == first.digest
-    assert early.rows_digest(early.rows_above(whole, first.next_row + 1)) != first.digest
+    assert early.rows_digest(between(numbered(whole), 1, first.next_row)) == first.digest
+    assert early.rows_digest(between(numbered(whole), 1, first.next_row + 1)) != first.digest
 
 
 def rewritten(path, target, change):

@@ -31,7 +31,7 @@ from django.db import connections
 from django.utils import timezone
 
 from students.roster import early, validate
-from students.roster.reader import RosterSheet, find_header, parse_xlsx, read_roster
+from students.roster.reader import RosterSheet, between, find_header, numbered, parse_xlsx, read_roster
 from students.roster.validate import Plan, checked_chunks, row_ranges, schools_in_scope, start_plan
 from students.roster.workbooks import Limits, RosterFileError, check_workbook, damaged
 
@@ -204,7 +204,8 @@ def _read(source, options, schools, pipes, channels):
     # The importing process has checked the rows above next_row from a copy of the first part
     # (early.py): if they are exactly these, the rows from next_row on are left to check.
     from_row = None
-    if next_row is not None and early.rows_digest(early.rows_above(sheet.source_sheet, next_row)) == digest:
+    above = between(numbered(sheet.source_sheet), 1, next_row) if next_row is not None else None
+    if above is not None and early.rows_digest(above) == digest:
         from_row = next_row
     header_out.send(("sheet", sheet.header(), from_row))
     header_out.close()

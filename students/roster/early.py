@@ -27,8 +27,8 @@ from students.roster.reader import find_header, numbered
 from students.roster.validate import (
     FIRST_CHUNK,
     PARALLEL_CHUNK,
-    _chunked_rows,
     check_part,
+    chunked_rows,
     start_plan,
 )
 from students.roster.workbooks import SHARED_STRINGS, SHEET_FOLDERS, RosterFileError
@@ -37,7 +37,7 @@ from students.roster.xls_child import first_sheet
 logger = logging.getLogger(__name__)
 
 # How far into the sheet's XML the copy is cut: a tenth of a county's rows is what this process can
-# parse and check in the time it waited (about 1.4 s of 2 s on a two-core VM).
+# copy, parse and check (1.9 s) in the time it waited (about 2 s on a two-core VM).
 FIRST_PART = 0.1
 ROW_END = b"</row>"
 
@@ -56,7 +56,7 @@ class FirstPart:
         """The copy's data rows checked as the reader's processes check theirs, in chunks of the
         sizes they send."""
         rows = check_part(self.plan, self.sheet.rows())
-        chunks = list(_chunked_rows(rows, PARALLEL_CHUNK, first=FIRST_CHUNK))
+        chunks = list(chunked_rows(rows, PARALLEL_CHUNK, first=FIRST_CHUNK))
         # The parsed copy goes while the reader's processes start.
         self.sheet.release()
         return chunks
@@ -111,14 +111,6 @@ def first_part(source, options, schools):
         return None
     plan.schools = schools
     return FirstPart(sheet, plan, last + 1, digest)
-
-
-def rows_above(parsed, next_row):
-    """The rows of a parsed sheet numbered below `next_row`, from the top (see rows_digest)."""
-    for number, cells in numbered(parsed):
-        if number >= next_row:
-            return
-        yield number, cells
 
 
 def _head(archive, info):

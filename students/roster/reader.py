@@ -87,11 +87,11 @@ class RosterSheet:
 
     def rows_between(self, low, high):
         """The data rows numbered low ≤ number < high, read afresh from the sheet."""
-        yield from self._data_rows(_between(numbered(self.source_sheet), low, high))
+        yield from self._data_rows(between(numbered(self.source_sheet), low, high))
 
-    def _data_rows(self, numbered):
+    def _data_rows(self, rows):
         width = len(self.headers)
-        for number, cells in numbered:
+        for number, cells in rows:
             if number <= self.header_row:
                 continue
             if not any(cell != "" and (cell.__class__ is not str or cell.strip()) for cell in cells):
@@ -134,9 +134,10 @@ def parse_xlsx(source):
         raise damaged() from error
 
 
-def _between(numbered, low, high):
+def between(rows, low, high):
+    """The (number, cells) pairs of `rows`, numbered from the top, with low ≤ number < high."""
     # The rows before `low` are only passed over (calamine gives them from the top).
-    for number, cells in numbered:
+    for number, cells in rows:
         if number >= high:
             return
         if number >= low:

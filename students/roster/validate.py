@@ -254,7 +254,7 @@ def checked_chunks(sheet, plan, *, processes=0):
     # Millions of small objects and no cycles among them: the cyclic collector would only slow this down.
     with collector_paused():
         if workers < 1:
-            yield _chunked_rows(check_part(plan, sheet.rows()), PARALLEL_CHUNK)
+            yield chunked_rows(check_part(plan, sheet.rows()), PARALLEL_CHUNK)
             return
         from django.db import connections
 
@@ -379,7 +379,7 @@ def can_fork():
     return not any(connection.in_atomic_block for connection in connections.all(initialized_only=True))
 
 
-def _chunked_rows(iterable, size, first=None):
+def chunked_rows(iterable, size, first=None):
     """Lists of `size` items; if `first` is given, the first `size` items in lists of `first`."""
     chunk = []
     wanted = min(first or size, size)
@@ -417,7 +417,7 @@ def check_range(bounds, channel):
         os.nice(CHECKING_NICENESS)
         plan, sheet = _FORKED_PLAN
         rows = check_part(plan, sheet.rows_between(*bounds))
-        for chunk in _chunked_rows(rows, PARALLEL_CHUNK, first=FIRST_CHUNK):
+        for chunk in chunked_rows(rows, PARALLEL_CHUNK, first=FIRST_CHUNK):
             shared = Sharing()
             channel.put(("rows", [_pack(row, shared) for row in chunk]))
         channel.put(("done", None))
