@@ -269,8 +269,9 @@ def resident_ids(students):
 
 
 # On PostgreSQL, the per-row checks of a number (well formed, check digit, birth date, sex) are the
-# IMMUTABLE function of migration students/0013, and the partial index student_resident_id_fault holds
-# the records it is true of: a query with this condition reads those few rows only.
+# IMMUTABLE function of migrations students/0015 and 0019, and the partial index
+# student_resident_id_fault holds the records it is true of: a query with this condition reads those
+# few rows only.
 RESIDENT_ID_FAULT = Func(
     F("id_number"),
     F("birth_date"),
