@@ -10,6 +10,7 @@ from students.identity import (
     check_id,
     normalise_id_number,
     normalise_name,
+    resident_check_digit,
     resident_id_facts,
 )
 from students.validation import fill_from_id, validate_record
@@ -63,6 +64,15 @@ def test_lowercase_x_and_full_width_digits_are_accepted_after_normalising():
     number = id_with_check_x()
     full_width = "".join(chr(ord(char) + 0xFEE0) for char in number[:-1]) + "x"
     assert check_id("1", full_width, today=TODAY) == []
+
+
+def test_the_check_digit_is_stdnums_for_any_digits():
+    # Every remainder of the weighted sum, ASCII digits (their bytes summed) and full-width ones.
+    bodies = [f"{number:017d}" for number in range(0, 10**17, 10**17 // 997)]
+    bodies += ["".join(chr(ord(char) + 0xFEE0) for char in body) for body in bodies[:50]]
+    expected = [mod_11_2.calc_check_digit(body) for body in bodies]
+    assert [resident_check_digit(body) for body in bodies] == expected
+    assert set(expected) == set("0123456789X")
 
 
 def test_a_wrong_check_digit_names_the_right_one():
