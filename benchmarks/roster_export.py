@@ -70,6 +70,21 @@ def built(path):
         )
 
 
+def built_on_postgresql(url):
+    """Whether the PostgreSQL database of `url` holds students: on a machine where none was kept
+    yet (run_all.py --reuse on a new checkout), it is missing or, after a run that failed, empty."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url) as database:
+            table = database.execute("SELECT to_regclass('students_student')").fetchone()[0]
+            return table is not None and bool(
+                database.execute("SELECT 1 FROM students_student LIMIT 1").fetchone()
+            )
+    except psycopg.OperationalError:
+        return False
+
+
 def main():
     arguments = parser(__doc__, reuse=True, sqlite=True)
     arguments.add_argument("--rows", type=int, default=100_000)
@@ -83,7 +98,9 @@ def main():
         generate(path, rows, schools)
     reuse = args.reuse
     if args.database_url or not (args.keep or args.reuse):
-        url, drop = open_database(args.database_url, fresh=not args.reuse)
+        if reuse and args.database_url and not built_on_postgresql(args.database_url):
+            reuse = False
+        url, drop = open_database(args.database_url, fresh=not reuse)
     else:
         # A kept SQLite database has a fixed name, for --reuse to find it; on a machine that has
         # none yet (run_all.py --reuse on a fresh checkout), --reuse builds and keeps it.
