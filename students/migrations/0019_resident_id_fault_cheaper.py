@@ -2,7 +2,7 @@
 
 PostgreSQL evaluates the partial index's predicate on every student row it writes: each row of a
 roster import's COPY, each row a promotion moves. Measured on the two-core VM, inserting 100,000
-rows (benchmarks/README.md, issue 19 ninth round): the predicate cost 5.2 µs a row; as here, 3.1 µs.
+rows (benchmarks/README.md, issue 19 ninth round): the predicate cost 5.0 µs a row; as here, 3.7 µs.
 
 - The form: 18 bytes of which all but a last X are digits (`ltrim` of the digits leaves '' or 'X'),
   rather than 18 characters, the first 17 trimmed and the last looked up among eleven: the same
