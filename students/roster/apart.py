@@ -204,8 +204,9 @@ def _read(source, options, schools, pipes, channels):
     # The importing process has checked the rows above next_row from a copy of the first part
     # (early.py): if they are exactly these, the rows from next_row on are left to check.
     from_row = None
-    above = between(numbered(sheet.source_sheet), 1, next_row) if next_row is not None else None
-    if above is not None and early.rows_digest(above) == digest:
+    if next_row is not None and (
+        early.rows_digest(between(numbered(sheet.source_sheet), 1, next_row)) == digest
+    ):
         from_row = next_row
     header_out.send(("sheet", sheet.header(), from_row))
     header_out.close()
